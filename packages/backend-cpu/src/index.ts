@@ -1,0 +1,1 @@
+export { CpuBackend, type CpuBackendOptions } from './cpu-backend.js';

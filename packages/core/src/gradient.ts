@@ -1,0 +1,86 @@
+/**
+ * Section 5.7.3 — checking backpropagation against numerical differentiation.
+ */
+import type { Backend, Labels, Tensor } from './backend.js';
+import { UsageError } from './errors.js';
+import { PARAM_NAMES, type ParamName, type TwoLayerNet } from './two-layer-net.js';
+
+/**
+ * The central difference (f(x + h) − f(x − h)) / 2h for every element of `param`,
+ * perturbing it in place and restoring it, like the book's `numerical_gradient(f, x)`.
+ * Returns a new tensor the caller owns.
+ */
+export async function numericalGradient(
+  f: () => Promise<number> | number,
+  backend: Backend,
+  param: Tensor,
+  h = 1e-4,
+): Promise<Tensor> {
+  if (!(h > 0 && Number.isFinite(h))) throw new UsageError(`h must be a positive number, got ${h}`);
+  const values = await backend.read(param);
+  const grad = new Float64Array(values.length);
+  // In float32, x ± h is rounded; dividing by the step actually taken keeps the estimate honest.
+  const round = backend.dtype === 'float32' ? Math.fround : (v: number) => v;
+  for (let i = 0; i < values.length; i++) {
+    const original = values[i];
+    const plus = round(original + h);
+    const minus = round(original - h);
+    backend.write(param, [plus], i);
+    const fxh1 = await f();
+    backend.write(param, [minus], i);
+    const fxh2 = await f();
+    backend.write(param, [original], i);
+    grad[i] = (fxh1 - fxh2) / (plus - minus);
+  }
+  return backend.tensor(grad, param.shape);
+}
+
+export interface ParamCheck {
+  /** The book's figure: mean |backprop − numerical| over the parameter's elements. */
+  meanAbsDiff: number;
+  /** max over elements of |backprop − numerical| / max(|backprop|, |numerical|, floor). */
+  maxRelError: number;
+  /** The largest absolute difference. */
+  maxAbsDiff: number;
+}
+
+export type GradientCheckReport = Record<ParamName, ParamCheck>;
+
+/**
+ * The relative error's denominator never drops below this: where both gradients are
+ * ~0 (pixels that are 0 in every sample), a relative error only measures rounding.
+ */
+export const RELATIVE_ERROR_FLOOR = 1e-6;
+
+/** Compares backprop's gradient with the numerical one, parameter by parameter. */
+export async function gradientCheck(
+  net: TwoLayerNet,
+  x: Tensor,
+  t: Labels,
+  h?: number,
+): Promise<GradientCheckReport> {
+  const numerical = await net.numericalGradient(x, t, h);
+  const backprop = net.gradient(x, t);
+  const report = {} as GradientCheckReport;
+  for (const name of PARAM_NAMES) {
+    const a = await net.backend.read(backprop[name]);
+    const b = await net.backend.read(numerical[name]);
+    net.backend.dispose(numerical[name]);
+    report[name] = compareGradients(a, b);
+  }
+  return report;
+}
+
+export function compareGradients(backprop: ArrayLike<number>, numerical: ArrayLike<number>): ParamCheck {
+  let sumAbs = 0;
+  let maxAbs = 0;
+  let maxRel = 0;
+  for (let i = 0; i < backprop.length; i++) {
+    const diff = Math.abs(backprop[i] - numerical[i]);
+    sumAbs += diff;
+    maxAbs = Math.max(maxAbs, diff);
+    const scale = Math.max(Math.abs(backprop[i]), Math.abs(numerical[i]), RELATIVE_ERROR_FLOOR);
+    maxRel = Math.max(maxRel, diff / scale);
+  }
+  return { meanAbsDiff: sumAbs / backprop.length, maxRelError: maxRel, maxAbsDiff: maxAbs };
+}

@@ -1,0 +1,10 @@
+export * from './backend.js';
+export * from './errors.js';
+export * from './shapes.js';
+export { Random } from './random.js';
+export * from './graph.js';
+export * from './layers.js';
+export * from './two-layer-net.js';
+export * from './gradient.js';
+export { SGD } from './optimizer.js';
+export * from './training.js';
