@@ -175,7 +175,11 @@ export class CpuBackend implements Backend {
     return this.elementwise('sigmoidBackward', dout, out, (d, y) => d * y * (1 - y), ['dout', 'out']);
   }
 
-  softmaxCrossEntropy(logits: Tensor, labels: Labels): SoftmaxCrossEntropyResult {
+  softmaxCrossEntropy(
+    logits: Tensor,
+    labels: Labels,
+    delta = CROSS_ENTROPY_DELTA,
+  ): SoftmaxCrossEntropyResult {
     const X = this.own(logits, 'softmaxCrossEntropy').data;
     const T = this.own(labels, 'softmaxCrossEntropy').data;
     const { batch, classes, oneHot } = labelsShape('softmaxCrossEntropy', logits, labels);
@@ -191,10 +195,10 @@ export class CpuBackend implements Backend {
       for (let j = 0; j < classes; j++) probs[row + j] = Math.exp(X[row + j] - max) / sum;
       if (oneHot) {
         for (let j = 0; j < classes; j++) {
-          if (T[row + j] !== 0) lossSum -= T[row + j] * Math.log(probs[row + j] + CROSS_ENTROPY_DELTA);
+          if (T[row + j] !== 0) lossSum -= T[row + j] * Math.log(probs[row + j] + delta);
         }
       } else {
-        lossSum -= Math.log(probs[row + T[i]] + CROSS_ENTROPY_DELTA);
+        lossSum -= Math.log(probs[row + T[i]] + delta);
       }
     }
     return { probs: this.wrap(probs, [batch, classes]), loss: this.scalar(lossSum / batch) };

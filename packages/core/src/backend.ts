@@ -83,8 +83,11 @@ export interface Backend {
   sigmoid(x: Tensor): Tensor;
   /** dout * out * (1 - out); `out` is sigmoid's output. */
   sigmoidBackward(dout: Tensor, out: Tensor): Tensor;
-  /** Row-wise stable softmax and the mean cross-entropy −Σ t·log(y + 1e-7) / batch. */
-  softmaxCrossEntropy(logits: Tensor, labels: Labels): SoftmaxCrossEntropyResult;
+  /**
+   * Row-wise stable softmax and the mean cross-entropy −Σ t·log(y + delta) / batch;
+   * `delta` is the book's guard against log(0), 1e-7 unless given.
+   */
+  softmaxCrossEntropy(logits: Tensor, labels: Labels, delta?: number): SoftmaxCrossEntropyResult;
   /** (probs − t) / batch: the gradient of the mean loss with respect to the logits. */
   softmaxCrossEntropyBackward(probs: Tensor, labels: Labels): Tensor;
   /** param ← param − learningRate · grad, in place. */

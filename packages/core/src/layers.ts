@@ -7,7 +7,7 @@
  * alive until the layer's next forward (for forward's results) or next backward (for
  * backward's results) replaces them, or until `dispose()`. Inputs stay the caller's.
  */
-import type { Backend, Labels, Tensor } from './backend.js';
+import { type Backend, CROSS_ENTROPY_DELTA, type Labels, type Tensor } from './backend.js';
 import { ShapeError, UsageError } from './errors.js';
 import { formatShape, labelsShape, sizeOf } from './shapes.js';
 
@@ -147,6 +147,12 @@ export class Affine implements Layer {
  * (y − t) / batch. Labels are class indices [batch] or one-hot [batch, classes].
  */
 export class SoftmaxWithLoss {
+  /**
+   * The book's 1e-7 inside the log, so a probability of exactly 0 gives a large finite
+   * loss instead of Infinity. backward's (y − t) / batch is the derivative of the loss
+   * without it, so the gradient check sets it to 0 (see gradientCheck).
+   */
+  delta = CROSS_ENTROPY_DELTA;
   loss: Tensor | null = null;
   /** softmax's output. */
   y: Tensor | null = null;
@@ -160,7 +166,7 @@ export class SoftmaxWithLoss {
     release(this.backend, this.y, this.loss);
     labelsShape('SoftmaxWithLoss', x, t);
     this.t = t;
-    const { probs, loss } = this.backend.softmaxCrossEntropy(x, t);
+    const { probs, loss } = this.backend.softmaxCrossEntropy(x, t, this.delta);
     this.y = probs;
     this.loss = loss;
     return this.loss;

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { Random, UsageError } from '../src/index.js';
+
+describe('Random', () => {
+  it('repeats exactly for the same seed and differs for another', () => {
+    const a = new Random(7);
+    const b = new Random(7);
+    const c = new Random(8);
+    const seqA = Array.from({ length: 5 }, () => a.uniform());
+    expect(Array.from({ length: 5 }, () => b.uniform())).toEqual(seqA);
+    expect(Array.from({ length: 5 }, () => c.uniform())).not.toEqual(seqA);
+  });
+
+  it('draws normals with mean 0 and std 1', () => {
+    // 100 000 draws: the standard error of the mean is 1/sqrt(1e5) ≈ 0.0032, so 0.02 is
+    // over 6 standard errors; the std's standard error is ≈ 0.0022.
+    const values = new Random(1).normalArray(100_000);
+    const mean = values.reduce((s, v) => s + v, 0) / values.length;
+    const std = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / values.length);
+    expect(Math.abs(mean)).toBeLessThan(0.02);
+    expect(Math.abs(std - 1)).toBeLessThan(0.02);
+  });
+
+  it('samples indices with replacement inside the range', () => {
+    const indices = new Random(3).choice(10, 1000);
+    expect(Math.min(...indices)).toBe(0);
+    expect(Math.max(...indices)).toBe(9);
+    expect(new Set(indices).size).toBe(10);
+  });
+
+  it('rejects a seed that is not a whole number', () => {
+    expect(() => new Random(1.5)).toThrow(UsageError);
+    expect(() => new Random(-1)).toThrow(/seed must be a whole number/);
+  });
+});

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { ShapeError, type Tensor, labelsShape, matmulShape } from '../src/index.js';
+
+const t = (...shape: number[]): Tensor => ({ shape, dtype: 'float64' });
+
+describe('shape checks', () => {
+  it('names the kernel and both shapes on a matmul mismatch', () => {
+    expect(() => matmulShape(t(3, 783), t(784, 50))).toThrow(ShapeError);
+    expect(() => matmulShape(t(3, 783), t(784, 50))).toThrow(
+      /matmul: inner dimensions differ.*a \[3,783\], b \[784,50\]/,
+    );
+  });
+
+  it('follows transpose flags', () => {
+    expect(matmulShape(t(100, 784), t(100, 50), { transposeA: true })).toEqual({ m: 784, k: 100, n: 50 });
+    expect(matmulShape(t(100, 10), t(50, 10), { transposeB: true })).toEqual({ m: 100, k: 10, n: 50 });
+  });
+
+  it('accepts both label forms and rejects a wrong length', () => {
+    expect(labelsShape('k', t(4, 10), t(4)).oneHot).toBe(false);
+    expect(labelsShape('k', t(4, 10), t(4, 10)).oneHot).toBe(true);
+    expect(() => labelsShape('k', t(4, 10), t(3))).toThrow(/labels must be class indices \[4\] or one-hot \[4,10\].*got \[3\]/);
+  });
+});
