@@ -1,26 +1,26 @@
 import {
+  addBiasShape,
   type Backend,
   CROSS_ENTROPY_DELTA,
-  type DType,
-  type FloatArray,
-  type Labels,
-  type MatmulOptions,
-  type Shape,
-  type SoftmaxCrossEntropyResult,
-  type Tensor,
-  TensorStateError,
-  UsageError,
-  addBiasShape,
   checkClassIndices,
   checkLearningRate,
   checkReshape,
   checkSameShape,
   checkTensorValues,
   checkWrite,
+  type DType,
+  type FloatArray,
   gatherShape,
+  type Labels,
   labelsShape,
+  type MatmulOptions,
   matmulShape,
   matrixShape,
+  type Shape,
+  type SoftmaxCrossEntropyResult,
+  type Tensor,
+  TensorStateError,
+  UsageError,
 } from '@backprop/core';
 import { matmulNN, matmulNT, matmulTN, matmulTT } from './matmul.js';
 
@@ -172,7 +172,10 @@ export class CpuBackend implements Backend {
   }
 
   sigmoidBackward(dout: Tensor, out: Tensor): Tensor {
-    return this.elementwise('sigmoidBackward', dout, out, (d, y) => d * y * (1 - y), ['dout', 'out']);
+    return this.elementwise('sigmoidBackward', dout, out, (d, y) => d * y * (1 - y), [
+      'dout',
+      'out',
+    ]);
   }
 
   softmaxCrossEntropy(
@@ -278,7 +281,9 @@ export class CpuBackend implements Backend {
       );
     }
     if (t.disposed && !allowDisposed) {
-      throw new TensorStateError(`${kernel}: the tensor [${t.shape.join(',')}] was already disposed`);
+      throw new TensorStateError(
+        `${kernel}: the tensor [${t.shape.join(',')}] was already disposed`,
+      );
     }
     return t;
   }
@@ -305,4 +310,3 @@ function argmax(values: FloatArray, start: number, length: number): number {
   for (let j = 1; j < length; j++) if (values[start + j] > values[start + best]) best = j;
   return best;
 }
-

@@ -1,4 +1,4 @@
-import { PARAM_NAMES, TwoLayerNet, compareGradients, gradientCheck } from '@backprop/core';
+import { compareGradients, gradientCheck, PARAM_NAMES, TwoLayerNet } from '@backprop/core';
 import { loadMnist } from '@backprop/mnist';
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../src/index.js';
@@ -11,7 +11,12 @@ const firstLabels = mnist.train.oneHotLabels!.subarray(0, 3 * 10);
 function netOn(dtype: 'float64' | 'float32') {
   const backend = new CpuBackend({ dtype });
   const net = new TwoLayerNet(backend, { seed: 0 });
-  return { backend, net, x: backend.tensor(firstImages, [3, 784]), t: backend.tensor(firstLabels, [3, 10]) };
+  return {
+    backend,
+    net,
+    x: backend.tensor(firstImages, [3, 784]),
+    t: backend.tensor(firstLabels, [3, 10]),
+  };
 }
 
 describe('gradient check (5.7.3)', () => {

@@ -19,7 +19,9 @@ const read = (t: Tensor | null) => Array.from(backend.readSync(t as Tensor));
 // differences of summing in another order. Values below are computed by hand.
 const close = (actual: number[], expected: number[], tolerance = 1e-12) => {
   expect(actual).toHaveLength(expected.length);
-  actual.forEach((value, i) => expect(Math.abs(value - expected[i])).toBeLessThanOrEqual(tolerance));
+  for (const [i, value] of actual.entries()) {
+    expect(Math.abs(value - expected[i])).toBeLessThanOrEqual(tolerance);
+  }
 };
 
 describe('Relu (5.5.1)', () => {
@@ -92,7 +94,11 @@ describe('Affine (5.6.2)', () => {
   });
 
   it('flattens an input of any rank and returns dx in the original shape', () => {
-    const affine = new Affine(backend, tensor(new Array(12).fill(0.5), [4, 3]), tensor([0, 0, 0], [3]));
+    const affine = new Affine(
+      backend,
+      tensor(new Array(12).fill(0.5), [4, 3]),
+      tensor([0, 0, 0], [3]),
+    );
     const x = tensor([1, 2, 3, 4, 5, 6, 7, 8], [2, 1, 2, 2]);
     close(read(affine.forward(x)), [5, 5, 5, 13, 13, 13]);
     const dx = affine.backward(tensor([1, 0, 0, 0, 0, 2], [2, 3])) as Tensor;
@@ -101,7 +107,9 @@ describe('Affine (5.6.2)', () => {
   });
 
   it('skips dx when built without an input gradient, still giving dW and db', () => {
-    const affine = new Affine(backend, tensor([1, 2], [2, 1]), tensor([0], [1]), { inputGradient: false });
+    const affine = new Affine(backend, tensor([1, 2], [2, 1]), tensor([0], [1]), {
+      inputGradient: false,
+    });
     affine.forward(tensor([3, 4], [1, 2]));
     expect(affine.backward(tensor([1], [1, 1]))).toBeNull();
     close(read(affine.dW), [3, 4]);
@@ -161,7 +169,11 @@ describe('SoftmaxWithLoss (5.6.3)', () => {
       /SoftmaxWithLoss: labels must be class indices \[2\] or one-hot \[2,3\] .* got \[3\]/,
     );
     expect(() => layer.forward(logits, tensor([1, 3], [2]))).toThrow(ValueError);
-    expect(() => layer.forward(logits, tensor([1, 3], [2]))).toThrow(/label 3 at row 1 is not a class index in 0…2/);
-    expect(() => tensor([1, Number.NaN], [1, 2])).toThrow(/value NaN at index 1 is not a finite number/);
+    expect(() => layer.forward(logits, tensor([1, 3], [2]))).toThrow(
+      /label 3 at row 1 is not a class index in 0…2/,
+    );
+    expect(() => tensor([1, Number.NaN], [1, 2])).toThrow(
+      /value NaN at index 1 is not a finite number/,
+    );
   });
 });

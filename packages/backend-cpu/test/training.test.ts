@@ -1,4 +1,4 @@
-import { Random, TwoLayerNet, datasetAccuracy, toDataset, trainTwoLayerNet } from '@backprop/core';
+import { datasetAccuracy, Random, TwoLayerNet, toDataset, trainTwoLayerNet } from '@backprop/core';
 import { loadMnist } from '@backprop/mnist';
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../src/index.js';
@@ -40,7 +40,13 @@ describe('training on the real MNIST files (5.7.4)', () => {
     const labels = backend.tensor(mnist.train.labels.subarray(0, 500), [500]);
     const data = { images, labels };
     const train = (iters: number) =>
-      trainTwoLayerNet(net, data, data, { iters, batchSize: 20, learningRate: 0.1, random, iterPerEpoch: 50 });
+      trainTwoLayerNet(net, data, data, {
+        iters,
+        batchSize: 20,
+        learningRate: 0.1,
+        random,
+        iterPerEpoch: 50,
+      });
     return { backend, net, data, train };
   }
 

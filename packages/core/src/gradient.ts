@@ -86,7 +86,10 @@ export async function gradientCheck(
   return report;
 }
 
-export function compareGradients(backprop: ArrayLike<number>, numerical: ArrayLike<number>): ParamCheck {
+export function compareGradients(
+  backprop: ArrayLike<number>,
+  numerical: ArrayLike<number>,
+): ParamCheck {
   let sumAbs = 0;
   let maxAbs = 0;
   let maxRel = 0;

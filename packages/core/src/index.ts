@@ -1,10 +1,11 @@
 export * from './backend.js';
 export * from './errors.js';
-export * from './shapes.js';
-export { Random } from './random.js';
+export * from './gradient.js';
 export * from './graph.js';
 export * from './layers.js';
-export * from './two-layer-net.js';
-export * from './gradient.js';
+export * from './model-file.js';
 export { SGD } from './optimizer.js';
+export { Random } from './random.js';
+export * from './shapes.js';
 export * from './training.js';
+export * from './two-layer-net.js';

@@ -37,7 +37,10 @@ export function checkFinite(where: string, values: ArrayLike<number>): void {
 
 export function matrixShape(where: string, t: Tensor, name = 'x'): [rows: number, cols: number] {
   if (t.shape.length !== 2) {
-    throw new ShapeError(where, `${name} must be a matrix [rows, cols], got ${formatShape(t.shape)}`);
+    throw new ShapeError(
+      where,
+      `${name} must be a matrix [rows, cols], got ${formatShape(t.shape)}`,
+    );
   }
   return [t.shape[0], t.shape[1]];
 }
@@ -113,7 +116,10 @@ export function checkClassIndices(where: string, labels: ArrayLike<number>, clas
 
 export function gatherShape(x: Tensor, indices: ArrayLike<number>): Shape {
   if (x.shape.length < 1 || x.shape.length > 2) {
-    throw new ShapeError('gatherRows', `x must be [rows] or [rows, cols], got ${formatShape(x.shape)}`);
+    throw new ShapeError(
+      'gatherRows',
+      `x must be [rows] or [rows, cols], got ${formatShape(x.shape)}`,
+    );
   }
   const rows = x.shape[0];
   if (indices.length === 0) throw new ShapeError('gatherRows', 'no row indices given');
@@ -149,7 +155,10 @@ export function checkWrite(t: Tensor, values: ArrayLike<number>, offset: number)
 
 export function checkLearningRate(learningRate: number): void {
   if (!Number.isFinite(learningRate) || learningRate <= 0) {
-    throw new ValueError('sgdUpdate', `learning rate must be a positive number, got ${learningRate}`);
+    throw new ValueError(
+      'sgdUpdate',
+      `learning rate must be a positive number, got ${learningRate}`,
+    );
   }
 }
 

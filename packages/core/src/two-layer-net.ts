@@ -3,10 +3,10 @@
  * comes from backpropagation: Affine1 → Relu1 → Affine2 → SoftmaxWithLoss.
  */
 import type { Backend, Labels, Tensor } from './backend.js';
+import { UsageError } from './errors.js';
 import { numericalGradient } from './gradient.js';
 import { Affine, type Layer, Relu, SoftmaxWithLoss } from './layers.js';
 import { Random } from './random.js';
-import { UsageError } from './errors.js';
 
 export const PARAM_NAMES = ['W1', 'b1', 'W2', 'b2'] as const;
 export type ParamName = (typeof PARAM_NAMES)[number];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AddLayer, MulLayer, buyApple, buyAppleOrange } from '../src/index.js';
+import { AddLayer, buyApple, buyAppleOrange, MulLayer } from '../src/index.js';
 
 // The book's Python prints these from the same IEEE-754 double operations in the same
 // order, so the values must match to the last bit, not merely to a tolerance.

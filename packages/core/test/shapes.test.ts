@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ShapeError, type Tensor, labelsShape, matmulShape } from '../src/index.js';
+import { labelsShape, matmulShape, ShapeError, type Tensor } from '../src/index.js';
 
 const t = (...shape: number[]): Tensor => ({ shape, dtype: 'float64' });
 
@@ -12,13 +12,23 @@ describe('shape checks', () => {
   });
 
   it('follows transpose flags', () => {
-    expect(matmulShape(t(100, 784), t(100, 50), { transposeA: true })).toEqual({ m: 784, k: 100, n: 50 });
-    expect(matmulShape(t(100, 10), t(50, 10), { transposeB: true })).toEqual({ m: 100, k: 10, n: 50 });
+    expect(matmulShape(t(100, 784), t(100, 50), { transposeA: true })).toEqual({
+      m: 784,
+      k: 100,
+      n: 50,
+    });
+    expect(matmulShape(t(100, 10), t(50, 10), { transposeB: true })).toEqual({
+      m: 100,
+      k: 10,
+      n: 50,
+    });
   });
 
   it('accepts both label forms and rejects a wrong length', () => {
     expect(labelsShape('k', t(4, 10), t(4)).oneHot).toBe(false);
     expect(labelsShape('k', t(4, 10), t(4, 10)).oneHot).toBe(true);
-    expect(() => labelsShape('k', t(4, 10), t(3))).toThrow(/labels must be class indices \[4\] or one-hot \[4,10\].*got \[3\]/);
+    expect(() => labelsShape('k', t(4, 10), t(3))).toThrow(
+      /labels must be class indices \[4\] or one-hot \[4,10\].*got \[3\]/,
+    );
   });
 });

@@ -17,7 +17,8 @@ export interface IdxArray {
 export function readIdxFile(file: string, expectedDims?: number): IdxArray {
   let bytes: Uint8Array;
   try {
-    bytes = existsSync(file) || !existsSync(`${file}.gz`) ? readFileSync(file) : readGzip(`${file}.gz`);
+    bytes =
+      existsSync(file) || !existsSync(`${file}.gz`) ? readFileSync(file) : readGzip(`${file}.gz`);
   } catch (error) {
     if (error instanceof DataError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
@@ -47,7 +48,10 @@ export function parseIdx(file: string, bytes: Uint8Array, expectedDims?: number)
   }
   const headerBytes = 4 + 4 * ndims;
   if (bytes.length < headerBytes) {
-    throw new DataError(file, `truncated: ${bytes.length} bytes, the header alone needs ${headerBytes}`);
+    throw new DataError(
+      file,
+      `truncated: ${bytes.length} bytes, the header alone needs ${headerBytes}`,
+    );
   }
   const dims = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i));
   const valueCount = dims.reduce((a, b) => a * b, 1);

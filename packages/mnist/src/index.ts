@@ -1,2 +1,2 @@
-export * from './mnist.js';
 export * from './idx.js';
+export * from './mnist.js';

@@ -1,5 +1,5 @@
-import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { DataError } from '@backprop/core';
 import { readIdxFile } from './idx.js';
 

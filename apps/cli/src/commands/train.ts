@@ -1,0 +1,201 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  modelToJSON,
+  Random,
+  type TrainResult,
+  TwoLayerNet,
+  trainTwoLayerNet,
+} from '@backprop/core';
+import {
+  type FlagSpec,
+  oneOf,
+  parseFlags,
+  positiveNumber,
+  userPath,
+  wholeNumber,
+} from '../args.js';
+import { BACKENDS, createBackend } from '../backends.js';
+import { loadMnistOn } from '../data.js';
+import { TrainProgress } from '../progress.js';
+import { renderCharts } from '../svg-chart.js';
+
+export const trainHelp = `backprop train — train the book's TwoLayerNet on MNIST (section 5.7.4)
+
+Options (defaults are the book's):
+  --backend NAME     ${Object.keys(BACKENDS).join(', ')} (default cpu)
+  --dtype TYPE       float64 or float32 (default: the backend's first)
+  --iters N          iterations (default 10000)
+  --batch-size N     mini-batch size, drawn with replacement (default 100)
+  --lr X             learning rate (default 0.1)
+  --hidden N         hidden units (default 50)
+  --seed N           seed for the weights and the mini-batches (default 0)
+  --out DIR          where to write metrics.json, curves.svg, model.json
+                     (default runs/<time>-<backend>-<dtype>)
+  --data-dir DIR     your own IDX files (same format and names as MNIST)
+Ctrl-C stops after the current iteration and still writes the three files.`;
+
+const flags: FlagSpec = {
+  backend: { type: 'string' },
+  dtype: { type: 'string' },
+  iters: { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  hidden: { type: 'string' },
+  seed: { type: 'string' },
+  out: { type: 'string' },
+  'data-dir': { type: 'string' },
+};
+
+export async function train(argv: string[]): Promise<number> {
+  const values = parseFlags('train', argv, flags);
+  if (values.help) {
+    console.log(trainHelp);
+    return 0;
+  }
+  const backendName = typeof values.backend === 'string' ? values.backend : 'cpu';
+  const dtype =
+    values.dtype === undefined
+      ? undefined
+      : oneOf('dtype', values.dtype, ['float64', 'float32'], 'float64');
+  const iters = wholeNumber('iters', values.iters, 10_000);
+  const batchSize = wholeNumber('batch-size', values['batch-size'], 100);
+  const learningRate = positiveNumber('lr', values.lr, 0.1);
+  const hidden = wholeNumber('hidden', values.hidden, 50);
+  const seed = wholeNumber('seed', values.seed, 0, 0);
+
+  const backend = await createBackend(backendName, { dtype });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const outDir = userPath(
+    typeof values.out === 'string'
+      ? values.out
+      : join('runs', `${stamp}-${backend.name}-${backend.dtype}`),
+  );
+  const {
+    mnist,
+    train: trainSet,
+    test: testSet,
+    features,
+  } = loadMnistOn(backend, values['data-dir'] as string | undefined);
+  mkdirSync(outDir, { recursive: true }); // fail on an unwritable --out before training, not after
+
+  const random = new Random(seed);
+  const net = new TwoLayerNet(backend, {
+    inputSize: features,
+    hiddenSize: hidden,
+    outputSize: 10,
+    random,
+  });
+  console.log(`backend: ${backend.description}`);
+  console.log(
+    `data: ${mnist.train.count} train / ${mnist.test.count} test images from ${mnist.dataDir}`,
+  );
+  console.log(
+    `iters ${iters}, batch ${batchSize}, lr ${learningRate}, hidden ${hidden}, seed ${seed}`,
+  );
+
+  const progress = new TrainProgress(iters);
+  const stop = new AbortController();
+  const onSigint = () => {
+    if (stop.signal.aborted) process.exit(130); // a second Ctrl-C: leave at once
+    stop.abort();
+    process.stderr.write(
+      '\nstopping after this iteration; writing results (Ctrl-C again to quit now)\n',
+    );
+  };
+  process.on('SIGINT', onSigint);
+  progress.epochHeader();
+  let result: TrainResult;
+  try {
+    result = await trainTwoLayerNet(
+      net,
+      trainSet,
+      testSet,
+      { iters, batchSize, learningRate, random },
+      {
+        onIteration: (i, loss) => progress.iteration(i, loss),
+        onEpoch: (record) => progress.epoch(record),
+        signal: stop.signal,
+      },
+    );
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress.finish();
+  }
+
+  const metrics = {
+    backend: backend.name,
+    description: backend.description,
+    dtype: backend.dtype,
+    iters,
+    completedIters: result.completedIters,
+    interrupted: result.interrupted,
+    batchSize,
+    learningRate,
+    hidden,
+    seed,
+    dataDir: mnist.dataDir,
+    epochs: result.epochs,
+    final: result.final,
+    loss: result.loss,
+    timing: result.timing,
+    node: process.version,
+    finishedAt: new Date().toISOString(),
+  };
+  const model = await modelToJSON(net, {
+    backend: backend.name,
+    dtype: backend.dtype,
+    iters: result.completedIters,
+    seed,
+    final: result.final,
+  });
+  writeFileSync(join(outDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+  writeFileSync(join(outDir, 'curves.svg'), curves(result, iters));
+  writeFileSync(join(outDir, 'model.json'), JSON.stringify(model));
+
+  console.log(
+    `${result.interrupted ? `stopped after ${result.completedIters} of ${iters} iterations` : 'done'}: ` +
+      `train accuracy ${result.final.trainAccuracy.toFixed(4)}, test accuracy ${result.final.testAccuracy.toFixed(4)}, ` +
+      `${result.timing.msPerIter.toFixed(2)} ms/iter (+${result.timing.evalSeconds.toFixed(1)} s evaluating)`,
+  );
+  console.log(`wrote ${join(outDir, 'metrics.json')}, curves.svg, model.json`);
+  return result.interrupted ? 130 : 0;
+}
+
+/** The book's figures: the loss over iterations, and train/test accuracy over epochs. */
+function curves(result: TrainResult, iters: number): string {
+  // At most ~1000 points keeps the file small and the line readable.
+  const step = Math.max(1, Math.floor(result.loss.length / 1000));
+  const lossPoints: [number, number][] = [];
+  for (let i = 0; i < result.loss.length; i += step) lossPoints.push([i, result.loss[i]]);
+  const suffix = result.interrupted ? ` (stopped at ${result.completedIters}/${iters})` : '';
+  return renderCharts([
+    {
+      title: `Training loss${suffix}`,
+      xLabel: 'iteration',
+      yLabel: 'loss (mini-batch cross-entropy)',
+      yRange: [0, Math.max(...result.loss, 1e-9)],
+      series: [{ label: 'loss', points: lossPoints, color: '#1f77b4' }],
+    },
+    {
+      title: 'Accuracy',
+      xLabel: 'epoch',
+      yLabel: 'accuracy',
+      yRange: [0, 1],
+      legendAt: 'bottom',
+      series: [
+        {
+          label: 'train',
+          points: result.epochs.map((e) => [e.epoch, e.trainAccuracy]),
+          color: '#1f77b4',
+        },
+        {
+          label: 'test',
+          points: result.epochs.map((e) => [e.epoch, e.testAccuracy]),
+          color: '#ff7f0e',
+          dashed: true,
+        },
+      ],
+    },
+  ]);
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * The `backprop` command. A mistake by the user (a bad flag, a missing file, an unknown
+ * backend) ends in one line on stderr and a non-zero exit; only a bug shows a stack.
+ */
+import { BackpropError, UsageError } from '@backprop/core';
+import { evaluate } from './commands/evaluate.js';
+import { gradcheck } from './commands/gradcheck.js';
+import { train } from './commands/train.js';
+
+const usage = `backprop — chapter 5 of Deep Learning from Scratch, on interchangeable backends
+
+Commands:
+  train       train TwoLayerNet on MNIST (5.7.4) and write metrics, curves and the model
+  gradcheck   compare backprop with numerical gradients (5.7.3)
+  evaluate    test accuracy of a saved model; --index N shows one prediction
+
+'backprop COMMAND --help' lists a command's options.`;
+
+const commands: Record<string, (argv: string[]) => Promise<number>> = {
+  train,
+  gradcheck,
+  evaluate,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    console.log(usage);
+    return command === undefined ? 2 : 0;
+  }
+  const run = commands[command];
+  if (!run) {
+    throw new UsageError(
+      `unknown command '${command}'; commands: ${Object.keys(commands).join(', ')}`,
+    );
+  }
+  return run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof BackpropError) {
+      process.stderr.write(`backprop: ${error.message}\n`);
+      process.exitCode = error instanceof UsageError ? 2 : 1;
+    } else {
+      process.stderr.write(
+        `backprop: internal error (please report it):\n${(error as Error)?.stack ?? String(error)}\n`,
+      );
+      process.exitCode = 70;
+    }
+  },
+);

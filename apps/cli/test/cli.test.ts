@@ -1,0 +1,152 @@
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+// The built command, run as a user runs it: a separate process, its output and exit code.
+const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'backprop-cli-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function backprop(...args: string[]): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [main, ...args], {
+    encoding: 'utf8',
+    cwd: work,
+    env: { ...process.env, INIT_CWD: work },
+  });
+}
+
+describe('backprop train', () => {
+  it('writes metrics.json, curves.svg and model.json that evaluate can read', () => {
+    const out = join(work, 'run');
+    const run = backprop(
+      'train',
+      '--iters',
+      '300',
+      '--batch-size',
+      '100',
+      '--dtype',
+      'float32',
+      '--seed',
+      '3',
+      '--out',
+      'run',
+    );
+    expect(run.stderr).not.toMatch(/error/i);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/backend: cpu: pure TypeScript, float32/);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics).toMatchObject({
+      backend: 'cpu',
+      dtype: 'float32',
+      iters: 300,
+      batchSize: 100,
+      learningRate: 0.1,
+      hidden: 50,
+      seed: 3,
+      interrupted: false,
+    });
+    expect(metrics.loss).toHaveLength(300);
+    expect(metrics.epochs[0]).toMatchObject({ iter: 0, epoch: 0 });
+    expect(metrics.final.testAccuracy).toBeGreaterThan(0.85); // half an epoch: far past chance (0.1)
+    expect(metrics.timing.msPerIter).toBeGreaterThan(0);
+    const svg = readFileSync(join(out, 'curves.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg[^>]+xmlns/);
+    expect(svg).toContain('Training loss');
+    expect(svg).toContain('>test</text>');
+
+    const evaluation = backprop('evaluate', '--model', 'run/model.json', '--index', '0');
+    expect(evaluation.status).toBe(0);
+    expect(evaluation.stdout).toContain(`test accuracy ${metrics.final.testAccuracy.toFixed(4)}`);
+    expect(evaluation.stdout).toMatch(/test image 0: label 7, predicted \d/);
+    expect(evaluation.stdout).toMatch(/\|.*@@.*\|/); // the digit drawn in text
+  }, 120_000);
+
+  it('on Ctrl-C stops, writes what it has, and exits 130', async () => {
+    const out = join(work, 'interrupted');
+    const child = spawn(process.execPath, [main, 'train', '--iters', '100000', '--out', out], {
+      cwd: work,
+    });
+    let stdout = '';
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+        if (/^\s+0\s+0\s/m.test(stdout)) resolve(); // the first epoch row: training is under way
+      });
+    });
+    child.kill('SIGINT');
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(130);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.interrupted).toBe(true);
+    expect(metrics.completedIters).toBeGreaterThan(0);
+    expect(metrics.completedIters).toBeLessThan(100_000);
+    expect(metrics.loss).toHaveLength(metrics.completedIters);
+    expect(existsSync(join(out, 'model.json'))).toBe(true);
+    expect(existsSync(join(out, 'curves.svg'))).toBe(true);
+  }, 120_000);
+});
+
+describe('backprop gradcheck', () => {
+  it('--json prints the four mean differences, each below 1e-7 in float64', () => {
+    const run = backprop('gradcheck', '--json');
+    expect(run.status).toBe(0);
+    const result = JSON.parse(run.stdout);
+    for (const name of ['W1', 'b1', 'W2', 'b2']) expect(result[name]).toBeLessThan(1e-7);
+    expect(result).toMatchObject({ backend: 'cpu', dtype: 'float64', samples: 3 });
+  }, 60_000);
+});
+
+describe('user mistakes: one line, non-zero exit, no stack trace', () => {
+  const cases: [string[], RegExp, number][] = [
+    [['train', '--backend', 'nope'], /^backprop: unknown backend 'nope'; available: cpu\n$/, 1],
+    [
+      ['train', '--iters', 'ten'],
+      /^backprop: --iters must be a whole number >= 1, got 'ten'\n$/,
+      2,
+    ],
+    [['train', '--lr', '0'], /^backprop: --lr must be a positive number, got '0'\n$/, 2],
+    [
+      ['train', '--lr', '-1'],
+      /--lr needs a value; for one that starts with '-', write --lr=VALUE\n$/,
+      2,
+    ],
+    [
+      ['train', '--dtype', 'float16'],
+      /--dtype must be one of float64, float32, got 'float16'\n$/,
+      2,
+    ],
+    [
+      ['train', '--wat'],
+      /^backprop: train: unknown option --wat; see 'backprop train --help'\n$/,
+      2,
+    ],
+    [
+      ['train', '--data-dir', 'no-such-dir'],
+      /no-such-dir\/train-images-idx3-ubyte: file not found\n$/,
+      1,
+    ],
+    [['fly'], /^backprop: unknown command 'fly'/, 2],
+    [['evaluate'], /--model FILE is required/, 2],
+    [['evaluate', '--model', 'missing.json'], /missing\.json: file not found\n$/, 1],
+    [['evaluate', '--model', 'garbage.json'], /garbage\.json: is not valid JSON/, 1],
+    [
+      ['evaluate', '--model', 'other.json'],
+      /other\.json: not a backprop model file: "format" must be/,
+      1,
+    ],
+  ];
+  writeFileSync(join(work, 'garbage.json'), '{"format": ');
+  writeFileSync(join(work, 'other.json'), '{"name": "not a model"}');
+  for (const [args, message, status] of cases) {
+    it(`backprop ${args.join(' ')}`, () => {
+      const run = backprop(...args);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      expect(run.status).toBe(status);
+    }, 30_000);
+  }
+});
