@@ -1,0 +1,29 @@
+/**
+ * Runs the example in a package's README, so the example that users copy is known to
+ * work. The first ```js block after "## Example" is written into a package folder (its
+ * own, or `runIn`, one that has the example's dependencies) and run there with node. Each `console.log(…); // text`
+ * line states its output: the test compares all of stdout with those comments, ignoring
+ * white space.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function runReadmeExample(packageDir: string, runIn = packageDir) {
+  const readme = readFileSync(join(packageDir, 'README.md'), 'utf8');
+  const match = /## Example[\s\S]*?```js\n([\s\S]*?)```/.exec(readme);
+  if (!match) throw new Error(`${packageDir}/README.md has no \`\`\`js block under "## Example"`);
+  const code = match[1];
+  const expected = [...code.matchAll(/console\.log\(.*\);\s*\/\/ (.*)$/gm)]
+    .map((m) => m[1])
+    .join('');
+  const file = join(runIn, '.readme-example.mjs');
+  writeFileSync(file, code);
+  try {
+    const run = spawnSync(process.execPath, [file], { cwd: runIn, encoding: 'utf8' });
+    const squash = (text: string) => text.replace(/\s+/g, '');
+    return { ...run, expected: squash(expected), actual: squash(run.stdout) };
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
