@@ -9,6 +9,7 @@ export class TrainProgress {
   private lastDraw = 0;
   private drawn = false;
   private readonly plainEvery: number;
+  private readonly recent: [time: number, done: number][] = [];
 
   constructor(
     private readonly totalIters: number,
@@ -48,8 +49,11 @@ export class TrainProgress {
   }
 
   private status(done: number, loss: number, now: number, withBar: boolean): string {
-    const seconds = (now - this.started) / 1000;
-    const rate = done / Math.max(seconds, 1e-9);
+    // The rate over the last few seconds, so a pause for evaluation does not skew it.
+    this.recent.push([now, done]);
+    while (this.recent.length > 2 && now - this.recent[0][0] > 3000) this.recent.shift();
+    const [since, doneThen] = this.recent.length > 1 ? this.recent[0] : [this.started, 0];
+    const rate = (done - doneThen) / Math.max((now - since) / 1000, 1e-9);
     const eta = (this.totalIters - done) / rate;
     const width = 24;
     const filled = Math.round((width * done) / this.totalIters);
