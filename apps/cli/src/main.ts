@@ -4,6 +4,7 @@
  * backend) ends in one line on stderr and a non-zero exit; only a bug shows a stack.
  */
 import { BackpropError, UsageError } from '@backprop/core';
+import { conformance } from './commands/conformance.js';
 import { evaluate } from './commands/evaluate.js';
 import { gradcheck } from './commands/gradcheck.js';
 import { train } from './commands/train.js';
@@ -14,6 +15,7 @@ Commands:
   train       train TwoLayerNet on MNIST (5.7.4) and write metrics, curves and the model
   gradcheck   compare backprop with numerical gradients (5.7.3)
   evaluate    test accuracy of a saved model; --index N shows one prediction
+  conformance run the conformance suite against backends and print case × backend
 
 'backprop COMMAND --help' lists a command's options.`;
 
@@ -21,6 +23,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   train,
   gradcheck,
   evaluate,
+  conformance,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -99,6 +99,24 @@ describe('backprop gradcheck', () => {
   }, 60_000);
 });
 
+describe('backprop conformance', () => {
+  it('prints case × backend for every dtype of a backend and exits 0 when all pass', () => {
+    const run = backprop('conformance', '--backend', 'cpu', '--case', 'errors/,edge/');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/case\s+cpu\/float64\s+cpu\/float32/);
+    expect(run.stdout).toMatch(/errors\/mismatched shapes.*✓.*✓/);
+    expect(run.stdout).toMatch(/(\d+) cases on 2 backend configurations: \1 passed, 0 failed/);
+  }, 60_000);
+
+  it('--json gives one report per configuration', () => {
+    const run = backprop('conformance', '--backend', 'cpu:float32', '--case', 'errors/', '--json');
+    expect(run.status).toBe(0);
+    const reports = JSON.parse(run.stdout);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ backend: 'cpu', dtype: 'float32', failed: 0 });
+  }, 60_000);
+});
+
 describe('user mistakes: one line, non-zero exit, no stack trace', () => {
   const cases: [string[], RegExp, number][] = [
     [['train', '--backend', 'nope'], /^backprop: unknown backend 'nope'; available: cpu\n$/, 1],
@@ -130,6 +148,11 @@ describe('user mistakes: one line, non-zero exit, no stack trace', () => {
     ],
     [['fly'], /^backprop: unknown command 'fly'/, 2],
     [['evaluate'], /--model FILE is required/, 2],
+    [
+      ['conformance', '--backend', 'cpu:float16'],
+      /backend 'cpu' has no float16; it offers float64, float32\n$/,
+      1,
+    ],
     [['evaluate', '--model', 'missing.json'], /missing\.json: file not found\n$/, 1],
     [['evaluate', '--model', 'garbage.json'], /garbage\.json: is not valid JSON/, 1],
     [

@@ -50,7 +50,14 @@ function addScaledRows(
 }
 
 /** C[m,n] = A[m,k] · B[k,n]. */
-export function matmulNN(A: FloatArray, B: FloatArray, C: Float64Array, m: number, k: number, n: number) {
+export function matmulNN(
+  A: FloatArray,
+  B: FloatArray,
+  C: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+) {
   // C[i,:] += A[i,p] · B[p,:], rows i…i+3 together.
   for (let i = 0; i < m; i += 4) {
     const rows = Math.min(4, m - i);
@@ -62,7 +69,14 @@ export function matmulNN(A: FloatArray, B: FloatArray, C: Float64Array, m: numbe
 }
 
 /** C[m,n] = A[k,m]ᵀ · B[k,n] (the weight gradient xᵀ·dout). */
-export function matmulTN(A: FloatArray, B: FloatArray, C: Float64Array, m: number, k: number, n: number) {
+export function matmulTN(
+  A: FloatArray,
+  B: FloatArray,
+  C: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+) {
   // C[i,:] += A[p,i] · B[p,:], a block of C's rows at a time so that block stays in cache.
   for (let i0 = 0; i0 < m; i0 += ROW_BLOCK) {
     const i1 = Math.min(i0 + ROW_BLOCK, m);
@@ -78,7 +92,14 @@ export function matmulTN(A: FloatArray, B: FloatArray, C: Float64Array, m: numbe
 }
 
 /** C[m,n] = A[m,k] · B[n,k]ᵀ (the input gradient dout·Wᵀ). */
-export function matmulNT(A: FloatArray, B: FloatArray, C: Float64Array, m: number, k: number, n: number) {
+export function matmulNT(
+  A: FloatArray,
+  B: FloatArray,
+  C: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+) {
   // Each C[i,j] is a dot product of two contiguous rows.
   for (let i = 0; i < m; i++) {
     const aRow = i * k;
@@ -92,7 +113,14 @@ export function matmulNT(A: FloatArray, B: FloatArray, C: Float64Array, m: numbe
 }
 
 /** C[m,n] = A[k,m]ᵀ · B[n,k]ᵀ. No layer needs it; kept simple. */
-export function matmulTT(A: FloatArray, B: FloatArray, C: Float64Array, m: number, k: number, n: number) {
+export function matmulTT(
+  A: FloatArray,
+  B: FloatArray,
+  C: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+) {
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let sum = 0;

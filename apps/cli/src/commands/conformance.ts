@@ -1,0 +1,82 @@
+import { type ConformanceReport, formatReportTable, runConformance } from '@backprop/conformance';
+import { BackendError, type DType } from '@backprop/core';
+import { type FlagSpec, parseFlags } from '../args.js';
+import { BACKENDS, createBackend } from '../backends.js';
+
+export const conformanceHelp = `backprop conformance — run the conformance suite against backends
+
+Every kernel against a float64 oracle, each layer's backward against a numerical
+gradient, the book's gradient check on MNIST, training agreement, edge cases, leaks and
+errors. Prints a table of case × backend: pass or fail, worst error against tolerance.
+
+Options:
+  --backend LIST     comma-separated: a name runs all its dtypes (cpu), name:dtype one
+                     (cpu:float32), all runs every backend (default all)
+                     available: ${Object.keys(BACKENDS).join(', ')}
+  --case PREFIX      only the cases whose id starts with PREFIX (repeatable via commas)
+  --json             print the reports as JSON`;
+
+const flags: FlagSpec = {
+  backend: { type: 'string' },
+  case: { type: 'string' },
+  json: { type: 'boolean' },
+};
+
+export async function conformance(argv: string[]): Promise<number> {
+  const values = parseFlags('conformance', argv, flags);
+  if (values.help) {
+    console.log(conformanceHelp);
+    return 0;
+  }
+  const targets = expandTargets(typeof values.backend === 'string' ? values.backend : 'all');
+  const only =
+    typeof values.case === 'string' ? values.case.split(',').map((s) => s.trim()) : undefined;
+  const reports: ConformanceReport[] = [];
+  for (const [name, dtype] of targets) {
+    const backend = await createBackend(name, { dtype });
+    process.stderr.write(`running the suite on ${backend.description}\n`);
+    let done = 0;
+    const report = await runConformance(
+      () => backend,
+      { only },
+      (result) => {
+        done++;
+        if (!result.passed) process.stderr.write(`  ✗ ${result.id}: ${result.detail}\n`);
+        else if (process.stderr.isTTY) process.stderr.write(`\r  ${done} cases\x1b[K`);
+      },
+    );
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    reports.push(report);
+  }
+  if (values.json) {
+    console.log(JSON.stringify(reports, null, 2));
+  } else {
+    console.log(formatReportTable(reports));
+    const cases = reports.reduce((n, r) => n + r.cases.length, 0);
+    const failed = reports.reduce((n, r) => n + r.failed, 0);
+    console.log(
+      `\n${cases} cases on ${reports.length} backend configurations: ${cases - failed} passed, ${failed} failed`,
+    );
+  }
+  return reports.some((r) => r.failed > 0) ? 1 : 0;
+}
+
+function expandTargets(list: string): [string, DType][] {
+  const names = list === 'all' ? Object.keys(BACKENDS) : list.split(',').map((s) => s.trim());
+  return names.flatMap((entry): [string, DType][] => {
+    const [name, dtype] = entry.split(':');
+    const backend = BACKENDS[name];
+    if (!backend) {
+      throw new BackendError(
+        `unknown backend '${name}'; available: ${Object.keys(BACKENDS).join(', ')}`,
+      );
+    }
+    if (dtype === undefined) return backend.dtypes.map((d) => [name, d]);
+    if (!backend.dtypes.includes(dtype as DType)) {
+      throw new BackendError(
+        `backend '${name}' has no ${dtype}; it offers ${backend.dtypes.join(', ')}`,
+      );
+    }
+    return [[name, dtype as DType]];
+  });
+}

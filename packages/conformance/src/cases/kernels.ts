@@ -1,0 +1,377 @@
+/**
+ * 1. Every kernel against the float64 oracle, on shapes chosen to break implementations:
+ * 1, 3, 7, 33, 50, 784, batch 1, sizes that are not multiples of 4 or 8 (SIMD lanes and
+ * tile tails), every transpose variant of matmul.
+ */
+import type { Backend, Tensor } from '@backprop/core';
+import type { ConformanceCase } from '../case.js';
+import { Check } from '../check.js';
+import type { CaseContext } from '../context.js';
+
+const MATMUL_SHAPES: [m: number, k: number, n: number][] = [
+  [1, 1, 1],
+  [3, 7, 5],
+  [7, 3, 33],
+  [13, 9, 8],
+  [33, 50, 7],
+  [1, 784, 50],
+  [100, 784, 50],
+  [100, 50, 10],
+];
+const MATRIX_SHAPES: [number, number][] = [
+  [1, 1],
+  [3, 7],
+  [33, 10],
+  [100, 50],
+  [7, 784],
+];
+
+function kernelCase(
+  kernel: string,
+  what: string,
+  run: (ctx: CaseContext, check: Check) => Promise<void>,
+): ConformanceCase {
+  return {
+    id: `kernels/${kernel} ${what}`,
+    group: 'kernels',
+    kernels: [kernel],
+    async run(ctx) {
+      const check = new Check();
+      await run(ctx, check);
+      return check;
+    },
+  };
+}
+
+/** Runs `op` on the backend and on the oracle with the same inputs; returns both results. */
+async function both(
+  ctx: CaseContext,
+  op: (backend: Backend, inputs: Tensor[]) => Tensor,
+  inputs: [number[] | Float64Array, number[]][],
+) {
+  const pairs = inputs.map(([values, shape]) => ctx.pair(values, shape));
+  const actual = ctx.hold(
+    ctx.backend,
+    op(
+      ctx.backend,
+      pairs.map((p) => p[0]),
+    ),
+  );
+  const expected = ctx.hold(
+    ctx.oracle,
+    op(
+      ctx.oracle,
+      pairs.map((p) => p[1]),
+    ),
+  );
+  const shapeOk = JSON.stringify(actual.shape) === JSON.stringify(expected.shape);
+  return {
+    actual: await ctx.read(ctx.backend, actual),
+    expected: await ctx.read(ctx.oracle, expected),
+    shapeOk,
+    shapes: `${JSON.stringify(actual.shape)} vs ${JSON.stringify(expected.shape)}`,
+    oracleInputs: pairs.map((p) => p[1]),
+  };
+}
+
+const matmulCases = MATMUL_SHAPES.map(([m, k, n]) =>
+  kernelCase('matmul', `${m}×${k}·${k}×${n}, all transposes`, async (ctx, check) => {
+    // The textbook bound for a sum of k products in floating point: |error| ≤ γ·Σ|a·b|
+    // with γ = (k + 2)·u; it holds for any summation order (pairwise, blocked, SIMD).
+    const tolerance = ctx.tolerance(['kernels', 'matmul'], { rtol: (k + 2) * ctx.u, atol: 0 });
+    const a = ctx.values(m * 1000 + k, m * k, { zeros: 0.3 });
+    const b = ctx.values(k * 1000 + n, k * n);
+    for (const transposeA of [false, true]) {
+      for (const transposeB of [false, true]) {
+        const options = { transposeA, transposeB };
+        const label = `matmul(${transposeA ? 'aᵀ' : 'a'}, ${transposeB ? 'bᵀ' : 'b'})`;
+        // The same values laid out transposed when the flag says so.
+        const aData = transposeA ? transpose(a, m, k) : a;
+        const bData = transposeB ? transpose(b, k, n) : b;
+        const r = await both(ctx, (backend, [x, y]) => backend.matmul(x, y, options), [
+          [aData, transposeA ? [k, m] : [m, k]],
+          [bData, transposeB ? [n, k] : [k, n]],
+        ]);
+        check.that(r.shapeOk, `${label}: shape ${r.shapes}`);
+        const absA = ctx.oracle.tensor(aData.map(Math.abs), transposeA ? [k, m] : [m, k]);
+        const absB = ctx.oracle.tensor(bData.map(Math.abs), transposeB ? [n, k] : [k, n]);
+        const scale = ctx.hold(ctx.oracle, ctx.oracle.matmul(absA, absB, options));
+        ctx.oracle.dispose(absA);
+        ctx.oracle.dispose(absB);
+        check.close(label, r.actual, r.expected, tolerance, await ctx.read(ctx.oracle, scale));
+      }
+    }
+  }),
+);
+
+function transpose(values: Float64Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(values.length);
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c];
+  return out;
+}
+
+const addBiasCases = MATRIX_SHAPES.map(([m, n]) =>
+  kernelCase('addBias', `${m}×${n}`, async (ctx, check) => {
+    // One rounding of x + b: within u of the exact sum; 2u leaves room for no more.
+    const tolerance = ctx.tolerance(['kernels', 'addBias'], { rtol: 2 * ctx.u, atol: 0 });
+    const r = await both(ctx, (backend, [x, b]) => backend.addBias(x, b), [
+      [ctx.values(m + n, m * n), [m, n]],
+      [ctx.values(m * n + 1, n), [n]],
+    ]);
+    check.that(r.shapeOk, `shape ${r.shapes}`);
+    check.close('addBias', r.actual, r.expected, tolerance);
+  }),
+);
+
+const sumColumnsCases = [...MATRIX_SHAPES, [784, 3] as [number, number]].map(([m, n]) =>
+  kernelCase('sumColumns', `${m}×${n}`, async (ctx, check) => {
+    // A sum of m terms: |error| ≤ (m + 2)·u·Σ|x| over the column, in any order.
+    const x = ctx.values(m * 7 + n, m * n);
+    const tolerance = ctx.tolerance(['kernels', 'sumColumns'], { rtol: (m + 2) * ctx.u, atol: 0 });
+    const r = await both(ctx, (backend, [t]) => backend.sumColumns(t), [[x, [m, n]]]);
+    check.that(r.shapeOk, `shape ${r.shapes}`);
+    const scale = Array.from({ length: n }, (_, j) => {
+      let s = 0;
+      for (let i = 0; i < m; i++) s += Math.abs(x[i * n + j]);
+      return s;
+    });
+    check.close('sumColumns', r.actual, r.expected, tolerance, scale);
+  }),
+);
+
+const elementwiseCases = (['add', 'mul'] as const).flatMap((kernel) =>
+  ([[7], [3, 7], [100, 50]] as number[][]).map((shape) =>
+    kernelCase(kernel, shape.join('×'), async (ctx, check) => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const tolerance = ctx.tolerance(['kernels', kernel], { rtol: 2 * ctx.u, atol: 0 });
+      const r = await both(ctx, (backend, [a, b]) => backend[kernel](a, b), [
+        [ctx.values(size, size), shape],
+        [ctx.values(size + 1, size), shape],
+      ]);
+      check.that(r.shapeOk, `shape ${r.shapes}`);
+      check.close(kernel, r.actual, r.expected, tolerance);
+    }),
+  ),
+);
+
+const reluCases = (
+  [
+    [1, 1],
+    [3, 7],
+    [100, 50],
+  ] as [number, number][]
+).map(([m, n]) =>
+  kernelCase('relu', `and reluBackward ${m}×${n}, with exact zeros`, async (ctx, check) => {
+    const x = ctx.values(m + 3 * n, m * n, { zeros: 0.2 });
+    const forward = await both(ctx, (backend, [t]) => backend.relu(t), [[x, [m, n]]]);
+    check.exact('relu', forward.actual, forward.expected); // a selection: no rounding at all
+    const dout = ctx.values(m * n, m * n);
+    const out = forward.expected; // relu's output: where it is 0, no gradient passes
+    const backward = await both(ctx, (backend, [d, y]) => backend.reluBackward(d, y), [
+      [dout, [m, n]],
+      [out, [m, n]],
+    ]);
+    check.exact('reluBackward', backward.actual, backward.expected);
+  }),
+);
+
+const sigmoidCases = (
+  [
+    [1, 1],
+    [3, 7],
+    [100, 50],
+  ] as [number, number][]
+).map(([m, n]) =>
+  kernelCase('sigmoid', `and sigmoidBackward ${m}×${n}`, async (ctx, check) => {
+    // exp, one add and one divide: a few u relative, plus a few u absolute for the
+    // values near 0 where engines differ in how they round tiny results.
+    const tolerance = ctx.tolerance(['kernels', 'sigmoid'], { rtol: 16 * ctx.u, atol: 16 * ctx.u });
+    const x = ctx.values(m * n + 5, m * n, { lo: -8, hi: 8 });
+    const forward = await both(ctx, (backend, [t]) => backend.sigmoid(t), [[x, [m, n]]]);
+    check.close('sigmoid', forward.actual, forward.expected, tolerance);
+    // dout·y·(1 − y) from the same y on both sides: three roundings.
+    const y = ctx.representable(forward.expected);
+    const dout = ctx.values(m * n + 6, m * n);
+    const backwardTolerance = ctx.tolerance(['kernels', 'sigmoidBackward'], {
+      rtol: 8 * ctx.u,
+      atol: 0,
+    });
+    const backward = await both(ctx, (backend, [d, out]) => backend.sigmoidBackward(d, out), [
+      [dout, [m, n]],
+      [y, [m, n]],
+    ]);
+    check.close('sigmoidBackward', backward.actual, backward.expected, backwardTolerance);
+  }),
+);
+
+const SOFTMAX_SHAPES: [number, number][] = [
+  [1, 10],
+  [3, 3],
+  [100, 10],
+  [7, 33],
+];
+const softmaxCases = SOFTMAX_SHAPES.flatMap(([batch, classes]) =>
+  (['class indices', 'one-hot'] as const).map((form) =>
+    kernelCase(
+      'softmaxCrossEntropy',
+      `and its backward ${batch}×${classes}, ${form}`,
+      async (ctx, check) => {
+        // exp, a sum of `classes` terms and a divide per probability; a log for the loss.
+        const u = ctx.u;
+        const probsTolerance = ctx.tolerance(['kernels', 'softmaxCrossEntropy'], {
+          rtol: (classes + 16) * u,
+          atol: 16 * u,
+        });
+        const lossTolerance = ctx.tolerance(['kernels', 'softmaxCrossEntropy'], {
+          rtol: (classes + 16) * u,
+          atol: 16 * u,
+        });
+        const logits = ctx.values(batch * classes, batch * classes, { lo: -5, hi: 5 });
+        const indices = Array.from({ length: batch }, (_, i) => (i * 7 + 3) % classes);
+        const labels = form === 'one-hot' ? oneHot(indices, classes) : indices;
+        const labelShape = form === 'one-hot' ? [batch, classes] : [batch];
+        const [xb, xo] = ctx.pair(logits, [batch, classes]);
+        const [tb, to] = ctx.pair(labels, labelShape);
+        const actual = ctx.backend.softmaxCrossEntropy(xb, tb);
+        const expected = ctx.oracle.softmaxCrossEntropy(xo, to);
+        for (const t of [actual.probs, actual.loss]) ctx.hold(ctx.backend, t);
+        for (const t of [expected.probs, expected.loss]) ctx.hold(ctx.oracle, t);
+        check.that(
+          actual.loss.shape.length === 0,
+          `loss must be a scalar [], got [${actual.loss.shape}]`,
+        );
+        const expectedProbs = await ctx.read(ctx.oracle, expected.probs);
+        check.close(
+          'probs',
+          await ctx.read(ctx.backend, actual.probs),
+          expectedProbs,
+          probsTolerance,
+        );
+        const expectedLoss = await ctx.read(ctx.oracle, expected.loss);
+        check.close(
+          'loss',
+          await ctx.read(ctx.backend, actual.loss),
+          expectedLoss,
+          lossTolerance,
+          Math.abs(expectedLoss[0]) + 1,
+        );
+
+        // Backward from the same probabilities on both sides: (y − t) / batch, two roundings.
+        const backwardTolerance = ctx.tolerance(['kernels', 'softmaxCrossEntropyBackward'], {
+          rtol: 4 * u,
+          atol: (4 * u) / batch,
+        });
+        const y = ctx.representable(expectedProbs);
+        const backward = await both(
+          ctx,
+          (backend, [p, t]) => backend.softmaxCrossEntropyBackward(p, t),
+          [
+            [y, [batch, classes]],
+            [labels, labelShape],
+          ],
+        );
+        check.close(
+          'softmaxCrossEntropyBackward',
+          backward.actual,
+          backward.expected,
+          backwardTolerance,
+        );
+      },
+    ),
+  ),
+);
+
+export function oneHot(indices: number[], classes: number): number[] {
+  const rows = new Array(indices.length * classes).fill(0);
+  indices.forEach((label, i) => {
+    rows[i * classes + label] = 1;
+  });
+  return rows;
+}
+
+const sgdCases = ([[1], [7], [784, 50], [33]] as number[][]).map((shape) =>
+  kernelCase('sgdUpdate', shape.join('×'), async (ctx, check) => {
+    // w − lr·g: a multiply and a subtract, each rounded once.
+    const tolerance = ctx.tolerance(['kernels', 'sgdUpdate'], { rtol: 4 * ctx.u, atol: 0 });
+    const size = shape.reduce((a, b) => a * b, 1);
+    const w = ctx.values(size + 11, size);
+    const g = ctx.values(size + 12, size);
+    const [wb, wo] = ctx.pair(w, shape);
+    const [gb, go] = ctx.pair(g, shape);
+    ctx.backend.sgdUpdate(wb, gb, 0.1);
+    ctx.oracle.sgdUpdate(wo, go, 0.1);
+    const scale = Array.from(w, (v, i) => Math.abs(v) + Math.abs(0.1 * g[i]));
+    check.close(
+      'sgdUpdate (in place)',
+      await ctx.read(ctx.backend, wb),
+      await ctx.read(ctx.oracle, wo),
+      tolerance,
+      scale,
+    );
+  }),
+);
+
+const countCorrectCases = (
+  [
+    [1, 10],
+    [100, 10],
+    [7, 33],
+  ] as [number, number][]
+).map(([batch, classes]) =>
+  kernelCase('countCorrect', `${batch}×${classes}, both label forms`, async (ctx, check) => {
+    const scores = ctx.values(batch + classes, batch * classes);
+    const indices = Array.from({ length: batch }, (_, i) => (i * 5 + 1) % classes);
+    for (const [labels, shape] of [
+      [indices, [batch]],
+      [oneHot(indices, classes), [batch, classes]],
+    ] as [number[], number[]][]) {
+      const r = await both(ctx, (backend, [s, t]) => backend.countCorrect(s, t), [
+        [scores, [batch, classes]],
+        [labels, shape],
+      ]);
+      check.that(r.shapeOk, `shape ${r.shapes}`);
+      check.exact(
+        `countCorrect (${shape.length === 1 ? 'indices' : 'one-hot'})`,
+        r.actual,
+        r.expected,
+      );
+    }
+  }),
+);
+
+const gatherCases = (
+  [
+    [10, 784],
+    [60, 1],
+    [33, 0],
+  ] as [number, number][]
+).map(([rows, cols]) =>
+  kernelCase(
+    'gatherRows',
+    cols === 0 ? `[${rows}] vector` : `${rows}×${cols}`,
+    async (ctx, check) => {
+      const shape = cols === 0 ? [rows] : [rows, cols];
+      const size = rows * Math.max(cols, 1);
+      const indices = [rows - 1, 0, 3, 3, rows - 1, 1];
+      const r = await both(ctx, (backend, [x]) => backend.gatherRows(x, indices), [
+        [ctx.values(size, size), shape],
+      ]);
+      check.that(r.shapeOk, `shape ${r.shapes}`);
+      check.exact('gatherRows', r.actual, r.expected);
+    },
+  ),
+);
+
+export const kernelCases: ConformanceCase[] = [
+  ...matmulCases,
+  ...addBiasCases,
+  ...sumColumnsCases,
+  ...elementwiseCases,
+  ...reluCases,
+  ...sigmoidCases,
+  ...softmaxCases,
+  ...sgdCases,
+  ...countCorrectCases,
+  ...gatherCases,
+];

@@ -1,0 +1,139 @@
+/**
+ * 3. TwoLayerNet's gradient check as in the book (5.7.3), on the first 3 real MNIST
+ * training images; 4. agreement with the oracle over k SGD steps from the same seed.
+ */
+import {
+  compareGradients,
+  gradientCheck,
+  PARAM_NAMES,
+  Random,
+  TwoLayerNet,
+  trainTwoLayerNet,
+} from '@backprop/core';
+import type { ConformanceCase } from '../case.js';
+import { Check } from '../check.js';
+import type { CaseContext } from '../context.js';
+
+function firstSamples(ctx: CaseContext, count: number) {
+  const { train } = ctx.mnist();
+  return {
+    images: ctx.representable(train.images.subarray(0, count * train.features)),
+    labels: Array.from(train.labels.subarray(0, count)),
+    features: train.features,
+  };
+}
+
+const gradientCheckCase: ConformanceCase = {
+  id: 'network/TwoLayerNet gradient check on 3 MNIST images (5.7.3)',
+  group: 'network',
+  kernels: [
+    'matmul',
+    'addBias',
+    'sumColumns',
+    'relu',
+    'reluBackward',
+    'softmaxCrossEntropy',
+    'softmaxCrossEntropyBackward',
+  ],
+  async run(ctx) {
+    const check = new Check();
+    const { images, labels, features } = firstSamples(ctx, 3);
+    const net = new TwoLayerNet(ctx.backend, { seed: 0 });
+    const x = ctx.on(ctx.backend, images, [3, features]);
+    const t = ctx.on(ctx.backend, labels, [3]);
+    const means: string[] = [];
+    if (ctx.backend.dtype === 'float64') {
+      // The book's way: numerical gradients on the backend itself. h = 1e-4 in float64
+      // leaves ~1e-10 of error; the book's bar is a mean below 1e-7.
+      const report = await gradientCheck(net, x, t);
+      for (const name of PARAM_NAMES) {
+        means.push(`${name} ${report[name].meanAbsDiff.toExponential(1)}`);
+        check.close(
+          `mean |diff| ${name}`,
+          [report[name].meanAbsDiff],
+          [0],
+          ctx.tolerance(['network'], { rtol: 0, atol: 1e-7 }),
+        );
+      }
+    } else {
+      // In float32 a numerical gradient on the backend is rounding noise (~1e-4), so the
+      // numerical side runs in float64 on the oracle, from the backend's own weights.
+      const weights = await net.readParams();
+      const reference = new TwoLayerNet(ctx.oracle, { initialParams: weights });
+      reference.lastLayer.delta = 0; // see gradientCheck: backprop differentiates the unguarded loss
+      const numerical = await reference.numericalGradient(
+        ctx.on(ctx.oracle, images, [3, features]),
+        ctx.on(ctx.oracle, labels, [3]),
+      );
+      const backprop = net.gradient(x, t);
+      for (const name of PARAM_NAMES) {
+        const diff = compareGradients(
+          await ctx.read(ctx.backend, backprop[name]),
+          await ctx.read(ctx.oracle, numerical[name]),
+        );
+        ctx.oracle.dispose(numerical[name]);
+        means.push(`${name} ${diff.meanAbsDiff.toExponential(1)}`);
+        // Gradients here are below 1 in size and the longest sum has 784 terms: float32
+        // rounding moves each by at most ~(784 + 2)·u·Σ|terms| ≈ 1e-7; the numerical side
+        // is exact to ~1e-10. 1e-6 absolute bounds both with room.
+        check.close(
+          `max |diff| ${name}`,
+          [diff.maxAbsDiff],
+          [0],
+          ctx.tolerance(['network'], { rtol: 0, atol: 1e-6 }),
+        );
+      }
+      reference.dispose();
+    }
+    net.dispose();
+    check.note(`mean |backprop − numerical|: ${means.join(', ')}`);
+    return check;
+  },
+};
+
+const trainingCase: ConformanceCase = {
+  id: 'training/20 SGD steps agree with the oracle (same seed, same data)',
+  group: 'training',
+  kernels: ['gatherRows', 'sgdUpdate', 'matmul', 'softmaxCrossEntropy'],
+  async run(ctx) {
+    const check = new Check();
+    const { images, labels, features } = firstSamples(ctx, 1000);
+    const run = async (backend: typeof ctx.backend) => {
+      const random = new Random(5);
+      const net = new TwoLayerNet(backend, { random });
+      const data = {
+        images: ctx.on(backend, images, [1000, features]),
+        labels: ctx.on(backend, labels, [1000]),
+      };
+      const result = await trainTwoLayerNet(net, data, data, {
+        iters: 20,
+        batchSize: 50,
+        learningRate: 0.1,
+        random,
+        iterPerEpoch: 1000,
+      });
+      const params = await net.readParams();
+      net.dispose();
+      return { loss: result.loss, params };
+    };
+    const actual = await run(ctx.backend);
+    const expected = await run(ctx.oracle);
+    // Each step rounds at the dtype's u and SGD carries it into the next; over 20 steps at
+    // lr 0.1 that compounds to well under 1e3·u relative, 1e2·u absolute (float32: 6e-5 and
+    // 6e-6; the CPU backend in float32, which sums in double, stays near 1e-8).
+    const tolerance = ctx.tolerance(['training'], { rtol: 1e3 * ctx.u, atol: 1e2 * ctx.u });
+    check.close('loss per step', actual.loss, expected.loss, tolerance);
+    for (const name of PARAM_NAMES) {
+      check.close(
+        `${name} after 20 steps`,
+        actual.params[name],
+        expected.params[name],
+        tolerance,
+        0.01,
+      );
+    }
+    return check;
+  },
+};
+
+export const networkCases: ConformanceCase[] = [gradientCheckCase, trainingCase];

@@ -1,0 +1,100 @@
+import { CpuBackend } from '@backprop/backend-cpu';
+import { type Backend, Random, type Shape, type Tensor } from '@backprop/core';
+import { loadMnist, type Mnist } from '@backprop/mnist';
+import { type Tolerance, unitRoundoff } from './check.js';
+
+export interface ConformanceOptions {
+  /**
+   * Widen the tolerances of a case group or kernel by a factor, saying why — e.g. an
+   * engine whose exp is a few ulp less exact than IEEE. Keys: a group (`kernels`,
+   * `layers`, `network`, `training`, `edge`) or a kernel name (`sigmoid`, …).
+   */
+  looser?: Record<string, { factor: number; reason: string }>;
+  /** Skip cases by id, each with its reason; the report lists them as skipped. */
+  skip?: Record<string, string>;
+  /**
+   * Counts of the backend's own resources (textures, bytes of wasm memory, engine
+   * tensors) that must stay flat over training, beside `liveTensors()`.
+   */
+  resources?: (backend: Backend) => Record<string, number>;
+  /** Whether kernels reject class indices out of range (default true). A backend that cannot see label values without a readback may say no, with a reason in `skip`. */
+  checksLabelValues?: boolean;
+  /** Run only the cases whose id starts with one of these (e.g. `kernels/matmul`, `errors/`). */
+  only?: string[];
+  /** Training iterations in the leak case (default 200). */
+  leakIterations?: number;
+}
+
+let mnistCache: Mnist | null = null;
+
+/** What every case gets: the backend under test, the float64 oracle, data and tolerances. */
+export class CaseContext {
+  readonly oracle = new CpuBackend({ dtype: 'float64' });
+  /** Unit roundoff of the backend's dtype. */
+  readonly u: number;
+  private readonly held: [Backend, Tensor][] = [];
+
+  constructor(
+    readonly backend: Backend,
+    readonly options: ConformanceOptions = {},
+  ) {
+    this.u = unitRoundoff(backend.dtype);
+  }
+
+  /** The real MNIST files, loaded once per process. */
+  mnist(): Mnist {
+    mnistCache ??= loadMnist();
+    return mnistCache;
+  }
+
+  /**
+   * `count` values from a seeded generator, uniform in [lo, hi), with about `zeros` of
+   * them exactly 0. Rounded to float32 when the backend is float32, so the backend and the
+   * oracle compute from the same numbers and only the arithmetic is compared.
+   */
+  values(seed: number, count: number, { lo = -1, hi = 1, zeros = 0 } = {}): Float64Array {
+    const random = new Random(seed);
+    const out = new Float64Array(count);
+    for (let i = 0; i < count; i++) {
+      out[i] = random.uniform() < zeros ? 0 : lo + (hi - lo) * random.uniform();
+    }
+    return this.representable(out);
+  }
+
+  representable(values: ArrayLike<number>): Float64Array {
+    const out = Float64Array.from(values);
+    if (this.backend.dtype === 'float32')
+      for (let i = 0; i < out.length; i++) out[i] = Math.fround(out[i]);
+    return out;
+  }
+
+  /** The same values on the backend and on the oracle; both freed by `release()`. */
+  pair(values: ArrayLike<number>, shape: Shape): [onBackend: Tensor, onOracle: Tensor] {
+    return [this.on(this.backend, values, shape), this.on(this.oracle, values, shape)];
+  }
+
+  on(backend: Backend, values: ArrayLike<number>, shape: Shape): Tensor {
+    return this.hold(backend, backend.tensor(values, shape));
+  }
+
+  /** Keeps a kernel's result to be freed by `release()`. */
+  hold(backend: Backend, t: Tensor): Tensor {
+    this.held.push([backend, t]);
+    return t;
+  }
+
+  async read(backend: Backend, t: Tensor): Promise<Float64Array> {
+    return Float64Array.from(await backend.read(t));
+  }
+
+  /** A tolerance widened by the options' factor for this group or kernel, if any. */
+  tolerance(keys: string[], base: Tolerance): Tolerance {
+    let factor = 1;
+    for (const key of keys) factor *= this.options.looser?.[key]?.factor ?? 1;
+    return { rtol: base.rtol * factor, atol: base.atol * factor };
+  }
+
+  release(): void {
+    for (const [backend, t] of this.held.splice(0)) backend.dispose(t);
+  }
+}

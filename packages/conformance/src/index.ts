@@ -1,0 +1,12 @@
+export type { CaseGroup, ConformanceCase } from './case.js';
+export { type CaseOutcome, Check, type Tolerance, unitRoundoff } from './check.js';
+export { CaseContext, type ConformanceOptions } from './context.js';
+export {
+  type CaseResult,
+  type ConformanceReport,
+  conformanceCases,
+  runCase,
+  runConformance,
+  selectCases,
+} from './runner.js';
+export { formatReportTable } from './table.js';

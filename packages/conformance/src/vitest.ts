@@ -1,0 +1,36 @@
+/**
+ * The suite as Vitest tests: one call in a backend's test file registers every case.
+ *
+ *   defineConformanceSuite('my backend', () => new MyBackend());
+ */
+import type { Backend } from '@backprop/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CaseContext, type ConformanceOptions } from './context.js';
+import { runCase, selectCases } from './runner.js';
+
+export function defineConformanceSuite(
+  name: string,
+  createBackend: () => Backend | Promise<Backend>,
+  options: ConformanceOptions = {},
+): void {
+  describe(`conformance: ${name}`, () => {
+    let ctx: CaseContext;
+    beforeAll(async () => {
+      ctx = new CaseContext(await createBackend(), options);
+    });
+    for (const testCase of selectCases(options)) {
+      const reason = options.skip?.[testCase.id];
+      if (reason) {
+        // Skipped by the backend's own options; the reason is part of the test's name.
+        it.skip(`${testCase.id} — skipped: ${reason}`, () => {});
+        continue;
+      }
+      it(testCase.id, async () => {
+        const result = await runCase(testCase, ctx);
+        expect(result.passed, result.detail).toBe(true);
+      }, 120_000);
+    }
+  });
+}
+
+export type { ConformanceOptions } from './context.js';
