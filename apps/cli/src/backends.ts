@@ -12,6 +12,11 @@ interface BackendEntry {
   create(choice: Required<BackendChoice>): Promise<Backend>;
 }
 
+async function tfjs(engine: 'cpu' | 'wasm' | 'tensorflow'): Promise<Backend> {
+  const { TfjsBackend } = await import('@backprop/backend-tfjs');
+  return TfjsBackend.create({ engine });
+}
+
 export const BACKENDS: Record<string, BackendEntry> = {
   cpu: {
     dtypes: ['float64', 'float32'],
@@ -20,6 +25,10 @@ export const BACKENDS: Record<string, BackendEntry> = {
       return new CpuBackend({ dtype });
     },
   },
+  'tfjs-wasm': { dtypes: ['float32'], create: () => tfjs('wasm') },
+  'tfjs-cpu': { dtypes: ['float32'], create: () => tfjs('cpu') },
+  // @tensorflow/tfjs-node, when the user has installed it (it downloads a native library)
+  'tfjs-node': { dtypes: ['float32'], create: () => tfjs('tensorflow') },
 };
 
 export async function createBackend(name: string, choice: BackendChoice = {}): Promise<Backend> {

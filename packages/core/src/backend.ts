@@ -57,7 +57,11 @@ export interface Backend {
   readSync?(t: Tensor): FloatArray;
   /** Overwrites `values.length` elements starting at flat index `offset`. */
   write(t: Tensor, values: ArrayLike<number>, offset?: number): void;
-  /** A new handle over the same values with another shape of the same size. */
+  /**
+   * A new handle with t's values in another shape of the same size. Storage may be
+   * shared (the CPU backend shares it; TensorFlow.js copies on write), so do not write
+   * through one handle and expect the other to follow.
+   */
   reshape(t: Tensor, shape: Shape): Tensor;
   /** Frees the handle. Values shared with other handles (reshape) live until the last goes. */
   dispose(t: Tensor): void;

@@ -91,16 +91,7 @@ export async function trainTwoLayerNet(
   for (let i = 0; i < iters; i++) {
     if (hooks.signal?.aborted) break;
     const batchMask = random.choice(trainSize, batchSize);
-    const xBatch = backend.gatherRows(train.images, batchMask);
-    const tBatch = backend.gatherRows(train.labels, batchMask);
-
-    const grads = net.gradient(xBatch, tBatch);
-    // The loss of this batch as the gradient's forward pass saw it (the book runs one
-    // more forward pass after the update to get it; this one costs nothing extra).
-    const lossValue = (await backend.read(net.lastLayer.loss as Tensor))[0];
-    optimizer.update(net.params, grads);
-    backend.dispose(xBatch);
-    backend.dispose(tBatch);
+    const lossValue = await trainingStep(net, optimizer, train, batchMask);
 
     loss.push(lossValue);
     completedIters = i + 1;
@@ -134,6 +125,28 @@ export async function trainTwoLayerNet(
       evalSeconds: evalMs / 1000,
     },
   };
+}
+
+/**
+ * One iteration: gather the mini-batch, backprop, SGD. Returns the batch's loss as the
+ * gradient's forward pass saw it (the book runs one more forward pass after the update
+ * to record it; this one costs nothing extra), the only value read back.
+ */
+export async function trainingStep(
+  net: TwoLayerNet,
+  optimizer: SGD,
+  train: Dataset,
+  batchMask: ArrayLike<number>,
+): Promise<number> {
+  const { backend } = net;
+  const xBatch = backend.gatherRows(train.images, batchMask);
+  const tBatch = backend.gatherRows(train.labels, batchMask);
+  const grads = net.gradient(xBatch, tBatch);
+  const loss = (await backend.read(net.lastLayer.loss as Tensor))[0];
+  optimizer.update(net.params, grads);
+  backend.dispose(xBatch);
+  backend.dispose(tBatch);
+  return loss;
 }
 
 /** Accuracy over a whole dataset, a chunk of rows at a time. */
