@@ -25,6 +25,13 @@ export const BACKENDS: Record<string, BackendEntry> = {
       return new CpuBackend({ dtype });
     },
   },
+  wasm: {
+    dtypes: ['float32'],
+    async create() {
+      const { WasmBackend } = await import('@backprop/backend-wasm');
+      return WasmBackend.create();
+    },
+  },
   'tfjs-wasm': { dtypes: ['float32'], create: () => tfjs('wasm') },
   'tfjs-cpu': { dtypes: ['float32'], create: () => tfjs('cpu') },
   // @tensorflow/tfjs-node, when the user has installed it (it downloads a native library)

@@ -119,7 +119,11 @@ describe('backprop conformance', () => {
 
 describe('user mistakes: one line, non-zero exit, no stack trace', () => {
   const cases: [string[], RegExp, number][] = [
-    [['train', '--backend', 'nope'], /^backprop: unknown backend 'nope'; available: cpu, tfjs-wasm, tfjs-cpu, tfjs-node\n$/, 1],
+    [
+      ['train', '--backend', 'nope'],
+      /^backprop: unknown backend 'nope'; available: cpu, wasm, tfjs-wasm, tfjs-cpu, tfjs-node\n$/,
+      1,
+    ],
     [
       ['train', '--iters', 'ten'],
       /^backprop: --iters must be a whole number >= 1, got 'ten'\n$/,

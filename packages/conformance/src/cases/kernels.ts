@@ -74,34 +74,48 @@ async function both(
   };
 }
 
-const matmulCases = MATMUL_SHAPES.map(([m, k, n]) =>
-  kernelCase('matmul', `${m}×${k}·${k}×${n}, all transposes`, async (ctx, check) => {
-    // The textbook bound for a sum of k products in floating point: |error| ≤ γ·Σ|a·b|
-    // with γ = (k + 2)·u; it holds for any summation order (pairwise, blocked, SIMD).
-    const tolerance = ctx.tolerance(['kernels', 'matmul'], { rtol: (k + 2) * ctx.u, atol: 0 });
-    const a = ctx.values(m * 1000 + k, m * k, { zeros: 0.3 });
-    const b = ctx.values(k * 1000 + n, k * n);
-    for (const transposeA of [false, true]) {
-      for (const transposeB of [false, true]) {
-        const options = { transposeA, transposeB };
-        const label = `matmul(${transposeA ? 'aᵀ' : 'a'}, ${transposeB ? 'bᵀ' : 'b'})`;
-        // The same values laid out transposed when the flag says so.
-        const aData = transposeA ? transpose(a, m, k) : a;
-        const bData = transposeB ? transpose(b, k, n) : b;
-        const r = await both(ctx, (backend, [x, y]) => backend.matmul(x, y, options), [
-          [aData, transposeA ? [k, m] : [m, k]],
-          [bData, transposeB ? [n, k] : [k, n]],
-        ]);
-        check.that(r.shapeOk, `${label}: shape ${r.shapes}`);
-        const absA = ctx.oracle.tensor(aData.map(Math.abs), transposeA ? [k, m] : [m, k]);
-        const absB = ctx.oracle.tensor(bData.map(Math.abs), transposeB ? [n, k] : [k, n]);
-        const scale = ctx.hold(ctx.oracle, ctx.oracle.matmul(absA, absB, options));
-        ctx.oracle.dispose(absA);
-        ctx.oracle.dispose(absB);
-        check.close(label, r.actual, r.expected, tolerance, await ctx.read(ctx.oracle, scale));
+// A mostly zeros, like MNIST images (about 80% zeros): backends may take a sparse path.
+const SPARSE_MATMUL_SHAPES: [m: number, k: number, n: number][] = [
+  [100, 784, 50],
+  [33, 130, 21],
+  [64, 65, 7],
+];
+
+const matmulCases = [
+  ...MATMUL_SHAPES.map((shape) => [shape, 0.3] as const),
+  ...SPARSE_MATMUL_SHAPES.map((shape) => [shape, 0.8] as const),
+].map(([[m, k, n], zeros]) =>
+  kernelCase(
+    'matmul',
+    `${m}×${k}·${k}×${n}, all transposes${zeros > 0.5 ? ', 80% zeros in a' : ''}`,
+    async (ctx, check) => {
+      // The textbook bound for a sum of k products in floating point: |error| ≤ γ·Σ|a·b|
+      // with γ = (k + 2)·u; it holds for any summation order (pairwise, blocked, SIMD).
+      const tolerance = ctx.tolerance(['kernels', 'matmul'], { rtol: (k + 2) * ctx.u, atol: 0 });
+      const a = ctx.values(m * 1000 + k, m * k, { zeros });
+      const b = ctx.values(k * 1000 + n, k * n);
+      for (const transposeA of [false, true]) {
+        for (const transposeB of [false, true]) {
+          const options = { transposeA, transposeB };
+          const label = `matmul(${transposeA ? 'aᵀ' : 'a'}, ${transposeB ? 'bᵀ' : 'b'})`;
+          // The same values laid out transposed when the flag says so.
+          const aData = transposeA ? transpose(a, m, k) : a;
+          const bData = transposeB ? transpose(b, k, n) : b;
+          const r = await both(ctx, (backend, [x, y]) => backend.matmul(x, y, options), [
+            [aData, transposeA ? [k, m] : [m, k]],
+            [bData, transposeB ? [n, k] : [k, n]],
+          ]);
+          check.that(r.shapeOk, `${label}: shape ${r.shapes}`);
+          const absA = ctx.oracle.tensor(aData.map(Math.abs), transposeA ? [k, m] : [m, k]);
+          const absB = ctx.oracle.tensor(bData.map(Math.abs), transposeB ? [n, k] : [k, n]);
+          const scale = ctx.hold(ctx.oracle, ctx.oracle.matmul(absA, absB, options));
+          ctx.oracle.dispose(absA);
+          ctx.oracle.dispose(absB);
+          check.close(label, r.actual, r.expected, tolerance, await ctx.read(ctx.oracle, scale));
+        }
       }
-    }
-  }),
+    },
+  ),
 );
 
 function transpose(values: Float64Array, rows: number, cols: number): Float64Array {

@@ -1,0 +1,385 @@
+// The kernels in AssemblyScript, compiled to WebAssembly with 128-bit SIMD (f32x4).
+// All data is float32 in the module's linear memory; every pointer is a byte offset the
+// JavaScript side allocated. Row-major matrices throughout. Each kernel writes its whole
+// output, so outputs need no clearing.
+
+// ---- matrix product ----------------------------------------------------------------
+// C[m,n] = Σ_p A(i,p)·B[p,:], with A(i,p) at a + 4·(i·rowStride + p·colStride): A row-major
+// (rowStride k, colStride 1) gives a·b, A stored transposed (rowStride 1, colStride m)
+// gives aᵀ·b, from the same loops. B is [k,n]; its rows, like C's, are contiguous, so the
+// vectors run along n. A register block is 4 rows × 8 columns: 8 accumulators, 2 loads of
+// B and 4 broadcasts of A per step of p, 32 multiply-adds.
+
+@inline function aAt(a: usize, i: i32, p: i32, rowStride: i32, colStride: i32): f32 {
+  return load<f32>(a + (<usize>(i * rowStride + p * colStride) << 2));
+}
+
+export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, rowStride: i32, colStride: i32): void {
+  let i = 0;
+  for (; i + 4 <= m; i += 4) rows4(a, b, c, i, k, n, rowStride, colStride);
+  for (; i < m; i++) rows1(a, b, c, i, k, n, rowStride, colStride);
+}
+
+function rows4(a: usize, b: usize, c: usize, i: i32, k: i32, n: i32, rs: i32, cs: i32): void {
+  let j = 0;
+  for (; j + 8 <= n; j += 8) {
+    let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+    let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+    for (let p = 0; p < k; p++) {
+      const s0 = aAt(a, i, p, rs, cs), s1 = aAt(a, i + 1, p, rs, cs);
+      const s2 = aAt(a, i + 2, p, rs, cs), s3 = aAt(a, i + 3, p, rs, cs);
+      const bp = b + (<usize>(p * n + j) << 2);
+      const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+      const a0 = f32x4.splat(s0), a1 = f32x4.splat(s1), a2 = f32x4.splat(s2), a3 = f32x4.splat(s3);
+      c00 = f32x4.add(c00, f32x4.mul(a0, b0)); c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+      c10 = f32x4.add(c10, f32x4.mul(a1, b0)); c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+      c20 = f32x4.add(c20, f32x4.mul(a2, b0)); c21 = f32x4.add(c21, f32x4.mul(a2, b1));
+      c30 = f32x4.add(c30, f32x4.mul(a3, b0)); c31 = f32x4.add(c31, f32x4.mul(a3, b1));
+    }
+    const cp = c + (<usize>(i * n + j) << 2);
+    const row = <usize>n << 2;
+    v128.store(cp, c00); v128.store(cp, c01, 16);
+    v128.store(cp + row, c10); v128.store(cp + row, c11, 16);
+    v128.store(cp + 2 * row, c20); v128.store(cp + 2 * row, c21, 16);
+    v128.store(cp + 3 * row, c30); v128.store(cp + 3 * row, c31, 16);
+  }
+  for (; j + 4 <= n; j += 4) {
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+    for (let p = 0; p < k; p++) {
+      const b0 = v128.load(b + (<usize>(p * n + j) << 2));
+      c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(aAt(a, i, p, rs, cs)), b0));
+      c1 = f32x4.add(c1, f32x4.mul(f32x4.splat(aAt(a, i + 1, p, rs, cs)), b0));
+      c2 = f32x4.add(c2, f32x4.mul(f32x4.splat(aAt(a, i + 2, p, rs, cs)), b0));
+      c3 = f32x4.add(c3, f32x4.mul(f32x4.splat(aAt(a, i + 3, p, rs, cs)), b0));
+    }
+    const cp = c + (<usize>(i * n + j) << 2);
+    const row = <usize>n << 2;
+    v128.store(cp, c0); v128.store(cp + row, c1); v128.store(cp + 2 * row, c2); v128.store(cp + 3 * row, c3);
+  }
+  for (; j < n; j++) {
+    // the last 1–3 columns: one at a time
+    for (let r = 0; r < 4; r++) {
+      let sum: f32 = 0;
+      for (let p = 0; p < k; p++) sum += aAt(a, i + r, p, rs, cs) * load<f32>(b + (<usize>(p * n + j) << 2));
+      store<f32>(c + (<usize>((i + r) * n + j) << 2), sum);
+    }
+  }
+}
+
+function rows1(a: usize, b: usize, c: usize, i: i32, k: i32, n: i32, rs: i32, cs: i32): void {
+  // the last 1–3 rows of C: one row at a time, vectors of 4 along n, then single columns
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    let acc = f32x4.splat(0);
+    for (let p = 0; p < k; p++) {
+      acc = f32x4.add(acc, f32x4.mul(f32x4.splat(aAt(a, i, p, rs, cs)), v128.load(b + (<usize>(p * n + j) << 2))));
+    }
+    v128.store(c + (<usize>(i * n + j) << 2), acc);
+  }
+  for (; j < n; j++) {
+    let sum: f32 = 0;
+    for (let p = 0; p < k; p++) sum += aAt(a, i, p, rs, cs) * load<f32>(b + (<usize>(p * n + j) << 2));
+    store<f32>(c + (<usize>(i * n + j) << 2), sum);
+  }
+}
+
+// ---- matrix product with a mostly-zero A ---------------------------------------------
+// MNIST images are about 80% zeros, and x is the A of both big products (x·W1, xᵀ·dout).
+// These skip the zeros outright instead of multiplying by them: a SIMD compare finds the
+// nonzeros of four values at once (a 4-bit mask), and only they are visited.
+
+/** How many of `count` floats are exactly 0: decides between the dense and sparse paths. */
+export function countZeros(x: usize, count: i32): i32 {
+  const zero = f32x4.splat(0);
+  let zeros = 0;
+  let i = 0;
+  for (; i + 4 <= count; i += 4) zeros += popcnt<i32>(i32x4.bitmask(f32x4.eq(v128.load(x + (<usize>i << 2)), zero)));
+  for (; i < count; i++) if (load<f32>(x + (<usize>i << 2)) == 0) zeros++;
+  return zeros;
+}
+
+/**
+ * Writes the nonzeros of `count` floats at x as (byte offset of B's row p, value) pairs
+ * to `list`, with B's rows `rowBytes` apart; returns how many.
+ */
+@inline function listNonzeros(x: usize, count: i32, rowBytes: i32, list: usize): i32 {
+  const zero = f32x4.splat(0);
+  let found = 0;
+  let p = 0;
+  for (; p + 4 <= count; p += 4) {
+    let mask = i32x4.bitmask(f32x4.ne(v128.load(x + (<usize>p << 2)), zero));
+    while (mask != 0) {
+      const lane = ctz<i32>(mask);
+      mask &= mask - 1;
+      store<i32>(list + (<usize>found << 3), (p + lane) * rowBytes);
+      store<f32>(list + (<usize>found << 3), load<f32>(x + (<usize>(p + lane) << 2)), 4);
+      found++;
+    }
+  }
+  for (; p < count; p++) {
+    const v = load<f32>(x + (<usize>p << 2));
+    if (v != 0) {
+      store<i32>(list + (<usize>found << 3), p * rowBytes);
+      store<f32>(list + (<usize>found << 3), v, 4);
+      found++;
+    }
+  }
+  return found;
+}
+
+/** C[m,n] = A[m,k]·B[k,n] visiting only A's nonzeros; `list` holds k (offset, value) pairs. */
+export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, list: usize): void {
+  const rowBytes = n << 2;
+  for (let i = 0; i < m; i++) {
+    const found = listNonzeros(a + (<usize>(i * k) << 2), k, rowBytes, list);
+    const crow = c + (<usize>(i * n) << 2);
+    let j = 0;
+    for (; j + 16 <= n; j += 16) {
+      // 16 columns of C's row in four registers, over the row's nonzeros
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      const bj = b + (<usize>j << 2);
+      for (let e = 0; e < found; e++) {
+        const entry = list + (<usize>e << 3);
+        const bp = bj + <usize>load<i32>(entry);
+        const s = f32x4.splat(load<f32>(entry, 4));
+        c0 = f32x4.add(c0, f32x4.mul(s, v128.load(bp)));
+        c1 = f32x4.add(c1, f32x4.mul(s, v128.load(bp, 16)));
+        c2 = f32x4.add(c2, f32x4.mul(s, v128.load(bp, 32)));
+        c3 = f32x4.add(c3, f32x4.mul(s, v128.load(bp, 48)));
+      }
+      const cp = crow + (<usize>j << 2);
+      v128.store(cp, c0); v128.store(cp, c1, 16); v128.store(cp, c2, 32); v128.store(cp, c3, 48);
+    }
+    for (; j + 4 <= n; j += 4) {
+      let acc = f32x4.splat(0);
+      const bj = b + (<usize>j << 2);
+      for (let e = 0; e < found; e++) {
+        const entry = list + (<usize>e << 3);
+        acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(entry, 4)), v128.load(bj + <usize>load<i32>(entry))));
+      }
+      v128.store(crow + (<usize>j << 2), acc);
+    }
+    for (; j < n; j++) {
+      let sum: f32 = 0;
+      const bj = b + (<usize>j << 2);
+      for (let e = 0; e < found; e++) {
+        const entry = list + (<usize>e << 3);
+        sum += load<f32>(entry, 4) * load<f32>(bj + <usize>load<i32>(entry));
+      }
+      store<f32>(crow + (<usize>j << 2), sum);
+    }
+  }
+}
+
+/**
+ * C[m,n] = A[k,m]ᵀ·B[k,n] visiting only A's nonzeros (the weight gradient xᵀ·dout):
+ * each nonzero A[p,i] adds A[p,i]·B[p,:] into C's row i. `list` holds m pairs.
+ */
+export function matmulSparseAT(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, list: usize): void {
+  memory.fill(c, 0, <usize>(m * n) << 2);
+  const rowBytes = n << 2;
+  for (let p = 0; p < k; p++) {
+    const found = listNonzeros(a + (<usize>(p * m) << 2), m, rowBytes, list);
+    const brow = b + (<usize>(p * n) << 2);
+    for (let e = 0; e < found; e++) {
+      const entry = list + (<usize>e << 3);
+      const crow = c + <usize>load<i32>(entry); // row i of C: i·rowBytes, as listed
+      const value = load<f32>(entry, 4);
+      const s = f32x4.splat(value);
+      let j = 0;
+      for (; j + 4 <= n; j += 4) {
+        const o = <usize>j << 2;
+        v128.store(crow + o, f32x4.add(v128.load(crow + o), f32x4.mul(s, v128.load(brow + o))));
+      }
+      for (; j < n; j++) {
+        const o = <usize>j << 2;
+        store<f32>(crow + o, load<f32>(crow + o) + value * load<f32>(brow + o));
+      }
+    }
+  }
+}
+
+/** dst[cols,rows] = src[rows,cols]ᵀ: lets b·ᵀ products run as plain ones. */
+export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      store<f32>(dst + (<usize>(c * rows + r) << 2), load<f32>(src + (<usize>(r * cols + c) << 2)));
+    }
+  }
+}
+
+// ---- element-wise ------------------------------------------------------------------
+// Vectors of 4, then the last 1–3 elements one by one.
+
+export function addBias(x: usize, bias: usize, out: usize, m: i32, n: i32): void {
+  for (let i = 0; i < m; i++) {
+    const row = <usize>(i * n) << 2;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(out + row + o, f32x4.add(v128.load(x + row + o), v128.load(bias + o)));
+    }
+    for (; j < n; j++) {
+      const o = <usize>j << 2;
+      store<f32>(out + row + o, load<f32>(x + row + o) + load<f32>(bias + o));
+    }
+  }
+}
+
+export function sumColumns(x: usize, out: usize, m: i32, n: i32): void {
+  memory.fill(out, 0, <usize>n << 2);
+  for (let i = 0; i < m; i++) {
+    const row = <usize>(i * n) << 2;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(out + o, f32x4.add(v128.load(out + o), v128.load(x + row + o)));
+    }
+    for (; j < n; j++) {
+      const o = <usize>j << 2;
+      store<f32>(out + o, load<f32>(out + o) + load<f32>(x + row + o));
+    }
+  }
+}
+
+export function add(a: usize, b: usize, out: usize, count: i32): void {
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < count; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}
+
+export function mul(a: usize, b: usize, out: usize, count: i32): void {
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < count; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(a + o) * load<f32>(b + o));
+  }
+}
+
+export function relu(x: usize, out: usize, count: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    v128.store(out + o, v128.and(v, f32x4.gt(v, zero))); // x where x > 0, else +0
+  }
+  for (; i < count; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(out + o, v > 0 ? v : 0);
+  }
+}
+
+/** dx = dout where out > 0, else 0: x <= 0 passes no gradient (the book's mask). */
+export function reluBackward(dout: usize, out: usize, dx: usize, count: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dx + o, v128.and(v128.load(dout + o), f32x4.gt(v128.load(out + o), zero)));
+  }
+  for (; i < count; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dx + o, load<f32>(out + o) > 0 ? load<f32>(dout + o) : 0);
+  }
+}
+
+export function sigmoid(x: usize, out: usize, count: i32): void {
+  for (let i = 0; i < count; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, <f32>(1 / (1 + Math.exp(-<f64>load<f32>(x + o)))));
+  }
+}
+
+export function sigmoidBackward(dout: usize, out: usize, dx: usize, count: i32): void {
+  const one = f32x4.splat(1);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const o = <usize>i << 2;
+    const y = v128.load(out + o);
+    v128.store(dx + o, f32x4.mul(f32x4.mul(v128.load(dout + o), y), f32x4.sub(one, y)));
+  }
+  for (; i < count; i++) {
+    const o = <usize>i << 2;
+    const y = load<f32>(out + o);
+    store<f32>(dx + o, load<f32>(dout + o) * y * (1 - y));
+  }
+}
+
+export function sgdUpdate(w: usize, g: usize, count: i32, learningRate: f32): void {
+  const lr = f32x4.splat(learningRate);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(w + o, f32x4.sub(v128.load(w + o), f32x4.mul(lr, v128.load(g + o))));
+  }
+  for (; i < count; i++) {
+    const o = <usize>i << 2;
+    store<f32>(w + o, load<f32>(w + o) - learningRate * load<f32>(g + o));
+  }
+}
+
+// ---- softmax with cross-entropy ----------------------------------------------------
+// Labels are class indices (oneHot = 0: one float per row) or one-hot rows (oneHot = 1).
+// exp, log and the sums run in double: a row is at most a few dozen values.
+
+/** Writes softmax(x) to probs and returns the mean −Σ t·log(y + delta). */
+export function softmaxCrossEntropy(x: usize, labels: usize, oneHot: i32, probs: usize, batch: i32, classes: i32, delta: f64): f64 {
+  let lossSum: f64 = 0;
+  for (let i = 0; i < batch; i++) {
+    const row = <usize>(i * classes) << 2;
+    let max: f64 = -Infinity; // subtract the row's max so exp never overflows
+    for (let j = 0; j < classes; j++) max = Math.max(max, <f64>load<f32>(x + row + (<usize>j << 2)));
+    let sum: f64 = 0;
+    for (let j = 0; j < classes; j++) sum += Math.exp(<f64>load<f32>(x + row + (<usize>j << 2)) - max);
+    for (let j = 0; j < classes; j++) {
+      const y = Math.exp(<f64>load<f32>(x + row + (<usize>j << 2)) - max) / sum;
+      store<f32>(probs + row + (<usize>j << 2), <f32>y);
+      const t: f64 = oneHot ? <f64>load<f32>(labels + row + (<usize>j << 2)) : (<i32>load<f32>(labels + (<usize>i << 2)) == j ? 1 : 0);
+      if (t != 0) lossSum -= t * Math.log(y + delta);
+    }
+  }
+  return lossSum / batch;
+}
+
+/** dx = (probs − t) / batch. */
+export function softmaxCrossEntropyBackward(probs: usize, labels: usize, oneHot: i32, dx: usize, batch: i32, classes: i32): void {
+  for (let i = 0; i < batch; i++) {
+    const row = <usize>(i * classes) << 2;
+    const label = oneHot ? -1 : <i32>load<f32>(labels + (<usize>i << 2));
+    for (let j = 0; j < classes; j++) {
+      const o = row + (<usize>j << 2);
+      const t: f32 = oneHot ? load<f32>(labels + o) : (label == j ? 1 : 0);
+      store<f32>(dx + o, (load<f32>(probs + o) - t) / <f32>batch);
+    }
+  }
+}
+
+/** How many rows have their largest score (the first, on ties) at the label's class. */
+export function countCorrect(scores: usize, labels: usize, oneHot: i32, batch: i32, classes: i32): i32 {
+  let correct = 0;
+  for (let i = 0; i < batch; i++) {
+    const row = <usize>(i * classes) << 2;
+    const predicted = argmax(scores + row, classes);
+    const label = oneHot ? argmax(labels + row, classes) : <i32>load<f32>(labels + (<usize>i << 2));
+    if (predicted == label) correct++;
+  }
+  return correct;
+}
+
+function argmax(values: usize, count: i32): i32 {
+  let best = 0;
+  for (let j = 1; j < count; j++) if (load<f32>(values + (<usize>j << 2)) > load<f32>(values + (<usize>best << 2))) best = j;
+  return best;
+}

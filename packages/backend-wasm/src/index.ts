@@ -1,0 +1,1 @@
+export { WasmBackend } from './wasm-backend.js';
