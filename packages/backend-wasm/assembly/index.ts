@@ -159,43 +159,75 @@ export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
       }
       v128.store(crow + (<usize>j << 2), acc);
     }
-    for (; j < n; j++) {
-      let sum: f32 = 0;
+    if (j < n) {
+      // the last 1–3 columns as one vector: lanes past the row read the next row of B (or
+      // the allocator's slack after it) and are never stored
+      let acc = f32x4.splat(0);
       const bj = b + (<usize>j << 2);
       for (let e = 0; e < found; e++) {
         const entry = list + (<usize>e << 3);
-        sum += load<f32>(entry, 4) * load<f32>(bj + <usize>load<i32>(entry));
+        acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(entry, 4)), v128.load(bj + <usize>load<i32>(entry))));
       }
-      store<f32>(crow + (<usize>j << 2), sum);
+      const cp = crow + (<usize>j << 2);
+      store<f32>(cp, f32x4.extract_lane(acc, 0));
+      if (j + 1 < n) store<f32>(cp, f32x4.extract_lane(acc, 1), 4);
+      if (j + 2 < n) store<f32>(cp, f32x4.extract_lane(acc, 2), 8);
     }
   }
 }
 
 /**
  * C[m,n] = A[k,m]ᵀ·B[k,n] visiting only A's nonzeros (the weight gradient xᵀ·dout):
- * each nonzero A[p,i] adds A[p,i]·B[p,:] into C's row i. `list` holds m pairs.
+ * each nonzero A[p,i] adds A[p,i]·B[p,:] into C's row i, found four at a time by a
+ * SIMD compare.
  */
-export function matmulSparseAT(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, list: usize): void {
+export function matmulSparseAT(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): void {
   memory.fill(c, 0, <usize>(m * n) << 2);
-  const rowBytes = n << 2;
+  const zero = f32x4.splat(0);
   for (let p = 0; p < k; p++) {
-    const found = listNonzeros(a + (<usize>(p * m) << 2), m, rowBytes, list);
+    const arow = a + (<usize>(p * m) << 2);
     const brow = b + (<usize>(p * n) << 2);
-    for (let e = 0; e < found; e++) {
-      const entry = list + (<usize>e << 3);
-      const crow = c + <usize>load<i32>(entry); // row i of C: i·rowBytes, as listed
-      const value = load<f32>(entry, 4);
-      const s = f32x4.splat(value);
-      let j = 0;
-      for (; j + 4 <= n; j += 4) {
-        const o = <usize>j << 2;
-        v128.store(crow + o, f32x4.add(v128.load(crow + o), f32x4.mul(s, v128.load(brow + o))));
-      }
-      for (; j < n; j++) {
-        const o = <usize>j << 2;
-        store<f32>(crow + o, load<f32>(crow + o) + value * load<f32>(brow + o));
+    let i = 0;
+    for (; i + 4 <= m; i += 4) {
+      let mask = i32x4.bitmask(f32x4.ne(v128.load(arow + (<usize>i << 2)), zero));
+      while (mask != 0) {
+        const lane = ctz<i32>(mask);
+        mask &= mask - 1;
+        addScaledRow(c + (<usize>((i + lane) * n) << 2), load<f32>(arow + (<usize>(i + lane) << 2)), brow, n);
       }
     }
+    for (; i < m; i++) {
+      const value = load<f32>(arow + (<usize>i << 2));
+      if (value != 0) addScaledRow(c + (<usize>(i * n) << 2), value, brow, n);
+    }
+  }
+}
+
+/** crow[0..n) += value·brow[0..n). */
+@inline function addScaledRow(crow: usize, value: f32, brow: usize, n: i32): void {
+  const s = f32x4.splat(value);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(crow + o, f32x4.add(v128.load(crow + o), f32x4.mul(s, v128.load(brow + o))));
+  }
+  if (j + 2 <= n) {
+    // two columns as the low half of a vector: 8 bytes stored, the rest of the lanes unused
+    const o = <usize>j << 2;
+    v128.store64_lane(crow + o, f32x4.add(v128.load64_zero(crow + o), f32x4.mul(s, v128.load64_zero(brow + o))), 0);
+    j += 2;
+  }
+  if (j < n) {
+    const o = <usize>j << 2;
+    store<f32>(crow + o, load<f32>(crow + o) + value * load<f32>(brow + o));
+  }
+}
+
+/** The rows of src (each `width` floats) at the `count` int32 indices, one after another into dst. */
+export function gatherRows(src: usize, dst: usize, indices: usize, count: i32, width: i32): void {
+  const bytes = <usize>width << 2;
+  for (let i = 0; i < count; i++) {
+    memory.copy(dst + <usize>i * bytes, src + <usize>load<i32>(indices + (<usize>i << 2)) * bytes, bytes);
   }
 }
 

@@ -6,15 +6,18 @@
  */
 const FIRST_BLOCK = 65_536; // page 0 holds the module's own constants
 const PAGE = 65_536;
+const SLACK = 16;
 
 export class LinearMemory {
   private top = FIRST_BLOCK;
   private readonly free = new Map<number, number[]>();
   private inUse = 0;
   private view: Float32Array;
+  private ints: Int32Array;
 
   constructor(private readonly memory: WebAssembly.Memory) {
     this.view = new Float32Array(memory.buffer);
+    this.ints = new Int32Array(memory.buffer);
   }
 
   /** A block of `count` float32s; returns its byte offset. */
@@ -25,8 +28,10 @@ export class LinearMemory {
     if (reused !== undefined) return reused;
     const offset = this.top;
     this.top += bytes;
-    if (this.top > this.memory.buffer.byteLength) {
-      this.memory.grow(Math.ceil((this.top - this.memory.buffer.byteLength) / PAGE));
+    // Keep SLACK bytes past the last block: vector kernels may read (never write) a few
+    // lanes past the end of a row.
+    if (this.top + SLACK > this.memory.buffer.byteLength) {
+      this.memory.grow(Math.ceil((this.top + SLACK - this.memory.buffer.byteLength) / PAGE));
     }
     return offset;
   }
@@ -41,8 +46,17 @@ export class LinearMemory {
 
   /** The memory as float32s; a new view after the memory grew (growing detaches the old). */
   get f32(): Float32Array {
-    if (this.view.buffer !== this.memory.buffer) this.view = new Float32Array(this.memory.buffer);
+    if (this.view.buffer !== this.memory.buffer) {
+      this.view = new Float32Array(this.memory.buffer);
+      this.ints = new Int32Array(this.memory.buffer);
+    }
     return this.view;
+  }
+
+  /** The same memory as int32s (row indices for gatherRows). */
+  get i32(): Int32Array {
+    this.f32;
+    return this.ints;
   }
 
   /** Bytes of linear memory the module holds: what must not grow over training. */

@@ -49,16 +49,9 @@ interface Kernels {
     n: number,
     list: number,
   ): void;
-  matmulSparseAT(
-    a: number,
-    b: number,
-    c: number,
-    m: number,
-    k: number,
-    n: number,
-    list: number,
-  ): void;
+  matmulSparseAT(a: number, b: number, c: number, m: number, k: number, n: number): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
+  gatherRows(src: number, dst: number, indices: number, count: number, width: number): void;
   addBias(x: number, bias: number, out: number, m: number, n: number): void;
   sumColumns(x: number, out: number, m: number, n: number): void;
   add(a: number, b: number, out: number, count: number): void;
@@ -224,10 +217,13 @@ export class WasmBackend implements Backend {
     const bPtr = bRows?.ptr ?? y.ptr;
     if (this.mostlyZeros(x, m * k)) {
       // x in both big products: MNIST pixels are ~80% zeros, so visit only the rest.
-      const list = this.heap.alloc(2 * Math.max(m, k));
-      if (options.transposeA) this.kernels.matmulSparseAT(x.ptr, bPtr, out.ptr, m, k, n, list);
-      else this.kernels.matmulSparseA(x.ptr, bPtr, out.ptr, m, k, n, list);
-      this.heap.release(list, 2 * Math.max(m, k));
+      if (options.transposeA) {
+        this.kernels.matmulSparseAT(x.ptr, bPtr, out.ptr, m, k, n);
+      } else {
+        const list = this.heap.alloc(2 * k); // (offset, value) of one row's nonzeros
+        this.kernels.matmulSparseA(x.ptr, bPtr, out.ptr, m, k, n, list);
+        this.heap.release(list, 2 * k);
+      }
     } else {
       // A is read through strides: [m, k] row-major, or stored as [k, m] for aᵀ.
       const [rowStride, colStride] = options.transposeA ? [1, m] : [k, 1];
@@ -341,12 +337,10 @@ export class WasmBackend implements Backend {
     const shape = gatherShape(x, indices);
     const width = shape.length === 2 ? shape[1] : 1;
     const out = this.allocate(shape);
-    const memory = this.heap.f32;
-    const [from, to] = [source.ptr / 4, out.ptr / 4];
-    for (let i = 0; i < indices.length; i++) {
-      const start = from + indices[i] * width;
-      memory.copyWithin(to + i * width, start, start + width);
-    }
+    const list = this.heap.alloc(indices.length);
+    this.heap.i32.set(indices, list / 4);
+    this.kernels.gatherRows(source.ptr, out.ptr, list, indices.length, width);
+    this.heap.release(list, indices.length);
     return out;
   }
 
