@@ -3,6 +3,8 @@
  */
 import { type Backend, BackendError, type DType, UsageError } from '@backprop/core';
 
+export { userPath } from './args.js';
+
 export interface BackendChoice {
   dtype?: DType;
 }

@@ -1,6 +1,7 @@
 /**
- * A small SVG line chart with axes, ticks, labels and a legend: enough to draw the
- * book's loss and accuracy figures as a file that reads on its own.
+ * Small SVG charts that read on their own (axes, ticks, labels, legend): line charts for
+ * the book's loss and accuracy figures and the bench's growth curves, bar charts for the
+ * bench's side-by-side timings.
  */
 
 export interface Series {
@@ -16,41 +17,61 @@ export interface LineChart {
   yLabel: string;
   series: Series[];
   yRange?: [number, number];
-  /** Where the legend sits inside the plot, away from the lines (default top). */
-  legendAt?: 'top' | 'bottom';
+  /** Where the legend sits: inside the plot at the top or bottom, or to its right (many series). */
+  legendAt?: 'top' | 'bottom' | 'right';
+  /** Logarithmic axes, for quantities spanning decades (batch 1 … 1000). */
+  xLog?: boolean;
+  yLog?: boolean;
+}
+
+export interface BarChart {
+  title: string;
+  /** What the bars measure, e.g. "ms per iteration (lower is better)". */
+  valueLabel: string;
+  bars: { label: string; value: number; color?: string; note?: string }[];
 }
 
 const WIDTH = 480;
+const LEGEND_WIDTH = 170;
 const HEIGHT = 340;
 const MARGIN = { left: 64, right: 16, top: 36, bottom: 48 };
 
-/** Charts side by side in one SVG document. */
+/** Line charts side by side in one SVG document. */
 export function renderCharts(charts: LineChart[]): string {
   const body = charts.map(
     (chart, i) => `<g transform="translate(${i * WIDTH},0)">${renderChart(chart)}</g>`,
   );
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH * charts.length}" height="${HEIGHT}" viewBox="0 0 ${WIDTH * charts.length} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    ...body,
-    '</svg>',
-  ].join('\n');
+  return svg(WIDTH * charts.length, HEIGHT, body);
 }
 
-function renderChart(chart: LineChart): string {
+/** One wide line chart with its legend beside the plot, for many series. */
+export function renderWideChart(chart: LineChart): string {
+  const width = WIDTH + LEGEND_WIDTH;
+  return svg(width, HEIGHT, [renderChart({ ...chart, legendAt: 'right' }, width)]);
+}
+
+function renderChart(chart: LineChart, width = WIDTH): string {
+  // On a log axis, positions are computed on log10 of the values; ticks are powers of 10.
+  const fx = chart.xLog ? Math.log10 : (v: number) => v;
+  const fy = chart.yLog ? Math.log10 : (v: number) => v;
   const all = chart.series.flatMap((s) => s.points);
-  const [x0, x1] = extent(all.map((p) => p[0]));
-  const [y0, y1] = chart.yRange ?? extent(all.map((p) => p[1]));
-  const plotW = WIDTH - MARGIN.left - MARGIN.right;
+  const [x0, x1] = extent(all.map((p) => fx(p[0])));
+  const [y0, y1] = chart.yRange
+    ? [fy(chart.yRange[0]), fy(chart.yRange[1])]
+    : extent(all.map((p) => fy(p[1])));
+  const legendW = chart.legendAt === 'right' ? LEGEND_WIDTH : 0;
+  const plotW = width - MARGIN.left - MARGIN.right - legendW;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
-  const sx = (x: number) => MARGIN.left + ((x - x0) / (x1 - x0 || 1)) * plotW;
-  const sy = (y: number) => MARGIN.top + plotH - ((y - y0) / (y1 - y0 || 1)) * plotH;
+  const sx = (x: number) => MARGIN.left + ((fx(x) - x0) / (x1 - x0 || 1)) * plotW;
+  const sy = (y: number) => MARGIN.top + plotH - ((fy(y) - y0) / (y1 - y0 || 1)) * plotH;
+  const xTicks = chart.xLog ? logTicks(x0, x1) : ticks(x0, x1);
+  const yTicks = chart.yLog ? logTicks(y0, y1) : ticks(y0, y1);
   const parts: string[] = [];
 
   parts.push(
-    `<text x="${WIDTH / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(chart.title)}</text>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(chart.title)}</text>`,
   );
-  for (const tick of ticks(x0, x1)) {
+  for (const tick of xTicks) {
     parts.push(
       `<line x1="${sx(tick)}" y1="${MARGIN.top + plotH}" x2="${sx(tick)}" y2="${MARGIN.top + plotH + 5}" stroke="black"/>`,
     );
@@ -58,7 +79,7 @@ function renderChart(chart: LineChart): string {
       `<text x="${sx(tick)}" y="${MARGIN.top + plotH + 18}" text-anchor="middle">${formatTick(tick)}</text>`,
     );
   }
-  for (const tick of ticks(y0, y1)) {
+  for (const tick of yTicks) {
     parts.push(
       `<line x1="${MARGIN.left}" y1="${sy(tick)}" x2="${MARGIN.left + plotW}" y2="${sy(tick)}" stroke="#e5e5e5"/>`,
     );
@@ -83,16 +104,51 @@ function renderChart(chart: LineChart): string {
       `<polyline points="${path}" fill="none" stroke="${series.color}" stroke-width="1.5"${dash}/>`,
     );
     const ly =
-      chart.legendAt === 'bottom'
-        ? MARGIN.top + plotH - 10 - (chart.series.length - 1 - i) * 18
-        : MARGIN.top + 16 + i * 18;
-    const lx = MARGIN.left + plotW - 120;
+      chart.legendAt === 'right'
+        ? MARGIN.top + 10 + i * 16
+        : chart.legendAt === 'bottom'
+          ? MARGIN.top + plotH - 10 - (chart.series.length - 1 - i) * 16
+          : MARGIN.top + 16 + i * 16;
+    const lx = chart.legendAt === 'right' ? MARGIN.left + plotW + 12 : MARGIN.left + plotW - 150;
     parts.push(
       `<line x1="${lx}" y1="${ly - 4}" x2="${lx + 24}" y2="${ly - 4}" stroke="${series.color}" stroke-width="2"${dash}/>`,
     );
     parts.push(`<text x="${lx + 30}" y="${ly}">${escapeXml(series.label)}</text>`);
   });
   return parts.join('\n');
+}
+
+/** Horizontal bars, one a row, each labelled with its value. */
+export function renderBarChart(chart: BarChart): string {
+  const rowH = 26;
+  const labelW = 230;
+  const width = 760;
+  const height = 60 + rowH * chart.bars.length + 30;
+  const max = Math.max(...chart.bars.map((b) => b.value), 1e-12);
+  const barW = width - labelW - 150;
+  const rows = chart.bars.map((bar, i) => {
+    const y = 44 + i * rowH;
+    const w = Math.max(1, (bar.value / max) * barW);
+    return [
+      `<text x="${labelW - 8}" y="${y + 16}" text-anchor="end">${escapeXml(bar.label)}</text>`,
+      `<rect x="${labelW}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${bar.color ?? '#1f77b4'}"/>`,
+      `<text x="${(labelW + w + 6).toFixed(1)}" y="${y + 16}">${escapeXml(formatValue(bar.value))}${bar.note ? ` ${escapeXml(bar.note)}` : ''}</text>`,
+    ].join('');
+  });
+  return svg(width, height, [
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(chart.title)}</text>`,
+    ...rows,
+    `<text x="${labelW}" y="${height - 10}">${escapeXml(chart.valueLabel)}</text>`,
+  ]);
+}
+
+function svg(width: number, height: number, body: string[]): string {
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    ...body,
+    '</svg>',
+  ].join('\n');
 }
 
 function extent(values: number[]): [number, number] {
@@ -114,8 +170,25 @@ function ticks(lo: number, hi: number): number[] {
   return result;
 }
 
+/** Powers of 10 between 10^lo and 10^hi (lo and hi are log10 values). */
+function logTicks(lo: number, hi: number): number[] {
+  const result: number[] = [];
+  for (let e = Math.ceil(lo - 1e-9); e <= hi + 1e-9; e++) result.push(10 ** e);
+  return result.length >= 2 ? result : [10 ** lo, 10 ** hi].map((v) => Number(v.toPrecision(2)));
+}
+
 function formatTick(value: number): string {
   return Math.abs(value) >= 1e6 ? value.toExponential(1) : String(value);
+}
+
+function formatValue(v: number): string {
+  return v >= 100
+    ? v.toFixed(0)
+    : v >= 10
+      ? v.toFixed(1)
+      : v >= 1
+        ? v.toFixed(2)
+        : v.toPrecision(2);
 }
 
 function escapeXml(text: string): string {

@@ -1,0 +1,259 @@
+#!/usr/bin/env node
+/**
+ * `pnpm bench`: every backend and peer that runs on this machine, on the same workloads,
+ * in one sitting. `pnpm bench compare A.json B.json`: what changed between two runs.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem, type } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { userPath } from '@backprop/cli/backends';
+import { BackpropError, Random, TwoLayerNet, toDataset, trainTwoLayerNet } from '@backprop/core';
+import { loadMnist } from '@backprop/mnist';
+import { KERNEL_WORK } from './kernels.js';
+import { interleave, measureSteps, type Plan, stepFlops, summarize } from './measure.js';
+import {
+  charts,
+  compare,
+  formatTable,
+  type Results,
+  reportMarkdown,
+  SCHEMA,
+  type StepResult,
+  stepTable,
+} from './report.js';
+import {
+  backendSubjects,
+  pythonSubject,
+  type Skipped,
+  type Subject,
+  tfjsDirectSubject,
+} from './subjects.js';
+
+const usage = `pnpm bench [--quick | --full] [--only a,b] [--out DIR] [--no-peers]
+pnpm bench compare A/results.json B/results.json
+
+  --quick     a check that the bench works, in seconds (CI runs it); figures are rough
+  --full      also the book's full run (10 000 iterations with evaluation) per backend
+  --only      subjects whose id starts with one of these (e.g. wasm,pytorch)
+  --no-peers  leave out TensorFlow.js-direct, numpy and PyTorch
+  --out DIR   where to write (default bench-results/<time>)`;
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'compare') {
+    const [a, b] = argv.slice(1).map((file) => readResults(userPath(file)));
+    if (!a || !b) throw new BackpropError(`compare needs two results.json files\n${usage}`);
+    console.log(compare(a, b));
+    return 0;
+  }
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean' },
+      full: { type: 'boolean' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      'no-peers': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
+  const mode = values.quick ? 'quick' : values.full ? 'full' : 'normal';
+  const only = values.only?.split(',').map((s) => s.trim());
+  const plan: Plan = mode === 'quick' ? { rounds: 3, blockMs: 20 } : { rounds: 7, blockMs: 250 };
+  const startedAt = new Date().toISOString();
+  const outDir = userPath(
+    values.out ?? join('bench-results', startedAt.replace(/[:.]/g, '-').slice(0, 19)),
+  );
+  const log = (message: string) => process.stderr.write(`${message}\n`);
+
+  log('loading MNIST');
+  const mnist = loadMnist();
+  const { subjects, skipped } = await backendSubjects(mnist, only);
+  if (!values['no-peers']) {
+    const wanted = (id: string) => !only || only.some((o) => id.startsWith(o));
+    for (const engine of ['wasm', 'cpu'] as const) {
+      if (wanted(`tfjs-direct-${engine}`)) subjects.push(await tfjsDirectSubject(mnist, engine));
+    }
+    const peers: [string, () => Promise<Subject | Skipped>][] = [
+      ['numpy/float64', () => pythonSubject('numpy', 'float64', mnist.dataDir)],
+      ['numpy/float32', () => pythonSubject('numpy', 'float32', mnist.dataDir)],
+      ['pytorch/float32/1t', () => pythonSubject('torch', 'float32', mnist.dataDir, 1)],
+    ];
+    for (const [id, start] of peers) {
+      if (!wanted(id)) continue;
+      const peer = await start();
+      if ('step' in peer) subjects.push(peer);
+      else skipped.push(peer);
+    }
+  }
+  for (const s of skipped) log(`skipped ${s.id}: ${s.reason}`);
+  log(`subjects: ${subjects.map((s) => s.id).join(', ')}`);
+
+  const results: Results = {
+    schema: SCHEMA,
+    mode,
+    startedAt,
+    finishedAt: '',
+    command: `pnpm bench ${argv.join(' ')}`.trim(),
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      os: `${type()} ${release()}`,
+      node: process.version,
+      env: Object.fromEntries(
+        Object.entries(process.env).filter(
+          ([k]) => k.startsWith('OPENBLAS_') || k === 'OMP_NUM_THREADS',
+        ) as [string, string][],
+      ),
+    },
+    subjects: subjects.map(({ id, kind, description }) => ({ id, kind, description })),
+    skipped,
+    reference:
+      ['pytorch/float32/1t', 'numpy/float32', 'cpu/float32'].find((id) =>
+        subjects.some((s) => s.id === id),
+      ) ??
+      subjects[0]?.id ??
+      null,
+    method: plan,
+    step: [],
+    kernels: [],
+    growth: { hidden: [], batch: [] },
+    full: [],
+  };
+  const stepResults = async (
+    config: { hidden: number; batch: number },
+    label: string,
+  ): Promise<StepResult[]> => {
+    const measured = await measureSteps(subjects, config, plan, (m) => log(`${label}: ${m}`));
+    return [...measured].map(([subject, sample]) => ({
+      subject: subject.id,
+      ...config,
+      ...sample,
+      gflops: stepFlops(config) / (sample.median * 1e6),
+    }));
+  };
+
+  try {
+    results.step = await stepResults({ hidden: 50, batch: 100 }, 'training iteration');
+    console.log(`\n${formatTable(stepTable(results))}\n`);
+
+    const backends = subjects.filter((s) => s.backend);
+    for (const work of KERNEL_WORK.map((make) => make(mnist))) {
+      const calls = new Map(
+        backends.map((s) => [s, work.setup(s.backend as NonNullable<Subject['backend']>)]),
+      );
+      const time = async (s: Subject, reps: number) => {
+        const call = calls.get(s)?.call as () => void;
+        const start = performance.now();
+        for (let i = 0; i < reps; i++) call();
+        return (performance.now() - start) * 1000; // µs
+      };
+      const samples = await interleave(
+        backends,
+        { rounds: plan.rounds, blockMs: plan.blockMs * 200 },
+        async (s) => (await time(s, 3)) / 3,
+        time,
+        (m) => log(`${work.name}: ${m}`),
+      );
+      for (const [s, values] of samples) {
+        const sample = summarize(values);
+        results.kernels.push({
+          subject: s.id,
+          kernel: work.name,
+          ...sample,
+          gflops: work.flops ? work.flops / (sample.median * 1e3) : null,
+        });
+      }
+      for (const c of calls.values()) c.dispose();
+    }
+
+    const hiddens = mode === 'quick' ? [50, 200] : [50, 100, 200, 400, 800];
+    const batches = mode === 'quick' ? [1, 100] : [1, 10, 100, 1000];
+    const base = results.step;
+    for (const hidden of hiddens) {
+      results.growth.hidden.push(
+        ...(hidden === 50 ? base : await stepResults({ hidden, batch: 100 }, `hidden ${hidden}`)),
+      );
+    }
+    for (const batch of batches) {
+      results.growth.batch.push(
+        ...(batch === 100 ? base : await stepResults({ hidden: 50, batch }, `batch ${batch}`)),
+      );
+    }
+
+    if (mode === 'full') {
+      for (const s of backends) {
+        const backend = s.backend as NonNullable<Subject['backend']>;
+        log(`full run: ${s.id}`);
+        const train = toDataset(backend, mnist.train.images, mnist.train.labels, 784);
+        const test = toDataset(backend, mnist.test.images, mnist.test.labels, 784);
+        const random = new Random(0);
+        const net = new TwoLayerNet(backend, { random });
+        const start = performance.now();
+        const r = await trainTwoLayerNet(net, train, test, {
+          iters: 10_000,
+          batchSize: 100,
+          learningRate: 0.1,
+          random,
+        });
+        results.full.push({
+          subject: s.id,
+          wallSeconds: (performance.now() - start) / 1000,
+          msPerIter: r.timing.msPerIter,
+          evalSeconds: r.timing.evalSeconds,
+          ...r.final,
+        });
+        net.dispose();
+        for (const t of [train.images, train.labels, test.images, test.labels]) backend.dispose(t);
+      }
+    }
+  } finally {
+    for (const s of subjects) s.close();
+  }
+
+  results.finishedAt = new Date().toISOString();
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(outDir, 'report.md'), reportMarkdown(results));
+  for (const [file, svg] of Object.entries(charts(results))) writeFileSync(join(outDir, file), svg);
+  console.log(
+    `wrote ${join(outDir, 'report.md')}, results.json, ${Object.keys(charts(results)).join(', ')}`,
+  );
+  return 0;
+}
+
+function readResults(file: string | undefined): Results | null {
+  if (!file) return null;
+  let json: Results;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new BackpropError(`${file}: cannot be read as JSON (${(error as Error).message})`);
+  }
+  if (json.schema !== SCHEMA)
+    throw new BackpropError(`${file}: not a bench result of schema ${SCHEMA}`);
+  return json;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const known =
+      error instanceof BackpropError ||
+      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(
+      known
+        ? `bench: ${(error as Error).message}\n`
+        : `bench: internal error:\n${(error as Error).stack}\n`,
+    );
+    process.exitCode = known ? 2 : 70;
+  },
+);

@@ -1,0 +1,88 @@
+/**
+ * How timings are taken: warm-up, then rounds in which every subject runs one block in
+ * turn (the order rotating each round, so drift on a shared machine hits all alike); a
+ * figure is the median of its rounds, with min and max beside it.
+ */
+import type { StepConfig, StepRunner, Subject } from './subjects.js';
+
+export interface Sample {
+  /** Per-round values (ms per iteration, or µs per kernel call). */
+  samples: number[];
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function summarize(samples: number[]): Sample {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { samples, median, min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+export interface Plan {
+  rounds: number;
+  /** Wall time one block should take; iterations per block are sized to it. */
+  blockMs: number;
+}
+
+/** Runs `timed` for each item, `plan.rounds` times, interleaved; returns per-item samples. */
+export async function interleave<T>(
+  items: T[],
+  plan: Plan,
+  calibrate: (item: T) => Promise<number>,
+  timed: (item: T, reps: number) => Promise<number>,
+  progress: (message: string) => void,
+): Promise<Map<T, number[]>> {
+  const reps = new Map<T, number>();
+  for (const item of items) {
+    const perRep = await calibrate(item); // also the warm-up
+    reps.set(item, Math.max(2, Math.min(5000, Math.round(plan.blockMs / Math.max(perRep, 1e-3)))));
+  }
+  const results = new Map<T, number[]>(items.map((item) => [item, []]));
+  for (let round = 0; round < plan.rounds; round++) {
+    const order = items.map((_, i) => items[(i + round) % items.length]);
+    for (const item of order) {
+      const r = reps.get(item) as number;
+      results.get(item)?.push((await timed(item, r)) / r);
+    }
+    progress(`round ${round + 1}/${plan.rounds}`);
+  }
+  return results;
+}
+
+/** ms per training iteration for every subject at one (hidden, batch). */
+export async function measureSteps(
+  subjects: Subject[],
+  config: StepConfig,
+  plan: Plan,
+  progress: (message: string) => void,
+): Promise<Map<Subject, Sample>> {
+  const runners = new Map<Subject, StepRunner>();
+  for (const subject of subjects) runners.set(subject, await subject.step(config));
+  try {
+    const samples = await interleave(
+      subjects,
+      plan,
+      async (subject) => {
+        const runner = runners.get(subject) as StepRunner;
+        await runner.run(2); // warm-up: compile, allocate, fill caches
+        return (await runner.run(2)) / 2;
+      },
+      (subject, reps) => (runners.get(subject) as StepRunner).run(reps),
+      progress,
+    );
+    return new Map([...samples].map(([subject, values]) => [subject, summarize(values)]));
+  } finally {
+    for (const runner of runners.values()) runner.dispose();
+  }
+}
+
+/** Floating-point work of one iteration of the 784-hidden-10 net: forward, dW2, dx2, dW1. */
+export function stepFlops({ hidden, batch }: StepConfig): number {
+  return (
+    2 * batch * (784 * hidden + hidden * 10) +
+    2 * batch * hidden * 10 * 2 +
+    2 * batch * 784 * hidden
+  );
+}

@@ -1,0 +1,319 @@
+/**
+ * What a run writes: results.json (schema `backprop-bench/1`, documented in the README),
+ * report.md, the SVG charts, and the terminal table.
+ */
+import { renderBarChart, renderWideChart } from '@backprop/cli/svg-chart';
+import type { Sample } from './measure.js';
+
+export const SCHEMA = 'backprop-bench/1';
+
+export interface StepResult extends Sample {
+  subject: string;
+  hidden: number;
+  batch: number;
+  /** Effective GFLOP/s: the iteration's nominal floating-point work over its median time. */
+  gflops: number;
+}
+
+export interface KernelResult extends Sample {
+  subject: string;
+  kernel: string;
+  /** Samples are µs per call. */
+  gflops: number | null;
+}
+
+export interface FullRunResult {
+  subject: string;
+  wallSeconds: number;
+  msPerIter: number;
+  evalSeconds: number;
+  trainAccuracy: number;
+  testAccuracy: number;
+}
+
+export interface Results {
+  schema: typeof SCHEMA;
+  mode: 'quick' | 'normal' | 'full';
+  startedAt: string;
+  finishedAt: string;
+  command: string;
+  machine: {
+    cpu: string;
+    cores: number;
+    memoryGiB: number;
+    os: string;
+    node: string;
+    env: Record<string, string>;
+  };
+  subjects: { id: string; kind: 'backend' | 'peer'; description: string }[];
+  skipped: { id: string; reason: string }[];
+  /** The subject the ratios are taken against. */
+  reference: string | null;
+  method: { rounds: number; blockMs: number };
+  /** Training iteration at the book's size (hidden 50, batch 100): ms per iteration. */
+  step: StepResult[];
+  kernels: KernelResult[];
+  growth: { hidden: StepResult[]; batch: StepResult[] };
+  full: FullRunResult[];
+}
+
+export const PALETTE = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+  '#393b79',
+  '#637939',
+];
+
+export function ratioTo(results: Results, id: string | null, subject: string): number | null {
+  const ref = results.step.find((s) => s.subject === id);
+  const me = results.step.find((s) => s.subject === subject);
+  return ref && me ? me.median / ref.median : null;
+}
+
+function fmt(v: number, digits = 3): string {
+  return v >= 100 ? v.toFixed(1) : v >= 10 ? v.toFixed(2) : v.toPrecision(digits);
+}
+
+/** The headline: ms per iteration per subject, with ratios to PyTorch and numpy. */
+export function stepTable(results: Results): string[][] {
+  const torch = results.step.find((s) => s.subject.startsWith('pytorch/float32'))?.subject;
+  const numpy = results.step.find((s) => s.subject === 'numpy/float32')?.subject;
+  // the reference first, then PyTorch and numpy float32 where they ran and are not it
+  const refs = [results.reference, torch, numpy].filter(
+    (r, i, all): r is string => !!r && all.indexOf(r) === i,
+  );
+  const header = [
+    'subject',
+    'ms/iter (median)',
+    'min–max',
+    'GFLOP/s',
+    ...refs.map((r) => `× ${r}`),
+  ];
+  const rows = [...results.step]
+    .sort((a, b) => a.median - b.median)
+    .map((s) => [
+      s.subject,
+      fmt(s.median),
+      `${fmt(s.min)}–${fmt(s.max)}`,
+      s.gflops.toFixed(1),
+      ...refs.map((ref) => ratioTo(results, ref, s.subject)?.toFixed(2) ?? '—'),
+    ]);
+  return [header, ...rows];
+}
+
+export function formatTable(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function markdownTable(rows: string[][]): string {
+  return [
+    `| ${rows[0].join(' | ')} |`,
+    `|${rows[0].map(() => '---').join('|')}|`,
+    ...rows.slice(1).map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+export function reportMarkdown(results: Results): string {
+  const lines: string[] = [];
+  lines.push(`# backprop bench — ${results.startedAt.slice(0, 10)}`, '');
+  lines.push(
+    `Command: \`${results.command}\` (mode ${results.mode}). Machine: ${results.machine.cpu}, ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB, ${results.machine.os}, Node ${results.machine.node}.`,
+  );
+  lines.push(
+    `Method: warm-up, then ${results.method.rounds} rounds; in each round every subject runs a block of about ${results.method.blockMs} ms, the order rotating; figures are medians with min–max. Ratios are to \`${results.reference}\` measured in the same run (> 1 is slower).`,
+    '',
+  );
+  lines.push(
+    '## Training iteration (784-50-10, batch 100: forward, backward, SGD)',
+    '',
+    markdownTable(stepTable(results)),
+    '',
+  );
+  lines.push('![ms per iteration](step.svg)', '');
+  if (results.kernels.length) {
+    lines.push('## Kernels at the network’s shapes (µs per call; x is 100 real MNIST images)', '');
+    const names = [...new Set(results.kernels.map((k) => k.kernel))];
+    const subjects = [...new Set(results.kernels.map((k) => k.subject))];
+    const rows = [['kernel', ...subjects]];
+    for (const name of names) {
+      rows.push([
+        name,
+        ...subjects.map((s) => {
+          const k = results.kernels.find((r) => r.kernel === name && r.subject === s);
+          return k ? `${fmt(k.median)}${k.gflops ? ` (${k.gflops.toFixed(1)} GF/s)` : ''}` : '—';
+        }),
+      ]);
+    }
+    lines.push(markdownTable(rows), '');
+  }
+  for (const [axis, label] of [
+    ['hidden', 'hidden size (batch 100)'],
+    ['batch', 'batch size (hidden 50)'],
+  ] as const) {
+    const entries = results.growth[axis];
+    if (!entries.length) continue;
+    const values = [...new Set(entries.map((e) => e[axis]))].sort((a, b) => a - b);
+    const subjects = [...new Set(entries.map((e) => e.subject))];
+    const rows = [[`ms/iter by ${label}`, ...values.map(String)]];
+    for (const s of subjects)
+      rows.push([
+        s,
+        ...values.map((v) => {
+          const e = entries.find((x) => x.subject === s && x[axis] === v);
+          return e ? fmt(e.median) : '—';
+        }),
+      ]);
+    lines.push(
+      `## Growth: ${label}`,
+      '',
+      markdownTable(rows),
+      '',
+      `![growth by ${axis}](growth-${axis}.svg)`,
+      '',
+    );
+  }
+  if (results.full.length) {
+    lines.push('## The book’s full run (10 000 iterations, accuracy every 600)', '');
+    lines.push(
+      markdownTable([
+        ['subject', 'wall s', 'ms/iter', 'eval s', 'train acc', 'test acc'],
+        ...results.full.map((f) => [
+          f.subject,
+          f.wallSeconds.toFixed(1),
+          fmt(f.msPerIter),
+          f.evalSeconds.toFixed(1),
+          f.trainAccuracy.toFixed(4),
+          f.testAccuracy.toFixed(4),
+        ]),
+      ]),
+      '',
+    );
+  }
+  lines.push('## What ran', '');
+  for (const s of results.subjects) lines.push(`- \`${s.id}\` (${s.kind}): ${s.description}`);
+  for (const s of results.skipped) lines.push(`- \`${s.id}\`: **skipped** — ${s.reason}`);
+  const env = Object.entries(results.machine.env);
+  if (env.length) lines.push('', `Environment: ${env.map(([k, v]) => `${k}=${v}`).join(', ')}.`);
+  lines.push(
+    '',
+    'Reproduce: `pnpm bench` (add `--full` for the book’s full run, `--quick` for a seconds-long check). Compare two runs: `pnpm bench compare A/results.json B/results.json`.',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export function charts(results: Results): Record<string, string> {
+  const files: Record<string, string> = {};
+  const color = (id: string) =>
+    PALETTE[results.subjects.findIndex((s) => s.id === id) % PALETTE.length];
+  files['step.svg'] = renderBarChart({
+    title: 'Training iteration, 784-50-10, batch 100',
+    valueLabel: `ms per iteration, median of ${results.method.rounds} rounds (shorter is faster)`,
+    bars: [...results.step]
+      .sort((a, b) => a.median - b.median)
+      .map((s) => {
+        const r = ratioTo(results, results.reference, s.subject);
+        return {
+          label: s.subject,
+          value: s.median,
+          color: color(s.subject),
+          note: r === null ? '' : `(×${r.toFixed(2)})`,
+        };
+      }),
+  });
+  for (const [axis, label] of [
+    ['hidden', 'hidden units (batch 100)'],
+    ['batch', 'batch size (hidden 50)'],
+  ] as const) {
+    const entries = results.growth[axis];
+    if (!entries.length) continue;
+    const subjects = [...new Set(entries.map((e) => e.subject))];
+    files[`growth-${axis}.svg`] = renderWideChart({
+      title: `ms per iteration as ${axis === 'hidden' ? 'the hidden layer' : 'the batch'} grows`,
+      xLabel: label,
+      yLabel: 'ms per iteration (log)',
+      xLog: true,
+      yLog: true,
+      series: subjects.map((s) => ({
+        label: s,
+        color: color(s),
+        dashed: results.subjects.find((x) => x.id === s)?.kind === 'peer',
+        points: entries
+          .filter((e) => e.subject === s)
+          .sort((a, b) => a[axis] - b[axis])
+          .map((e) => [e[axis], e.median] as [number, number]),
+      })),
+    });
+  }
+  return files;
+}
+
+/** What got faster or slower between two runs, by how much. */
+export function compare(a: Results, b: Results): string {
+  const rows = [['workload', 'subject', 'A', 'B', 'change', '']];
+  const verdict = (ratio: number) =>
+    ratio < 0.95 ? 'faster' : ratio > 1.05 ? 'slower' : 'same (±5%)';
+  for (const s of b.step) {
+    const old = a.step.find(
+      (x) => x.subject === s.subject && x.hidden === s.hidden && x.batch === s.batch,
+    );
+    if (old)
+      rows.push([
+        'step ms/iter',
+        s.subject,
+        fmt(old.median),
+        fmt(s.median),
+        `${((s.median / old.median - 1) * 100).toFixed(1)}%`,
+        verdict(s.median / old.median),
+      ]);
+  }
+  for (const k of b.kernels) {
+    const old = a.kernels.find((x) => x.subject === k.subject && x.kernel === k.kernel);
+    if (old)
+      rows.push([
+        `${k.kernel} µs`,
+        k.subject,
+        fmt(old.median),
+        fmt(k.median),
+        `${((k.median / old.median - 1) * 100).toFixed(1)}%`,
+        verdict(k.median / old.median),
+      ]);
+  }
+  for (const axis of ['hidden', 'batch'] as const) {
+    for (const g of b.growth[axis]) {
+      const old = a.growth[axis].find((x) => x.subject === g.subject && x[axis] === g[axis]);
+      if (old)
+        rows.push([
+          `${axis} ${g[axis]} ms/iter`,
+          g.subject,
+          fmt(old.median),
+          fmt(g.median),
+          `${((g.median / old.median - 1) * 100).toFixed(1)}%`,
+          verdict(g.median / old.median),
+        ]);
+    }
+  }
+  const onlyA = a.subjects.filter((s) => !b.subjects.some((x) => x.id === s.id)).map((s) => s.id);
+  const onlyB = b.subjects.filter((s) => !a.subjects.some((x) => x.id === s.id)).map((s) => s.id);
+  const notes = [
+    `A: ${a.startedAt} (${a.mode}), B: ${b.startedAt} (${b.mode}); on a shared machine treat changes within ±5% as noise.`,
+    ...(onlyA.length ? [`only in A: ${onlyA.join(', ')}`] : []),
+    ...(onlyB.length ? [`only in B: ${onlyB.join(', ')}`] : []),
+  ];
+  return `${formatTable(rows)}\n\n${notes.join('\n')}`;
+}

@@ -1,0 +1,231 @@
+/**
+ * What the bench measures: every backend the command knows (through the same registry),
+ * and the peers — a training step written directly in TensorFlow.js, and small numpy and
+ * PyTorch scripts of the project's own (peers/step.py). Each subject can set up a
+ * training step for a (hidden, batch) and run it for N iterations.
+ */
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { BACKENDS, createBackend } from '@backprop/cli/backends';
+import { type Backend, type Dataset, Random, SGD, TwoLayerNet, trainingStep } from '@backprop/core';
+import type { Mnist } from '@backprop/mnist';
+
+export interface StepConfig {
+  hidden: number;
+  batch: number;
+}
+
+export interface StepRunner {
+  /** Runs `iters` training iterations; returns their wall time in ms. */
+  run(iters: number): Promise<number>;
+  dispose(): void;
+}
+
+export interface Subject {
+  id: string;
+  kind: 'backend' | 'peer';
+  /** What actually ran, in the subject's own words. */
+  description: string;
+  /** The backend, for kernel timings and the full run (backends only). */
+  backend?: Backend;
+  step(config: StepConfig): Promise<StepRunner>;
+  close(): void;
+}
+
+export interface Skipped {
+  id: string;
+  reason: string;
+}
+
+/** Every backend of the registry in each of its dtypes, as `cpu/float64`, `wasm`, … */
+export async function backendSubjects(
+  mnist: Mnist,
+  only?: string[],
+): Promise<{ subjects: Subject[]; skipped: Skipped[] }> {
+  const subjects: Subject[] = [];
+  const skipped: Skipped[] = [];
+  for (const [name, entry] of Object.entries(BACKENDS)) {
+    for (const dtype of entry.dtypes) {
+      const id = entry.dtypes.length > 1 ? `${name}/${dtype}` : name;
+      if (only && !only.some((o) => id.startsWith(o))) continue;
+      let backend: Backend;
+      try {
+        backend = await createBackend(name, { dtype });
+      } catch (error) {
+        skipped.push({ id, reason: (error as Error).message });
+        continue;
+      }
+      const train: Dataset = {
+        images: backend.tensor(mnist.train.images, [mnist.train.count, mnist.train.features]),
+        labels: backend.tensor(mnist.train.labels, [mnist.train.count]),
+      };
+      subjects.push({
+        id,
+        kind: 'backend',
+        description: backend.description,
+        backend,
+        async step({ hidden, batch }) {
+          // The exact iteration `backprop train` runs (core's trainingStep).
+          const net = new TwoLayerNet(backend, { hiddenSize: hidden, seed: 1 });
+          const optimizer = new SGD(backend, 0.1);
+          const random = new Random(2);
+          return {
+            async run(iters) {
+              const start = performance.now();
+              for (let i = 0; i < iters; i++)
+                await trainingStep(net, optimizer, train, random.choice(mnist.train.count, batch));
+              return performance.now() - start;
+            },
+            dispose: () => net.dispose(),
+          };
+        },
+        close() {
+          backend.dispose(train.images);
+          backend.dispose(train.labels);
+        },
+      });
+    }
+  }
+  return { subjects, skipped };
+}
+
+/** The same iteration written directly in TensorFlow.js, the way a tfjs user would. */
+export async function tfjsDirectSubject(mnist: Mnist, engine: 'wasm' | 'cpu'): Promise<Subject> {
+  const tf = await import('@tensorflow/tfjs-core');
+  await import(`@tensorflow/tfjs-backend-${engine}`);
+  tf.env().set('PROD', true);
+  await tf.setBackend(engine);
+  const images = tf.tensor(
+    mnist.train.images,
+    [mnist.train.count, mnist.train.features],
+    'float32',
+  );
+  const labels = tf.tensor(Int32Array.from(mnist.train.labels), [mnist.train.count], 'int32');
+  const activate = () => {
+    if (tf.getBackend() !== engine) void tf.setBackend(engine); // switches at once after the first start
+  };
+  return {
+    id: `tfjs-direct-${engine}`,
+    kind: 'peer',
+    description: `TensorFlow.js ${tf.version_core} ${engine} engine, the step written directly in tf ops`,
+    async step({ hidden, batch }) {
+      activate();
+      const random = new Random(2);
+      const init = new Random(1);
+      const W1 = tf.variable(
+        tf.tensor(Float32Array.from(init.normalArray(784 * hidden, 0.01)), [784, hidden]),
+      );
+      const b1 = tf.variable(tf.zeros([hidden]));
+      const W2 = tf.variable(
+        tf.tensor(Float32Array.from(init.normalArray(hidden * 10, 0.01)), [hidden, 10]),
+      );
+      const b2 = tf.variable(tf.zeros([10]));
+      const lr = 0.1;
+      const step = async () => {
+        const loss = tf.tidy(() => {
+          const idx = tf.tensor1d(random.choice(mnist.train.count, batch), 'int32');
+          const x = tf.gather(images, idx);
+          const t = tf.cast(tf.oneHot(tf.gather(labels, idx), 10), 'float32');
+          const a1 = tf.add(tf.matMul(x, W1), b1);
+          const z1 = tf.relu(a1);
+          const y = tf.softmax(tf.add(tf.matMul(z1, W2), b2));
+          const loss = tf.div(tf.neg(tf.sum(tf.mul(t, tf.log(tf.add(y, 1e-7))))), batch);
+          const dy = tf.div(tf.sub(y, t), batch);
+          const dz1 = tf.matMul(dy, W2, false, true);
+          const da1 = tf.where(tf.greater(a1, 0), dz1, tf.zerosLike(dz1));
+          W2.assign(tf.sub(W2, tf.mul(tf.matMul(z1, dy, true, false), lr)));
+          b2.assign(tf.sub(b2, tf.mul(tf.sum(dy, 0), lr)));
+          W1.assign(tf.sub(W1, tf.mul(tf.matMul(x, da1, true, false), lr)));
+          b1.assign(tf.sub(b1, tf.mul(tf.sum(da1, 0), lr)));
+          return loss;
+        });
+        await loss.data();
+        loss.dispose();
+      };
+      return {
+        async run(iters) {
+          activate();
+          const start = performance.now();
+          for (let i = 0; i < iters; i++) await step();
+          return performance.now() - start;
+        },
+        dispose: () => {
+          for (const v of [W1, b1, W2, b2]) v.dispose();
+        },
+      };
+    },
+    close() {
+      images.dispose();
+      labels.dispose();
+    },
+  };
+}
+
+const PEER_SCRIPT = fileURLToPath(new URL('../peers/step.py', import.meta.url));
+
+/** A Python that has the module, or the reason there is none. */
+export function findPython(
+  module: string,
+): { python: string; version: string } | { reason: string } {
+  const candidates = ['/usr/bin/python3', 'python3'];
+  for (const python of candidates) {
+    const probe = spawnSync(python, ['-c', `import ${module}, sys; print(${module}.__version__)`], {
+      encoding: 'utf8',
+    });
+    if (probe.status === 0) return { python, version: probe.stdout.trim() };
+  }
+  return {
+    reason: `no python3 with ${module} (tried ${candidates.join(', ')}); on Debian: apt-get install python3-numpy python3-torch libopenblas0-pthread`,
+  };
+}
+
+/** numpy or PyTorch running peers/step.py in a long-lived process. */
+export async function pythonSubject(
+  impl: 'numpy' | 'torch',
+  dtype: 'float32' | 'float64',
+  dataDir: string,
+  threads?: number,
+): Promise<Subject | Skipped> {
+  const id = impl === 'numpy' ? `numpy/${dtype}` : `pytorch/${dtype}/${threads ?? 'default'}t`;
+  const found = findPython(impl);
+  if ('reason' in found) return { id, reason: found.reason };
+  const child: ChildProcessWithoutNullStreams = spawn(found.python, [PEER_SCRIPT], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const ask = async (command: object): Promise<Record<string, unknown>> => {
+    child.stdin.write(`${JSON.stringify(command)}\n`);
+    const { value, done } = await lines.next();
+    if (done)
+      throw new Error(`${id}: the Python peer stopped: ${stderr.trim().split('\n').at(-1)}`);
+    return JSON.parse(value);
+  };
+  const setup = (config: StepConfig) =>
+    ask({ cmd: 'setup', impl, dtype, data: dataDir, threads: threads ?? null, ...config });
+  const info = await setup({ hidden: 50, batch: 100 });
+  const threadNote =
+    impl === 'torch'
+      ? `, ${info.threads} thread${info.threads === 1 ? '' : 's'}`
+      : ', OpenBLAS threads as configured';
+  return {
+    id,
+    kind: 'peer',
+    description: `${impl === 'torch' ? `PyTorch ${info.torch}` : `numpy ${info.numpy}`} ${dtype} (Python ${info.python}${threadNote}), peers/step.py`,
+    async step(config) {
+      await setup(config);
+      return {
+        run: async (iters) => (await ask({ cmd: 'run', iters })).ms as number,
+        dispose() {},
+      };
+    },
+    close() {
+      child.stdin.end();
+      child.kill();
+    },
+  };
+}

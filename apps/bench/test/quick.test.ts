@@ -1,0 +1,40 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+
+// The bench end to end on two backends, as a user runs it. No timing is asserted: only
+// that every output is written and holds what the schema promises.
+it('pnpm bench --quick writes results.json, report.md and the charts', () => {
+  const out = mkdtempSync(join(tmpdir(), 'bench-'));
+  try {
+    const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+    const run = spawnSync(
+      process.execPath,
+      [main, '--quick', '--only', 'wasm,cpu/float32', '--no-peers', '--out', out],
+      { encoding: 'utf8' },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(results.schema).toBe('backprop-bench/1');
+    expect(results.subjects.map((s: { id: string }) => s.id)).toEqual(['cpu/float32', 'wasm']);
+    expect(results.step).toHaveLength(2);
+    expect(results.kernels.length).toBe(14);
+    expect(results.growth.batch.length).toBe(4);
+    for (const file of ['report.md', 'step.svg', 'growth-hidden.svg', 'growth-batch.svg'])
+      expect(existsSync(join(out, file))).toBe(true);
+    expect(run.stdout).toMatch(/wasm\s+\d/);
+
+    const compare = spawnSync(
+      process.execPath,
+      [main, 'compare', join(out, 'results.json'), join(out, 'results.json')],
+      { encoding: 'utf8' },
+    );
+    expect(compare.status).toBe(0);
+    expect(compare.stdout).toMatch(/0\.0%\s+same/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}, 120_000);
