@@ -5,7 +5,7 @@
  * plain npm, where a script trains through the public API only.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,11 +20,15 @@ const published = readdirSync(packagesDir).filter((dir) => {
 const work = mkdtempSync(join(tmpdir(), 'backprop-packs-'));
 const tarballs = new Map<string, string>();
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
-const run = (command: string, args: string[], cwd: string) => spawnSync(command, args, { cwd, encoding: 'utf8' });
+const run = (command: string, args: string[], cwd: string) =>
+  spawnSync(command, args, { cwd, encoding: 'utf8' });
 
 beforeAll(() => {
   for (const dir of published) {
-    const out = execFileSync('pnpm', ['pack', '--pack-destination', work], { cwd: join(packagesDir, dir), encoding: 'utf8' });
+    const out = execFileSync('pnpm', ['pack', '--pack-destination', work], {
+      cwd: join(packagesDir, dir),
+      encoding: 'utf8',
+    });
     tarballs.set(dir, out.trim().split('\n').at(-1) as string);
   }
 }, 120_000);
@@ -32,16 +36,25 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe.each(published)('the %s tarball', (dir) => {
   it('holds the build, types, README and LICENSE, and no sources, tests or workspace ranges', () => {
-    const files = execFileSync('tar', ['tzf', tarballs.get(dir) as string], { encoding: 'utf8' }).trim().split('\n');
+    const files = execFileSync('tar', ['tzf', tarballs.get(dir) as string], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
     expect(files).toContain('package/dist/index.js');
     expect(files).toContain('package/dist/index.d.ts');
     expect(files).toContain('package/README.md');
     expect(files).toContain('package/LICENSE');
-    expect(files.filter((f) => /^package\/(src|test|assembly|scripts)\//.test(f) || f.endsWith('.map'))).toEqual([]);
-    const manifest = execFileSync('tar', ['xzf', tarballs.get(dir) as string, '-O', 'package/package.json'], { encoding: 'utf8' });
+    expect(
+      files.filter((f) => /^package\/(src|test|assembly|scripts)\//.test(f) || f.endsWith('.map')),
+    ).toEqual([]);
+    const manifest = execFileSync(
+      'tar',
+      ['xzf', tarballs.get(dir) as string, '-O', 'package/package.json'],
+      { encoding: 'utf8' },
+    );
     expect(manifest).not.toContain('workspace:');
     const pkg = JSON.parse(manifest);
-    for (const field of ['license', 'repository', 'engines', 'exports', 'files']) expect(pkg[field], field).toBeDefined();
+    for (const field of ['license', 'repository', 'engines', 'exports', 'files'])
+      expect(pkg[field], field).toBeDefined();
     expect(pkg.sideEffects).toBe(false);
     expect(Object.keys(pkg.exports['.'])[0]).toBe('types'); // types first, as resolvers read in order
   });
@@ -54,7 +67,19 @@ describe.each(published)('the %s tarball', (dir) => {
   it('resolves its types under node16 and bundlers (are-the-types-wrong)', () => {
     // ESM-only by design: a CommonJS require() of it is the one resolution we do not offer
     // (Node 20.19+ can require() ESM anyway), so that rule is the one ignored.
-    const attw = run(bin('attw'), [tarballs.get(dir) as string, '--profile', 'node16', '--ignore-rules', 'cjs-resolves-to-esm', '--format', 'ascii'], root);
+    const attw = run(
+      bin('attw'),
+      [
+        tarballs.get(dir) as string,
+        '--profile',
+        'node16',
+        '--ignore-rules',
+        'cjs-resolves-to-esm',
+        '--format',
+        'ascii',
+      ],
+      root,
+    );
     expect(attw.status, attw.stdout + attw.stderr).toBe(0);
   }, 60_000);
 });
@@ -63,8 +88,20 @@ describe('a user project outside the workspace', () => {
   it('installs core + backend-cpu + mnist from the tarballs with npm and trains through the public API', () => {
     const project = join(work, 'user-project');
     execFileSync('mkdir', ['-p', project]);
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-project', private: true, type: 'module' }));
-    const install = run('npm', ['install', '--no-audit', '--no-fund', ...['core', 'backend-cpu', 'mnist'].map((d) => tarballs.get(d) as string)], project);
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'user-project', private: true, type: 'module' }),
+    );
+    const install = run(
+      'npm',
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        ...['core', 'backend-cpu', 'mnist'].map((d) => tarballs.get(d) as string),
+      ],
+      project,
+    );
     expect(install.status, install.stderr).toBe(0);
     // backend-cpu pulls in nothing heavy: no TensorFlow.js, no gpu.js
     expect(readdirSync(join(project, 'node_modules'))).not.toContain('@tensorflow');
@@ -97,6 +134,7 @@ describe('publishing', () => {
   it('pnpm -r publish --dry-run passes', () => {
     const publish = run('pnpm', ['-r', 'publish', '--dry-run', '--no-git-checks'], root);
     expect(publish.status, publish.stdout + publish.stderr).toBe(0);
-    for (const dir of published) expect(publish.stdout + publish.stderr).toContain(`@backprop/${dir}`);
+    for (const dir of published)
+      expect(publish.stdout + publish.stderr).toContain(`@backprop/${dir}`);
   }, 180_000);
 });
