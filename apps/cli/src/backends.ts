@@ -19,6 +19,11 @@ async function tfjs(engine: 'cpu' | 'wasm' | 'tensorflow'): Promise<Backend> {
   return TfjsBackend.create({ engine });
 }
 
+async function gpujs(mode: 'auto' | 'headlessgl' | 'webasm'): Promise<Backend> {
+  const { GpujsBackend } = await import('@backprop/backend-gpujs');
+  return GpujsBackend.create({ mode });
+}
+
 export const BACKENDS: Record<string, BackendEntry> = {
   cpu: {
     dtypes: ['float64', 'float32'],
@@ -35,6 +40,10 @@ export const BACKENDS: Record<string, BackendEntry> = {
     },
   },
   'tfjs-wasm': { dtypes: ['float32'], create: () => tfjs('wasm') },
+  // gpu.js: auto picks headless-gl (Node, with an X display) or WebGL2, else its webasm engine
+  gpujs: { dtypes: ['float32'], create: () => gpujs('auto') },
+  'gpujs-headlessgl': { dtypes: ['float32'], create: () => gpujs('headlessgl') },
+  'gpujs-webasm': { dtypes: ['float32'], create: () => gpujs('webasm') },
   'tfjs-cpu': { dtypes: ['float32'], create: () => tfjs('cpu') },
   // @tensorflow/tfjs-node, when the user has installed it (it downloads a native library)
   'tfjs-node': { dtypes: ['float32'], create: () => tfjs('tensorflow') },

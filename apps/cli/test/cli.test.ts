@@ -121,7 +121,7 @@ describe('user mistakes: one line, non-zero exit, no stack trace', () => {
   const cases: [string[], RegExp, number][] = [
     [
       ['train', '--backend', 'nope'],
-      /^backprop: unknown backend 'nope'; available: cpu, wasm, tfjs-wasm, tfjs-cpu, tfjs-node\n$/,
+      /^backprop: unknown backend 'nope'; available: cpu, wasm, tfjs-wasm, gpujs, gpujs-headlessgl, gpujs-webasm, tfjs-cpu, tfjs-node\n$/,
       1,
     ],
     [

@@ -1,0 +1,6 @@
+export {
+  GPUJS_MODES,
+  GpujsBackend,
+  type GpujsBackendOptions,
+  type GpujsMode,
+} from './gpujs-backend.js';
