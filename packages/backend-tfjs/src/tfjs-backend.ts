@@ -37,6 +37,16 @@ const ENGINE_PACKAGES: Record<TfjsEngine, string> = {
   webgpu: '@tensorflow/tfjs-backend-webgpu',
   tensorflow: '@tensorflow/tfjs-node',
 };
+// Literal specifiers, so a bundler (a web page's) can find and split them; tfjs-node is
+// never bundled: it is looked up at run time only where it was installed.
+const TFJS_NODE = ENGINE_PACKAGES.tensorflow;
+const ENGINE_IMPORTS: Record<TfjsEngine, () => Promise<unknown>> = {
+  cpu: () => import('@tensorflow/tfjs-backend-cpu'),
+  wasm: () => import('@tensorflow/tfjs-backend-wasm'),
+  webgl: () => import('@tensorflow/tfjs-backend-webgl'),
+  webgpu: () => import('@tensorflow/tfjs-backend-webgpu'),
+  tensorflow: () => import(/* @vite-ignore */ TFJS_NODE),
+};
 
 class TfjsTensor implements Tensor {
   readonly dtype: DType = 'float32';
@@ -54,6 +64,8 @@ class TfjsTensor implements Tensor {
 export interface TfjsBackendOptions {
   /** Default `wasm` (the fastest engine that runs in Node without a native install). */
   engine?: TfjsEngine;
+  /** Browsers only: the URL prefix where tfjs-backend-wasm's .wasm files are served. */
+  wasmPaths?: string;
 }
 
 /**
@@ -87,7 +99,11 @@ export class TfjsBackend implements Backend {
     if (!tf.env().getBool('PROD')) tf.env().set('PROD', true);
     if (!tf.findBackend(engine)) {
       try {
-        await import(ENGINE_PACKAGES[engine]);
+        const loaded = (await ENGINE_IMPORTS[engine]()) as {
+          setWasmPaths?: (prefix: string) => void;
+        };
+        // In a browser the wasm engine fetches its .wasm files; say where they are served.
+        if (engine === 'wasm' && options.wasmPaths) loaded.setWasmPaths?.(options.wasmPaths);
       } catch (error) {
         throw new BackendError(
           `tfjs: the ${engine === 'tensorflow' ? 'tfjs-node (tensorflow)' : engine} engine is not available: install ${ENGINE_PACKAGES[engine]}@${tf.version_core}` +

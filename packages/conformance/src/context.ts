@@ -21,6 +21,8 @@ export interface ConformanceOptions {
   checksLabelValues?: boolean;
   /** Run only the cases whose id starts with one of these (e.g. `kernels/matmul`, `errors/`). */
   only?: string[];
+  /** Where the cases get MNIST (default: `loadMnist()` from the files on disk; a web page passes what it fetched). */
+  mnist?: () => Mnist;
   /** Training iterations in the leak case (default 200). */
   leakIterations?: number;
 }
@@ -43,6 +45,7 @@ export class CaseContext {
 
   /** The real MNIST files, loaded once per process. */
   mnist(): Mnist {
+    if (this.options.mnist) return this.options.mnist();
     mnistCache ??= loadMnist();
     return mnistCache;
   }

