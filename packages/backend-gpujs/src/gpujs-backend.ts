@@ -85,6 +85,9 @@ export class GpujsBackend implements Backend {
   readonly name = 'gpujs';
   readonly dtype: DType = 'float32';
   readonly description: string;
+  /** GL textures are at most a few thousand texels high (WebGL2 guarantees 2048; 4096 is
+   * safe on everything this was run on); the CPU-side engines have no such limit. */
+  readonly maxRows: number | undefined;
   private live = 0;
   private textures = 0;
   private readonly compiled = new Map<string, IKernelRunShortcut>();
@@ -95,6 +98,7 @@ export class GpujsBackend implements Backend {
     readonly mode: string,
   ) {
     this.description = `gpujs: gpu.js ${mode} engine, float32 (precision single)`;
+    this.maxRows = mode === 'webasm' || mode === 'cpu' ? undefined : 4096;
   }
 
   static create(options: GpujsBackendOptions = {}): GpujsBackend {
@@ -341,12 +345,11 @@ export class GpujsBackend implements Backend {
     const key = `${name}|${rows}x${cols}|${JSON.stringify(constants)}|${args.map(describeArg).join(',')}`;
     let kernel = this.compiled.get(key);
     if (!kernel) {
-      // gpu.js parses the source: a method's text made a function again
       const compile = this.gpu.createKernel.bind(this.gpu) as unknown as (
         source: string,
         settings: object,
       ) => IKernelRunShortcut;
-      kernel = compile(`function ${KERNELS[name].toString()}`, {
+      kernel = compile(KERNELS[name], {
         output: [cols, rows],
         constants,
         pipeline: true,

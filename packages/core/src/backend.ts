@@ -47,6 +47,11 @@ export interface Backend {
   readonly dtype: DType;
   /** What actually runs, for a person: engine, precision, threads. */
   readonly description: string;
+  /**
+   * The most rows one kernel may output, where the engine has a limit (a GPU's texture
+   * size). Code that batches many rows — evaluation over a dataset — stays under it.
+   */
+  readonly maxRows?: number;
 
   // ---- data: moving values in and out, lifetime -------------------------------------
   /** A new tensor holding `values` (row-major) in this backend's dtype. Rejects NaN/Infinity. */

@@ -157,9 +157,10 @@ export async function datasetAccuracy(
 ): Promise<number> {
   const { backend } = net;
   const count = data.images.shape[0];
+  const chunk = Math.min(chunkSize, backend.maxRows ?? chunkSize);
   let correct = 0;
-  for (let start = 0; start < count; start += chunkSize) {
-    const rows = Array.from({ length: Math.min(chunkSize, count - start) }, (_, i) => start + i);
+  for (let start = 0; start < count; start += chunk) {
+    const rows = Array.from({ length: Math.min(chunk, count - start) }, (_, i) => start + i);
     const x = backend.gatherRows(data.images, rows);
     const t = backend.gatherRows(data.labels, rows);
     correct += (await net.accuracy(x, t)) * rows.length;

@@ -32,3 +32,16 @@ describe('shape checks', () => {
     );
   });
 });
+
+describe('error names', () => {
+  it('are spelled out, so they survive a minifier that renames classes', async () => {
+    const errors = await import('../src/errors.js');
+    expect(new errors.ShapeError('k', 'x').name).toBe('ShapeError');
+    expect(new errors.ValueError('k', 'x').name).toBe('ValueError');
+    expect(new errors.DataError('f', 'x').name).toBe('DataError');
+    expect(new errors.TensorStateError('x').name).toBe('TensorStateError');
+    expect(new errors.BackendError('x').name).toBe('BackendError');
+    expect(new errors.UsageError('x').name).toBe('UsageError');
+    expect(new errors.BackpropError('x').name).toBe('BackpropError');
+  });
+});

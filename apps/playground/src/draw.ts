@@ -1,0 +1,163 @@
+/**
+ * Draw a digit; it is centred and scaled the way MNIST's were — the ink's bounding box
+ * fitted into 20×20 (aspect kept), then placed in 28×28 with its centre of mass at the
+ * centre — and the network trained last gives its ten probabilities as you draw.
+ */
+import { shared } from './state.js';
+
+export function renderDraw(root: HTMLElement): void {
+  root.innerHTML = `
+    <h2>Draw a digit</h2>
+    <p class="note">Train a network first (the Train tab), then draw with the mouse or a finger.</p>
+    <div class="row">
+      <div>
+        <canvas id="draw-canvas" data-testid="draw-canvas" width="280" height="280"></canvas>
+        <p><button data-testid="clear">Clear</button></p>
+      </div>
+      <div><div>as the network sees it (28×28)</div><canvas data-testid="preview" width="112" height="112" style="image-rendering: pixelated; border: 1px solid #ccc"></canvas></div>
+      <div><div data-testid="prediction">no prediction yet</div><div data-testid="probs"></div><div class="status" data-testid="prob-sum"></div></div>
+    </div>`;
+  const canvas = root.querySelector('#draw-canvas') as HTMLCanvasElement;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
+  const clear = () => {
+    ctx.fillStyle = 'black';
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+  };
+  clear();
+  let drawing = false;
+  let last: [number, number] | null = null;
+  const at = (event: PointerEvent): [number, number] => {
+    const box = canvas.getBoundingClientRect();
+    return [
+      ((event.clientX - box.left) * canvas.width) / box.width,
+      ((event.clientY - box.top) * canvas.height) / box.height,
+    ];
+  };
+  canvas.addEventListener('pointerdown', (event) => {
+    drawing = true;
+    last = at(event);
+    canvas.setPointerCapture(event.pointerId);
+  });
+  canvas.addEventListener('pointermove', (event) => {
+    if (!drawing || !last) return;
+    const point = at(event);
+    ctx.strokeStyle = 'white';
+    ctx.lineWidth = 20;
+    ctx.lineCap = 'round';
+    ctx.beginPath();
+    ctx.moveTo(...last);
+    ctx.lineTo(...point);
+    ctx.stroke();
+    last = point;
+    void predict();
+  });
+  canvas.addEventListener('pointerup', () => {
+    drawing = false;
+    last = null;
+    void predict();
+  });
+  root.querySelector('[data-testid=clear]')?.addEventListener('click', () => {
+    clear();
+    (root.querySelector('[data-testid=probs]') as HTMLElement).innerHTML = '';
+  });
+
+  let busy = false;
+  async function predict(): Promise<void> {
+    const pixels = toMnist(
+      canvas,
+      root.querySelector('[data-testid=preview]') as HTMLCanvasElement,
+    );
+    const net = shared.net;
+    const label = root.querySelector('[data-testid=prediction]') as HTMLElement;
+    if (!pixels) return;
+    if (!net) {
+      label.textContent = 'train a network first (the Train tab)';
+      return;
+    }
+    if (busy) return;
+    busy = true;
+    try {
+      const backend = net.backend;
+      const x = backend.tensor(pixels, [1, 784]);
+      const t = backend.tensor([0], [1]); // any label: only the probabilities are used
+      const { probs, loss } = backend.softmaxCrossEntropy(net.predict(x), t);
+      const p = Array.from(await backend.read(probs));
+      for (const tensor of [x, t, probs, loss]) backend.dispose(tensor);
+      const best = p.indexOf(Math.max(...p));
+      label.innerHTML = `prediction: <b data-testid="predicted">${best}</b> (${shared.backendName})`;
+      (root.querySelector('[data-testid=probs]') as HTMLElement).innerHTML = p
+        .map(
+          (v, d) =>
+            `<div class="prob"><span>${d}</span><span data-testid="prob-${d}" data-value="${v}">${v.toFixed(3)}</span><span class="bar" style="width:${Math.round(v * 200)}px"></span></div>`,
+        )
+        .join('');
+      (root.querySelector('[data-testid=prob-sum]') as HTMLElement).textContent =
+        `sum ${p.reduce((a, b) => a + b, 0).toFixed(4)}`;
+    } finally {
+      busy = false;
+    }
+  }
+}
+
+/** The drawing as MNIST would have it: 784 values in [0, 1], or null when there is no ink. */
+export function toMnist(
+  source: HTMLCanvasElement,
+  preview?: HTMLCanvasElement,
+): Float32Array | null {
+  const { width, height } = source;
+  const image = (source.getContext('2d') as CanvasRenderingContext2D).getImageData(
+    0,
+    0,
+    width,
+    height,
+  ).data;
+  let [x0, y0, x1, y1] = [width, height, -1, -1];
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (image[(y * width + x) * 4] > 20)
+        [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
+    }
+  }
+  if (x1 < 0) return null;
+  // the ink's box, fitted into 20×20 with its aspect kept
+  const [bw, bh] = [x1 - x0 + 1, y1 - y0 + 1];
+  const scale = 20 / Math.max(bw, bh);
+  const [w, h] = [Math.max(1, Math.round(bw * scale)), Math.max(1, Math.round(bh * scale))];
+  const small = document.createElement('canvas');
+  small.width = w;
+  small.height = h;
+  const sctx = small.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
+  sctx.imageSmoothingQuality = 'high';
+  sctx.drawImage(source, x0, y0, bw, bh, 0, 0, w, h);
+  const scaled = sctx.getImageData(0, 0, w, h).data;
+  // its centre of mass, moved to the centre of 28×28
+  let [mass, mx, my] = [0, 0, 0];
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const v = scaled[(y * w + x) * 4] / 255;
+      mass += v;
+      mx += v * x;
+      my += v * y;
+    }
+  }
+  const [ox, oy] = [Math.round(14 - mx / mass), Math.round(14 - my / mass)];
+  const pixels = new Float32Array(784);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const [tx, ty] = [x + ox, y + oy];
+      if (tx >= 0 && tx < 28 && ty >= 0 && ty < 28)
+        pixels[ty * 28 + tx] = scaled[(y * w + x) * 4] / 255;
+    }
+  }
+  if (preview) {
+    const pctx = preview.getContext('2d') as CanvasRenderingContext2D;
+    const out = pctx.createImageData(28, 28);
+    for (const [i, v] of pixels.entries()) out.data.set([v * 255, v * 255, v * 255, 255], i * 4);
+    const tmp = document.createElement('canvas');
+    tmp.width = tmp.height = 28;
+    (tmp.getContext('2d') as CanvasRenderingContext2D).putImageData(out, 0, 0);
+    pctx.imageSmoothingEnabled = false;
+    pctx.drawImage(tmp, 0, 0, preview.width, preview.height);
+  }
+  return pixels;
+}

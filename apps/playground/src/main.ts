@@ -1,0 +1,19 @@
+import { renderConformance } from './conformance-page.js';
+import { renderDraw } from './draw.js';
+import { renderGraph } from './graph.js';
+import { renderTrain } from './train.js';
+
+renderGraph(document.getElementById('graph') as HTMLElement);
+renderTrain(document.getElementById('train') as HTMLElement);
+renderDraw(document.getElementById('draw') as HTMLElement);
+renderConformance(document.getElementById('conformance') as HTMLElement);
+
+function showTab(): void {
+  const tab = location.hash.slice(1) || 'graph';
+  for (const section of document.querySelectorAll<HTMLElement>('.tab'))
+    section.classList.toggle('active', section.id === tab);
+  for (const link of document.querySelectorAll<HTMLElement>('nav a'))
+    link.classList.toggle('active', link.dataset.tab === tab);
+}
+window.addEventListener('hashchange', showTab);
+showTab();
