@@ -3,6 +3,8 @@
  */
 import { type Backend, BackendError, type DType, UsageError } from '@backprop/core';
 
+import { oneOf } from './args.js';
+
 export { userPath } from './args.js';
 
 export interface BackendChoice {
@@ -61,4 +63,16 @@ export async function createBackend(name: string, choice: BackendChoice = {}): P
     throw new UsageError(`backend '${name}' has no ${dtype}; it offers ${entry.dtypes.join(', ')}`);
   }
   return entry.create({ dtype });
+}
+
+/** The backend that `--backend` and `--dtype` name (default: cpu in its first dtype). */
+export function backendFromFlags(
+  values: Record<string, string | boolean | undefined>,
+): Promise<Backend> {
+  const name = typeof values.backend === 'string' ? values.backend : 'cpu';
+  const dtype =
+    values.dtype === undefined
+      ? undefined
+      : oneOf('dtype', values.dtype, ['float64', 'float32'], 'float64');
+  return createBackend(name, { dtype });
 }

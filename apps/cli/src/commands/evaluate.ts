@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { DataError, datasetAccuracy, modelFromJSON, toDataset, UsageError } from '@backprop/core';
 import { loadMnist } from '@backprop/mnist';
-import { type FlagSpec, oneOf, parseFlags, userPath, wholeNumber } from '../args.js';
-import { BACKENDS, createBackend } from '../backends.js';
+import { type FlagSpec, parseFlags, userPath, wholeNumber } from '../args.js';
+import { BACKENDS, backendFromFlags } from '../backends.js';
 
 export const evaluateHelp = `backprop evaluate — a saved model's accuracy on the MNIST test set
 
@@ -31,15 +31,10 @@ export async function evaluate(argv: string[]): Promise<number> {
   if (typeof values.model !== 'string')
     throw new UsageError("evaluate: --model FILE is required; see 'backprop evaluate --help'");
   const modelFile = userPath(values.model);
-  const backendName = typeof values.backend === 'string' ? values.backend : 'cpu';
-  const dtype =
-    values.dtype === undefined
-      ? undefined
-      : oneOf('dtype', values.dtype, ['float64', 'float32'], 'float64');
   const index = values.index === undefined ? undefined : wholeNumber('index', values.index, 0, 0);
 
   const json = readModelFile(modelFile);
-  const backend = await createBackend(backendName, { dtype });
+  const backend = await backendFromFlags(values);
   const net = modelFromJSON(backend, json, modelFile);
   const dataDir = values['data-dir'];
   const { test } = loadMnist(typeof dataDir === 'string' ? { dataDir: userPath(dataDir) } : {});

@@ -1,14 +1,7 @@
 import { gradientCheck, PARAM_NAMES, TwoLayerNet } from '@backprop/core';
 import { loadMnist } from '@backprop/mnist';
-import {
-  type FlagSpec,
-  oneOf,
-  parseFlags,
-  positiveNumber,
-  userPath,
-  wholeNumber,
-} from '../args.js';
-import { BACKENDS, createBackend } from '../backends.js';
+import { type FlagSpec, parseFlags, positiveNumber, userPath, wholeNumber } from '../args.js';
+import { BACKENDS, backendFromFlags } from '../backends.js';
 
 export const gradcheckHelp = `backprop gradcheck — backprop against numerical gradients (section 5.7.3)
 
@@ -40,15 +33,10 @@ export async function gradcheck(argv: string[]): Promise<number> {
     console.log(gradcheckHelp);
     return 0;
   }
-  const backendName = typeof values.backend === 'string' ? values.backend : 'cpu';
-  const dtype =
-    values.dtype === undefined
-      ? undefined
-      : oneOf('dtype', values.dtype, ['float64', 'float32'], 'float64');
   const samples = wholeNumber('samples', values.samples, 3);
   const h = positiveNumber('h', values.h, 1e-4);
   const seed = wholeNumber('seed', values.seed, 0, 0);
-  const backend = await createBackend(backendName, { dtype });
+  const backend = await backendFromFlags(values);
   const dataDir = values['data-dir'];
   const { train } = loadMnist(typeof dataDir === 'string' ? { dataDir: userPath(dataDir) } : {});
 

@@ -7,15 +7,8 @@ import {
   TwoLayerNet,
   trainTwoLayerNet,
 } from '@backprop/core';
-import {
-  type FlagSpec,
-  oneOf,
-  parseFlags,
-  positiveNumber,
-  userPath,
-  wholeNumber,
-} from '../args.js';
-import { BACKENDS, createBackend } from '../backends.js';
+import { type FlagSpec, parseFlags, positiveNumber, userPath, wholeNumber } from '../args.js';
+import { BACKENDS, backendFromFlags } from '../backends.js';
 import { loadMnistOn } from '../data.js';
 import { TrainProgress } from '../progress.js';
 import { renderCharts } from '../svg-chart.js';
@@ -53,18 +46,13 @@ export async function train(argv: string[]): Promise<number> {
     console.log(trainHelp);
     return 0;
   }
-  const backendName = typeof values.backend === 'string' ? values.backend : 'cpu';
-  const dtype =
-    values.dtype === undefined
-      ? undefined
-      : oneOf('dtype', values.dtype, ['float64', 'float32'], 'float64');
   const iters = wholeNumber('iters', values.iters, 10_000);
   const batchSize = wholeNumber('batch-size', values['batch-size'], 100);
   const learningRate = positiveNumber('lr', values.lr, 0.1);
   const hidden = wholeNumber('hidden', values.hidden, 50);
   const seed = wholeNumber('seed', values.seed, 0, 0);
 
-  const backend = await createBackend(backendName, { dtype });
+  const backend = await backendFromFlags(values);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const outDir = userPath(
     typeof values.out === 'string'
