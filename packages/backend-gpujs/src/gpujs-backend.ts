@@ -118,8 +118,9 @@ export class GpujsBackend implements Backend {
           : mode === 'webgl2' || mode === 'webgl'
             ? ' (it needs a browser)'
             : '';
+      const reason = (error as Error).message.split('\n')[0];
       throw new BackendError(
-        `gpujs: the ${mode} mode is not available here${hint}; try --mode webasm`,
+        `gpujs: the ${mode} mode is not available here${hint}; try gpujs-webasm (gpu.js said: ${reason})`,
       );
     }
     // 'gpu' is gpu.js's word for "the best GL it found": name what that was.
