@@ -16,10 +16,10 @@ import {
   type MatmulOptions,
   matmulShape,
   matrixShape,
+  ownTensor,
   type Shape,
   type SoftmaxCrossEntropyResult,
   type Tensor,
-  TensorStateError,
   UsageError,
 } from '@backprop/core';
 import { matmulNN, matmulNT, matmulTN, matmulTT } from './matmul.js';
@@ -275,17 +275,13 @@ export class CpuBackend implements Backend {
   }
 
   private own(t: Tensor, kernel: string, { allowDisposed = false } = {}): CpuTensor {
-    if (!(t instanceof CpuTensor) || t.owner !== this) {
-      throw new TensorStateError(
-        `${kernel}: the tensor was not made by this cpu backend; create it with this backend's tensor()`,
-      );
-    }
-    if (t.disposed && !allowDisposed) {
-      throw new TensorStateError(
-        `${kernel}: the tensor [${t.shape.join(',')}] was already disposed`,
-      );
-    }
-    return t;
+    return ownTensor(
+      t,
+      kernel,
+      'cpu',
+      (x): x is CpuTensor => x instanceof CpuTensor && x.owner === this,
+      allowDisposed,
+    );
   }
 
   private elementwise(

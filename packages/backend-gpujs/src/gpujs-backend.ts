@@ -17,11 +17,11 @@ import {
   type MatmulOptions,
   matmulShape,
   matrixShape,
+  ownTensor,
   type Shape,
   type SoftmaxCrossEntropyResult,
   sizeOf,
   type Tensor,
-  TensorStateError,
   UsageError,
 } from '@backprop/core';
 import { GPU, type IKernelRunShortcut, Input, type Texture } from 'gpu.js';
@@ -422,17 +422,14 @@ export class GpujsBackend implements Backend {
   }
 
   private own(t: Tensor, kernel: string, allowDisposed = false): GpujsTensor {
-    if (!(t instanceof GpujsTensor) || t.owner !== this) {
-      throw new TensorStateError(
-        `${kernel}: the tensor was not made by this gpujs backend; create it with this backend's tensor()`,
-      );
-    }
-    if (t.disposed && !allowDisposed) {
-      throw new TensorStateError(
-        `${kernel}: the tensor [${t.shape.join(',')}] was already disposed`,
-      );
-    }
-    return t;
+    const own = ownTensor(
+      t,
+      kernel,
+      'gpujs',
+      (x): x is GpujsTensor => x instanceof GpujsTensor && x.owner === this,
+      allowDisposed,
+    );
+    return own;
   }
 }
 

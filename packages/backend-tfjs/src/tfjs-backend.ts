@@ -17,10 +17,10 @@ import {
   type MatmulOptions,
   matmulShape,
   matrixShape,
+  ownTensor,
   type Shape,
   type SoftmaxCrossEntropyResult,
   type Tensor,
-  TensorStateError,
   UsageError,
 } from '@backprop/core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -349,17 +349,14 @@ export class TfjsBackend implements Backend {
   }
 
   private own(t: Tensor, kernel: string, allowDisposed = false): TfjsTensor {
-    if (!(t instanceof TfjsTensor) || t.owner !== this) {
-      throw new TensorStateError(
-        `${kernel}: the tensor was not made by this ${this.name} backend; create it with this backend's tensor()`,
-      );
-    }
-    if (t.disposed && !allowDisposed) {
-      throw new TensorStateError(
-        `${kernel}: the tensor [${t.shape.join(',')}] was already disposed`,
-      );
-    }
+    const own = ownTensor(
+      t,
+      kernel,
+      this.name,
+      (x): x is TfjsTensor => x instanceof TfjsTensor && x.owner === this,
+      allowDisposed,
+    );
     this.activate();
-    return t;
+    return own;
   }
 }

@@ -17,11 +17,11 @@ import {
   type MatmulOptions,
   matmulShape,
   matrixShape,
+  ownTensor,
   type Shape,
   type SoftmaxCrossEntropyResult,
   sizeOf,
   type Tensor,
-  TensorStateError,
 } from '@backprop/core';
 import { KERNELS_WASM_BASE64 } from './generated/kernels-wasm.js';
 import { LinearMemory } from './memory.js';
@@ -398,17 +398,14 @@ export class WasmBackend implements Backend {
   }
 
   private own(t: Tensor, kernel: string, allowDisposed = false): WasmTensor {
-    if (!(t instanceof WasmTensor) || t.owner !== this) {
-      throw new TensorStateError(
-        `${kernel}: the tensor was not made by this wasm backend; create it with this backend's tensor()`,
-      );
-    }
-    if (t.disposed && !allowDisposed) {
-      throw new TensorStateError(
-        `${kernel}: the tensor [${t.shape.join(',')}] was already disposed`,
-      );
-    }
-    return t;
+    const own = ownTensor(
+      t,
+      kernel,
+      'wasm',
+      (x): x is WasmTensor => x instanceof WasmTensor && x.owner === this,
+      allowDisposed,
+    );
+    return own;
   }
 }
 

@@ -3,7 +3,7 @@
  * so every backend rejects the same mistakes with the same words.
  */
 import type { MatmulOptions, Shape, Tensor } from './backend.js';
-import { ShapeError, ValueError } from './errors.js';
+import { ShapeError, TensorStateError, ValueError } from './errors.js';
 
 export function sizeOf(shape: Shape): number {
   let size = 1;
@@ -172,4 +172,26 @@ export function checkTensorValues(values: ArrayLike<number>, shape: Shape): void
     );
   }
   checkFinite('tensor', values);
+}
+
+/**
+ * What every backend checks first: that `t` is one of its own handles (`isOwn`) and, unless
+ * disposing, still alive. The one place these two messages are written.
+ */
+export function ownTensor<T extends Tensor & { readonly disposed: boolean }>(
+  t: Tensor,
+  kernel: string,
+  backendName: string,
+  isOwn: (t: Tensor) => t is T,
+  allowDisposed = false,
+): T {
+  if (!isOwn(t)) {
+    throw new TensorStateError(
+      `${kernel}: the tensor was not made by this ${backendName} backend; create it with this backend's tensor()`,
+    );
+  }
+  if (t.disposed && !allowDisposed) {
+    throw new TensorStateError(`${kernel}: the tensor [${t.shape.join(',')}] was already disposed`);
+  }
+  return t;
 }
