@@ -8,6 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export function runReadmeExample(packageDir: string, runIn = packageDir) {
   const readme = readFileSync(join(packageDir, 'README.md'), 'utf8');
@@ -26,4 +28,16 @@ export function runReadmeExample(packageDir: string, runIn = packageDir) {
   } finally {
     rmSync(file, { force: true });
   }
+}
+
+/**
+ * The assertion every package's readme.test.ts makes: the example (of the package at
+ * `packageUrl`, run inside `runInUrl` if given) exits cleanly and prints what it says.
+ */
+export function expectReadmeExampleRuns(packageUrl: URL, runInUrl?: URL): void {
+  const packageDir = fileURLToPath(packageUrl);
+  const run = runReadmeExample(packageDir, runInUrl ? fileURLToPath(runInUrl) : packageDir);
+  expect(run.stderr).toBe('');
+  expect(run.status).toBe(0);
+  expect(run.actual).toBe(run.expected);
 }
