@@ -5,10 +5,9 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, type } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { userPath } from '@backprop/cli/backends';
-import { BackpropError, Random, TwoLayerNet, toDataset, trainTwoLayerNet } from '@backprop/core';
+import { BackpropError, Random, SGD, TwoLayerNet, toDataset, trainNetwork } from '@backprop/core';
 import { loadMnist } from '@backprop/mnist';
 import { KERNEL_WORK } from './kernels.js';
 import { interleave, measureSteps, type Plan, stepFlops, summarize } from './measure.js';
@@ -197,10 +196,10 @@ async function main(argv: string[]): Promise<number> {
         const random = new Random(0);
         const net = new TwoLayerNet(backend, { random });
         const start = performance.now();
-        const r = await trainTwoLayerNet(net, train, test, {
+        const r = await trainNetwork(net, train, test, {
           iters: 10_000,
           batchSize: 100,
-          learningRate: 0.1,
+          optimizer: new SGD(backend, 0.1),
           random,
         });
         results.full.push({
@@ -227,6 +226,11 @@ async function main(argv: string[]): Promise<number> {
     `wrote ${join(outDir, 'report.md')}, results.json, ${Object.keys(charts(results)).join(', ')}`,
   );
   return 0;
+}
+
+/** A path the user typed, from where they ran pnpm (INIT_CWD), not the repository root. */
+function userPath(path: string): string {
+  return isAbsolute(path) ? path : resolve(process.env.INIT_CWD ?? process.cwd(), path);
 }
 
 function readResults(file: string | undefined): Results | null {

@@ -2,7 +2,7 @@
  * What a run writes: results.json (schema `backprop-bench/1`, documented in the README),
  * report.md, the SVG charts, and the terminal table.
  */
-import { renderBarChart, renderWideChart } from '@backprop/cli/svg-chart';
+import { renderBarChart, renderWideChart } from '@backprop/charts';
 import type { Sample } from './measure.js';
 
 export const SCHEMA = 'backprop-bench/1';

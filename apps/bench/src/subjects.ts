@@ -7,7 +7,7 @@
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { BACKENDS, createBackend } from '@backprop/cli/backends';
+import { BACKENDS, createBackend } from '@backprop/backends';
 import { type Backend, type Dataset, Random, SGD, TwoLayerNet, trainingStep } from '@backprop/core';
 import type { Mnist } from '@backprop/mnist';
 
@@ -45,9 +45,9 @@ export async function backendSubjects(
 ): Promise<{ subjects: Subject[]; skipped: Skipped[] }> {
   const subjects: Subject[] = [];
   const skipped: Skipped[] = [];
-  for (const [name, entry] of Object.entries(BACKENDS)) {
-    for (const dtype of entry.dtypes) {
-      const id = entry.dtypes.length > 1 ? `${name}/${dtype}` : name;
+  for (const { name, dtypes } of BACKENDS) {
+    for (const dtype of dtypes) {
+      const id = dtypes.length > 1 ? `${name}/${dtype}` : name;
       if (only && !only.some((o) => id.startsWith(o))) continue;
       let backend: Backend;
       try {

@@ -44,7 +44,7 @@ describe('backprop train', () => {
       iters: 300,
       batchSize: 100,
       learningRate: 0.1,
-      hidden: 50,
+      architecture: { kind: 'TwoLayerNet', hiddenSizes: [50], activation: 'relu' },
       seed: 3,
       interrupted: false,
     });
@@ -121,7 +121,7 @@ describe('user mistakes: one line, non-zero exit, no stack trace', () => {
   const cases: [string[], RegExp, number][] = [
     [
       ['train', '--backend', 'nope'],
-      /^backprop: unknown backend 'nope'; available: cpu, wasm, tfjs-wasm, gpujs, gpujs-headlessgl, gpujs-webasm, tfjs-cpu, tfjs-node\n$/,
+      /^backprop: unknown backend 'nope'; backends: cpu, wasm, tfjs-wasm, tfjs-cpu, tfjs-webgl, tfjs-webgpu, tfjs-node, gpujs, gpujs-headlessgl, gpujs-webgl2, gpujs-webgl, gpujs-webasm\n$/,
       1,
     ],
     [
@@ -155,7 +155,12 @@ describe('user mistakes: one line, non-zero exit, no stack trace', () => {
     [
       ['conformance', '--backend', 'cpu:float16'],
       /backend 'cpu' has no float16; it offers float64, float32\n$/,
-      1,
+      2,
+    ],
+    [
+      ['conformance', '--case', 'kernel/'],
+      /no conformance case starts with 'kernel\/'; groups: kernels\/, overrides\//,
+      2,
     ],
     [['evaluate', '--model', 'missing.json'], /missing\.json: file not found\n$/, 1],
     [['evaluate', '--model', 'garbage.json'], /garbage\.json: is not valid JSON/, 1],

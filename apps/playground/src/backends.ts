@@ -1,20 +1,26 @@
-/** The backends a browser can run, by name, and the MNIST files fetched once a page. */
-import { CpuBackend } from '@backprop/backend-cpu';
-import { GpujsBackend } from '@backprop/backend-gpujs';
-import { TfjsBackend } from '@backprop/backend-tfjs';
-import { WasmBackend } from '@backprop/backend-wasm';
-import type { Backend } from '@backprop/core';
+/** The backends the page offers (registry names, `name:dtype` for a dtype), and the MNIST files fetched once a page. */
+import { createBackend } from '@backprop/backends';
+import type { Backend, DType } from '@backprop/core';
 import { MNIST_FILES, type Mnist, mnistFromBytes } from '@backprop/mnist/browser';
 
-export const BROWSER_BACKENDS: Record<string, () => Promise<Backend>> = {
-  wasm: () => WasmBackend.create(),
-  'cpu/float32': async () => new CpuBackend({ dtype: 'float32' }),
-  'cpu/float64': async () => new CpuBackend({ dtype: 'float64' }),
-  'tfjs-webgl': () => TfjsBackend.create({ engine: 'webgl' }),
-  'tfjs-wasm': () =>
-    TfjsBackend.create({ engine: 'wasm', wasmPaths: new URL('./tfjs-wasm/', location.href).href }),
-  'gpujs-webgl2': async () => GpujsBackend.create({ mode: 'webgl2' }),
-};
+export const BROWSER_BACKENDS = [
+  'wasm',
+  'cpu:float32',
+  'cpu:float64',
+  'tfjs-webgl',
+  'tfjs-wasm',
+  'gpujs-webgl2',
+] as const;
+
+/** A menu choice made into a backend, through the same registry as the command line's. */
+export function createChoice(choice: string): Promise<Backend> {
+  const [name, dtype] = choice.split(':');
+  return createBackend(name, {
+    dtype: dtype as DType | undefined,
+    // the page serves tfjs-backend-wasm's .wasm files beside itself (scripts/copy-assets.mjs)
+    wasmPaths: new URL('./tfjs-wasm/', location.href).href,
+  });
+}
 
 let mnist: Promise<Mnist> | null = null;
 

@@ -79,10 +79,9 @@ export function renderDraw(root: HTMLElement): void {
     try {
       const backend = net.backend;
       const x = backend.tensor(pixels, [1, 784]);
-      const t = backend.tensor([0], [1]); // any label: only the probabilities are used
-      const { probs, loss } = backend.softmaxCrossEntropy(net.predict(x), t);
+      const probs = net.probabilities(x);
       const p = Array.from(await backend.read(probs));
-      for (const tensor of [x, t, probs, loss]) backend.dispose(tensor);
+      for (const tensor of [x, probs]) backend.dispose(tensor);
       const best = p.indexOf(Math.max(...p));
       label.innerHTML = `prediction: <b data-testid="predicted">${best}</b> (${shared.backendName})`;
       (root.querySelector('[data-testid=probs]') as HTMLElement).innerHTML = p

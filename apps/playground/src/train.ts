@@ -7,11 +7,12 @@ import {
   type Backend,
   type Dataset,
   Random,
+  SGD,
   TwoLayerNet,
   toDataset,
-  trainTwoLayerNet,
+  trainNetwork,
 } from '@backprop/core';
-import { BROWSER_BACKENDS, loadMnistInBrowser } from './backends.js';
+import { BROWSER_BACKENDS, createChoice, loadMnistInBrowser } from './backends.js';
 import { shared } from './state.js';
 
 export function renderTrain(root: HTMLElement): void {
@@ -19,9 +20,9 @@ export function renderTrain(root: HTMLElement): void {
   root.innerHTML = `
     <h2>Train TwoLayerNet on MNIST (5.7.4)</h2>
     <div>
-      <label>backend <select data-testid="backend">${Object.keys(BROWSER_BACKENDS)
-        .map((n) => `<option>${n}</option>`)
-        .join('')}</select></label>
+      <label>backend <select data-testid="backend">${BROWSER_BACKENDS.map(
+        (n) => `<option>${n}</option>`,
+      ).join('')}</select></label>
       <label>iterations <input type="number" data-testid="iters" value="${params.get('iters') ?? 10000}" min="1" /></label>
       <label>batch <input type="number" data-testid="batch" value="100" min="1" /></label>
       <label>learning rate <input type="number" data-testid="lr" value="0.1" step="any" /></label>
@@ -62,7 +63,7 @@ export function renderTrain(root: HTMLElement): void {
         ])
           current.backend.dispose(t);
       }
-      const backend = await BROWSER_BACKENDS[name]();
+      const backend = await createChoice(name);
       const train = toDataset(backend, mnist.train.images, mnist.train.labels, 784);
       const test = toDataset(backend, mnist.test.images, mnist.test.labels, 784);
       current = { backend, train, test };
@@ -74,11 +75,17 @@ export function renderTrain(root: HTMLElement): void {
       const epochs: [number, number, number][] = [];
       const started = performance.now();
       let lastDraw = 0;
-      const result = await trainTwoLayerNet(
+      const result = await trainNetwork(
         net,
         train,
         test,
-        { iters, batchSize, learningRate, random, iterPerEpoch: every },
+        {
+          iters,
+          batchSize,
+          optimizer: new SGD(backend, learningRate),
+          random,
+          iterPerEpoch: every,
+        },
         {
           signal: stop.signal,
           onIteration(i, loss) {

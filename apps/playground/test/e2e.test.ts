@@ -84,7 +84,7 @@ describe.skipIf(missing)(
     }, 60_000);
 
     // A short run on each backend the browser has: 400 iterations reach well past 0.85.
-    for (const backend of ['cpu/float32', 'wasm', 'tfjs-webgl', 'tfjs-wasm', 'gpujs-webgl2']) {
+    for (const backend of ['cpu:float32', 'wasm', 'tfjs-webgl', 'tfjs-wasm', 'gpujs-webgl2']) {
       it(`trains on ${backend} in the page past 0.85 test accuracy`, async () => {
         const page = await open('?iters=400&every=1000#train');
         await page.getByTestId('backend').selectOption(backend);
@@ -101,7 +101,7 @@ describe.skipIf(missing)(
           await page.getByTestId('accuracy').getAttribute('data-test-accuracy'),
         );
         expect(accuracy, status ?? '').toBeGreaterThan(0.85);
-        await page.screenshot({ path: join(artifacts, `train-${backend.replace('/', '-')}.png`) });
+        await page.screenshot({ path: join(artifacts, `train-${backend.replace(':', '-')}.png`) });
         await page.close();
       }, 300_000);
     }
@@ -150,7 +150,7 @@ describe.skipIf(missing)(
       const table = await page.getByTestId('conformance-table').textContent();
       expect(await summary.getAttribute('data-failed'), table ?? '').toBe('0');
       const backends = (await summary.getAttribute('data-backends'))?.split(',') ?? [];
-      expect(backends).toEqual(expect.arrayContaining(['gpujs', 'tfjs-webgl', 'wasm']));
+      expect(backends).toEqual(expect.arrayContaining(['gpujs-webgl2', 'tfjs-webgl', 'wasm']));
       expect(await page.getByTestId('conformance-status').textContent()).toMatch(
         /gpu\.js webgl2 engine/,
       );

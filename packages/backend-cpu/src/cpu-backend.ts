@@ -1,53 +1,49 @@
 import {
-  addBiasShape,
-  type Backend,
-  CROSS_ENTROPY_DELTA,
-  checkClassIndices,
-  checkLearningRate,
-  checkReshape,
-  checkSameShape,
-  checkTensorValues,
-  checkWrite,
+  Backend,
+  type BinaryOp,
+  type Broadcast,
   type DType,
   type FloatArray,
-  gatherShape,
-  type Labels,
-  labelsShape,
-  type MatmulOptions,
-  matmulShape,
-  matrixShape,
-  ownTensor,
-  type Shape,
-  type SoftmaxCrossEntropyResult,
-  type Tensor,
+  type KernelBackend,
+  type LabelDims,
+  type MatmulDims,
+  type ReduceOp,
+  type UnaryOp,
   UsageError,
 } from '@backprop/core';
 import { matmulNN, matmulNT, matmulTN, matmulTT } from './matmul.js';
-
-class CpuTensor implements Tensor {
-  disposed = false;
-  constructor(
-    readonly shape: Shape,
-    readonly dtype: DType,
-    readonly data: FloatArray,
-    readonly owner: CpuBackend,
-  ) {}
-}
 
 export interface CpuBackendOptions {
   /** float64 (default) reproduces the book's numpy numbers; float32 is faster and smaller. */
   dtype?: DType;
 }
 
+const UNARY: Record<UnaryOp, (x: number) => number> = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+};
+
+const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  maximum: (a, b) => (a > b ? a : b),
+  greater: (a, b) => (a > b ? 1 : 0),
+  equal: (a, b) => (a === b ? 1 : 0),
+};
+
 /**
- * The reference backend: every kernel as plain loops over typed arrays. Values are
- * computed in double precision and stored in the backend's dtype.
+ * The reference kernels: plain loops over typed arrays, computed in double precision and
+ * stored in the backend's dtype. Storage is the typed array itself. In float64 this is
+ * the conformance suite's oracle.
  */
-export class CpuBackend implements Backend {
+export class CpuKernels implements KernelBackend<FloatArray> {
   readonly name = 'cpu';
   readonly dtype: DType;
   readonly description: string;
-  private live = 0;
 
   constructor(options: CpuBackendOptions = {}) {
     const dtype = options.dtype ?? 'float64';
@@ -58,251 +54,141 @@ export class CpuBackend implements Backend {
     this.description = `cpu: pure TypeScript, ${dtype}, 1 thread`;
   }
 
-  // ---- data ---------------------------------------------------------------------------
+  // ---- storage -------------------------------------------------------------------------
 
-  tensor(values: ArrayLike<number>, shape: Shape): Tensor {
-    checkTensorValues(values, shape);
+  upload(values: ArrayLike<number>): FloatArray {
     const data = this.alloc(values.length);
     data.set(values);
-    return this.wrap(data, shape);
+    return data;
   }
 
-  async read(t: Tensor): Promise<FloatArray> {
-    return this.readSync(t);
+  async download(data: FloatArray, size: number): Promise<FloatArray> {
+    return data.slice(0, size);
   }
 
-  readSync(t: Tensor): FloatArray {
-    return this.own(t, 'read').data.slice();
+  downloadSync(data: FloatArray, size: number): FloatArray {
+    return data.slice(0, size);
   }
 
-  write(t: Tensor, values: ArrayLike<number>, offset = 0): void {
-    const target = this.own(t, 'write');
-    checkWrite(t, values, offset);
-    target.data.set(values, offset);
+  write(data: FloatArray, values: ArrayLike<number>, offset: number): void {
+    data.set(values, offset);
   }
 
-  reshape(t: Tensor, shape: Shape): Tensor {
-    const source = this.own(t, 'reshape');
-    checkReshape(t, shape);
-    return this.wrap(source.data, [...shape]);
-  }
+  free(): void {} // the garbage collector's
 
-  dispose(t: Tensor): void {
-    const tensor = this.own(t, 'dispose', { allowDisposed: true });
-    if (tensor.disposed) return;
-    tensor.disposed = true;
-    this.live--;
-  }
+  // ---- primitives ----------------------------------------------------------------------
 
-  liveTensors(): number {
-    return this.live;
-  }
-
-  // ---- kernels ------------------------------------------------------------------------
-
-  matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
-    const A = this.own(a, 'matmul').data;
-    const B = this.own(b, 'matmul').data;
-    const { m, k, n } = matmulShape(a, b, options);
+  matmul(A: FloatArray, B: FloatArray, { m, k, n, transposeA, transposeB }: MatmulDims) {
     // Products accumulate in double in both dtypes: more exact, and faster than
     // rounding to float32 on every += (the float32 result is rounded once, below).
     const C = new Float64Array(m * n);
-    const product = options.transposeA
-      ? options.transposeB
+    const product = transposeA
+      ? transposeB
         ? matmulTT
         : matmulTN
-      : options.transposeB
+      : transposeB
         ? matmulNT
         : matmulNN;
     product(A, B, C, m, k, n);
-    if (this.dtype === 'float64') return this.wrap(C, [m, n]);
-    const rounded = this.alloc(m * n);
-    rounded.set(C);
-    return this.wrap(rounded, [m, n]);
+    return this.dtype === 'float64' ? C : Float32Array.from(C);
   }
 
-  addBias(x: Tensor, bias: Tensor): Tensor {
-    const X = this.own(x, 'addBias').data;
-    const b = this.own(bias, 'addBias').data;
-    const { m, n } = addBiasShape(x, bias);
-    const out = this.alloc(m * n);
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) out[i * n + j] = X[i * n + j] + b[j];
+  unary(op: UnaryOp, X: FloatArray, size: number): FloatArray {
+    const f = UNARY[op];
+    const out = this.alloc(size);
+    for (let i = 0; i < size; i++) out[i] = f(X[i]);
+    return out;
+  }
+
+  binary(op: BinaryOp, A: FloatArray, B: FloatArray, layout: Broadcast): FloatArray {
+    const { rows, cols } = layout;
+    const f = BINARY[op];
+    const out = this.alloc(rows * cols);
+    // A stride of 0 repeats an operand along that axis (numpy's broadcast).
+    const [aRow, aCol] = [layout.aRows === 1 ? 0 : layout.aCols, layout.aCols === 1 ? 0 : 1];
+    const [bRow, bCol] = [layout.bRows === 1 ? 0 : layout.bCols, layout.bCols === 1 ? 0 : 1];
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        out[i * cols + j] = f(A[i * aRow + j * aCol], B[i * bRow + j * bCol]);
+      }
     }
-    return this.wrap(out, [m, n]);
+    return out;
   }
 
-  sumColumns(x: Tensor): Tensor {
-    const X = this.own(x, 'sumColumns').data;
-    const [m, n] = matrixShape('sumColumns', x);
-    const sums = new Float64Array(n); // accumulate in double, store in the dtype
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) sums[j] += X[i * n + j];
-    }
-    const out = this.alloc(n);
-    out.set(sums);
-    return this.wrap(out, [n]);
-  }
-
-  add(a: Tensor, b: Tensor): Tensor {
-    return this.elementwise('add', a, b, (x, y) => x + y);
-  }
-
-  mul(a: Tensor, b: Tensor): Tensor {
-    return this.elementwise('mul', a, b, (x, y) => x * y);
-  }
-
-  relu(x: Tensor): Tensor {
-    const X = this.own(x, 'relu').data;
-    const out = this.alloc(X.length);
-    for (let i = 0; i < X.length; i++) out[i] = X[i] > 0 ? X[i] : 0;
-    return this.wrap(out, x.shape);
-  }
-
-  reluBackward(dout: Tensor, out: Tensor): Tensor {
-    // x <= 0 passes no gradient; out > 0 exactly where x > 0.
-    return this.elementwise('reluBackward', dout, out, (d, y) => (y > 0 ? d : 0), ['dout', 'out']);
-  }
-
-  sigmoid(x: Tensor): Tensor {
-    const X = this.own(x, 'sigmoid').data;
-    const out = this.alloc(X.length);
-    for (let i = 0; i < X.length; i++) out[i] = 1 / (1 + Math.exp(-X[i]));
-    return this.wrap(out, x.shape);
-  }
-
-  sigmoidBackward(dout: Tensor, out: Tensor): Tensor {
-    return this.elementwise('sigmoidBackward', dout, out, (d, y) => d * y * (1 - y), [
-      'dout',
-      'out',
-    ]);
-  }
-
-  softmaxCrossEntropy(
-    logits: Tensor,
-    labels: Labels,
-    delta = CROSS_ENTROPY_DELTA,
-  ): SoftmaxCrossEntropyResult {
-    const X = this.own(logits, 'softmaxCrossEntropy').data;
-    const T = this.own(labels, 'softmaxCrossEntropy').data;
-    const { batch, classes, oneHot } = labelsShape('softmaxCrossEntropy', logits, labels);
-    if (!oneHot) checkClassIndices('softmaxCrossEntropy', T, classes);
-    const probs = this.alloc(batch * classes);
-    let lossSum = 0;
-    for (let i = 0; i < batch; i++) {
-      const row = i * classes;
-      let max = -Infinity; // subtract the row's max so exp never overflows (logits of 1000)
-      for (let j = 0; j < classes; j++) max = Math.max(max, X[row + j]);
-      let sum = 0;
-      for (let j = 0; j < classes; j++) sum += Math.exp(X[row + j] - max);
-      for (let j = 0; j < classes; j++) probs[row + j] = Math.exp(X[row + j] - max) / sum;
-      if (oneHot) {
-        for (let j = 0; j < classes; j++) {
-          if (T[row + j] !== 0) lossSum -= T[row + j] * Math.log(probs[row + j] + delta);
-        }
+  reduce(op: ReduceOp, X: FloatArray, rows: number, cols: number, axis: 0 | 1): FloatArray {
+    // axis 0: one result a column, over its rows; axis 1: one a row, over its columns.
+    const [outer, inner, outerStride, innerStride] =
+      axis === 0 ? [cols, rows, 1, cols] : [rows, cols, cols, 1];
+    const out = this.alloc(outer);
+    for (let o = 0; o < outer; o++) {
+      const start = o * outerStride;
+      if (op === 'sum') {
+        let sum = 0; // in double, stored in the dtype
+        for (let i = 0; i < inner; i++) sum += X[start + i * innerStride];
+        out[o] = sum;
       } else {
-        lossSum -= Math.log(probs[row + T[i]] + delta);
+        let best = 0; // the first of equal maxima, as numpy
+        for (let i = 1; i < inner; i++)
+          if (X[start + i * innerStride] > X[start + best * innerStride]) best = i;
+        out[o] = op === 'argmax' ? best : X[start + best * innerStride];
       }
     }
-    return { probs: this.wrap(probs, [batch, classes]), loss: this.scalar(lossSum / batch) };
+    return out;
   }
 
-  softmaxCrossEntropyBackward(probs: Tensor, labels: Labels): Tensor {
-    const Y = this.own(probs, 'softmaxCrossEntropyBackward').data;
-    const T = this.own(labels, 'softmaxCrossEntropyBackward').data;
-    const { batch, classes, oneHot } = labelsShape('softmaxCrossEntropyBackward', probs, labels);
-    if (!oneHot) checkClassIndices('softmaxCrossEntropyBackward', T, classes);
-    const dx = this.alloc(batch * classes);
-    for (let i = 0; i < batch; i++) {
-      const row = i * classes;
-      for (let j = 0; j < classes; j++) {
-        const target = oneHot ? T[row + j] : T[i] === j ? 1 : 0;
-        dx[row + j] = (Y[row + j] - target) / batch;
-      }
-    }
-    return this.wrap(dx, [batch, classes]);
-  }
-
-  sgdUpdate(param: Tensor, grad: Tensor, learningRate: number): void {
-    const W = this.own(param, 'sgdUpdate').data;
-    const G = this.own(grad, 'sgdUpdate').data;
-    checkSameShape('sgdUpdate', param, grad, ['param', 'grad']);
-    checkLearningRate(learningRate);
-    for (let i = 0; i < W.length; i++) W[i] -= learningRate * G[i];
-  }
-
-  countCorrect(scores: Tensor, labels: Labels): Tensor {
-    const Y = this.own(scores, 'countCorrect').data;
-    const T = this.own(labels, 'countCorrect').data;
-    const { batch, classes, oneHot } = labelsShape('countCorrect', scores, labels);
-    if (!oneHot) checkClassIndices('countCorrect', T, classes);
-    let correct = 0;
-    for (let i = 0; i < batch; i++) {
-      const predicted = argmax(Y, i * classes, classes);
-      const label = oneHot ? argmax(T, i * classes, classes) : T[i];
-      if (predicted === label) correct++;
-    }
-    return this.scalar(correct);
-  }
-
-  gatherRows(x: Tensor, indices: ArrayLike<number>): Tensor {
-    const X = this.own(x, 'gatherRows').data;
-    const shape = gatherShape(x, indices);
-    const width = shape.length === 2 ? shape[1] : 1;
+  gatherRows(X: FloatArray, indices: Int32Array, width: number): FloatArray {
     const out = this.alloc(indices.length * width);
     for (let i = 0; i < indices.length; i++) {
       const start = indices[i] * width;
       out.set(X.subarray(start, start + width), i * width);
     }
-    return this.wrap(out, shape);
+    return out;
   }
 
-  // ---- helpers ------------------------------------------------------------------------
+  // ---- overrides, where one loop beats the composition ------------------------------------
+
+  /** Softmax and the loss in double (exp, log, the sums), each stored once: the oracle's exactness. */
+  softmaxCrossEntropy(
+    X: FloatArray,
+    T: FloatArray,
+    { batch, classes, oneHot }: LabelDims,
+    delta: number,
+  ): [FloatArray, FloatArray] {
+    const probs = this.alloc(batch * classes);
+    let lossSum = 0;
+    for (let i = 0; i < batch; i++) {
+      const row = i * classes;
+      let max = Number.NEGATIVE_INFINITY; // subtract the row's max so exp never overflows
+      for (let j = 0; j < classes; j++) max = Math.max(max, X[row + j]);
+      let sum = 0;
+      for (let j = 0; j < classes; j++) sum += Math.exp(X[row + j] - max);
+      for (let j = 0; j < classes; j++) {
+        const y = Math.exp(X[row + j] - max) / sum;
+        probs[row + j] = y;
+        const t = oneHot ? T[row + j] : T[i] === j ? 1 : 0;
+        if (t !== 0) lossSum -= t * Math.log(y + delta);
+      }
+    }
+    return [probs, this.upload([lossSum / batch])];
+  }
+
+  /** W ← W − lr·dW in place: no new array for the largest tensors of a step. */
+  sgdUpdate(W: FloatArray, G: FloatArray, size: number, learningRate: number): void {
+    for (let i = 0; i < size; i++) W[i] -= learningRate * G[i];
+  }
 
   private alloc(size: number): FloatArray {
     return this.dtype === 'float64' ? new Float64Array(size) : new Float32Array(size);
   }
-
-  private wrap(data: FloatArray, shape: Shape): CpuTensor {
-    this.live++;
-    return new CpuTensor(shape, this.dtype, data, this);
-  }
-
-  private scalar(value: number): CpuTensor {
-    const data = this.alloc(1);
-    data[0] = value;
-    return this.wrap(data, []);
-  }
-
-  private own(t: Tensor, kernel: string, { allowDisposed = false } = {}): CpuTensor {
-    return ownTensor(
-      t,
-      kernel,
-      'cpu',
-      (x): x is CpuTensor => x instanceof CpuTensor && x.owner === this,
-      allowDisposed,
-    );
-  }
-
-  private elementwise(
-    kernel: string,
-    a: Tensor,
-    b: Tensor,
-    op: (x: number, y: number) => number,
-    names = ['a', 'b'],
-  ): Tensor {
-    const A = this.own(a, kernel).data;
-    const B = this.own(b, kernel).data;
-    checkSameShape(kernel, a, b, names);
-    const out = this.alloc(A.length);
-    for (let i = 0; i < A.length; i++) out[i] = op(A[i], B[i]);
-    return this.wrap(out, a.shape);
-  }
 }
 
-/** The first index of the largest value, as numpy's argmax. */
-function argmax(values: FloatArray, start: number, length: number): number {
-  let best = 0;
-  for (let j = 1; j < length; j++) if (values[start + j] > values[start + best]) best = j;
-  return best;
+/** The CPU backend: `new CpuBackend()` (synchronous) or `await CpuBackend.create()`, as every backend. */
+export class CpuBackend extends Backend<CpuKernels> {
+  constructor(options: CpuBackendOptions = {}) {
+    super(new CpuKernels(options));
+  }
+
+  static async create(options: CpuBackendOptions = {}): Promise<CpuBackend> {
+    return new CpuBackend(options);
+  }
 }

@@ -1,1 +1,1 @@
-export { CpuBackend, type CpuBackendOptions } from './cpu-backend.js';
+export { CpuBackend, type CpuBackendOptions, CpuKernels } from './cpu-backend.js';

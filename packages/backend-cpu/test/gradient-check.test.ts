@@ -1,10 +1,11 @@
-import { compareGradients, gradientCheck, PARAM_NAMES, TwoLayerNet } from '@backprop/core';
+import { compareGradients, gradientCheck, TwoLayerNet } from '@backprop/core';
 import { loadMnist } from '@backprop/mnist';
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../src/index.js';
 
 // 5.7.3: backprop against numerical differentiation on the first 3 training images.
 const mnist = loadMnist({ oneHotLabel: true });
+const PARAM_NAMES = ['W1', 'b1', 'W2', 'b2'];
 const firstImages = mnist.train.images.subarray(0, 3 * 784);
 const firstLabels = mnist.train.oneHotLabels!.subarray(0, 3 * 10);
 

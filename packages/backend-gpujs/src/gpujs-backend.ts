@@ -1,35 +1,24 @@
 import {
-  addBiasShape,
-  type Backend,
+  Backend,
   BackendError,
-  CROSS_ENTROPY_DELTA,
-  checkClassIndices,
-  checkLearningRate,
-  checkReshape,
-  checkSameShape,
-  checkTensorValues,
-  checkWrite,
+  type BinaryOp,
+  type Broadcast,
   type DType,
   type FloatArray,
-  gatherShape,
-  type Labels,
-  labelsShape,
-  type MatmulOptions,
-  matmulShape,
-  matrixShape,
-  ownTensor,
+  type KernelBackend,
+  type LabelDims,
+  type MatmulDims,
+  type ReduceOp,
   type Shape,
-  type SoftmaxCrossEntropyResult,
-  sizeOf,
-  type Tensor,
+  type UnaryOp,
   UsageError,
 } from '@backprop/core';
 import { GPU, type IKernelRunShortcut, Input, type Texture } from 'gpu.js';
-import { KERNELS, type KernelName } from './kernels.js';
+import { binarySource, KERNELS, type KernelName, reduceSource, unarySource } from './kernels.js';
 
 /** gpu.js's engines: GLSL on headless-gl (Node), WebGL2/WebGL (browsers), its WebAssembly engine, plain JS. */
-export type GpujsMode = 'auto' | 'headlessgl' | 'webgl2' | 'webgl' | 'webasm' | 'cpu';
-export const GPUJS_MODES: readonly GpujsMode[] = [
+export type GpujsEngine = 'auto' | 'headlessgl' | 'webgl2' | 'webgl' | 'webasm' | 'cpu';
+export const GPUJS_ENGINES: readonly GpujsEngine[] = [
   'auto',
   'headlessgl',
   'webgl2',
@@ -38,311 +27,304 @@ export const GPUJS_MODES: readonly GpujsMode[] = [
   'cpu',
 ];
 
-/** Values on the device (a texture), or on the host: rows from the webasm/cpu engines, or an upload. */
-type Value = Texture | Float32Array[] | Input;
-
-class GpujsTensor implements Tensor {
-  readonly dtype: DType = 'float32';
-  disposed = false;
-  constructor(
-    readonly shape: Shape,
-    /** Replaced, not mutated, by write and sgdUpdate. */
-    public value: Value,
-    readonly owner: GpujsBackend,
-  ) {}
-  /** Every tensor is a matrix to the kernels: [] → 1×1, [n] → 1×n, [a, b, c…] → a×(b·c…). */
-  get rows(): number {
-    return this.shape.length >= 2 ? this.shape[0] : 1;
-  }
-  get cols(): number {
-    return this.shape.length >= 2
-      ? sizeOf(this.shape) / this.shape[0]
-      : this.shape.length === 1
-        ? this.shape[0]
-        : 1;
-  }
+/**
+ * A tensor's values as a [rows, cols] matrix: on the device (a texture), or on the host
+ * (an upload, or rows from the webasm and cpu engines). Kernels ask for the layout they
+ * need; values in another one are laid out again (free for host values: the same array
+ * under another size).
+ */
+export interface GpujsStorage {
+  value: Texture | Input | Float32Array[];
+  rows: number;
+  cols: number;
 }
 
 export interface GpujsBackendOptions {
   /** Default `auto`: headless-gl in Node when the optional `gl` package loaded, WebGL2 in a browser, else gpu.js's WebAssembly engine. */
-  mode?: GpujsMode;
+  engine?: GpujsEngine;
 }
 
-const isTexture = (value: Value): value is Texture =>
+const isTexture = (value: GpujsStorage['value']): value is Texture =>
   typeof (value as Texture).delete === 'function';
 // gpu.js's typings say number[] where it takes any typed array.
-const upload = (values: Float32Array, size: [number, number]) =>
-  new Input(values as unknown as number[], size);
-const uploaded = (input: Input) => input.value as unknown as Float32Array;
+const input = (values: Float32Array, rows: number, cols: number) =>
+  new Input(values as unknown as number[], [cols, rows]);
+const inputValues = (value: Input) => value.value as unknown as Float32Array;
 
 /**
  * The kernels as gpu.js kernels in pipeline mode: on a GL engine every intermediate stays a
  * texture between kernels and only what the caller reads comes back. Each kernel is
- * compiled once for its shapes and reused; a handle's dispose deletes its texture.
+ * compiled once for its shapes and reused; freeing storage deletes its texture.
  * Precision is always `single` (never the lossy `unsigned` packing).
  */
-export class GpujsBackend implements Backend {
-  readonly name = 'gpujs';
+export class GpujsKernels implements KernelBackend<GpujsStorage> {
+  readonly name: string;
   readonly dtype: DType = 'float32';
   readonly description: string;
   /** GL textures are at most a few thousand texels high (WebGL2 guarantees 2048; 4096 is
    * safe on everything this was run on); the CPU-side engines have no such limit. */
   readonly maxRows: number | undefined;
-  private live = 0;
   private textures = 0;
   private readonly compiled = new Map<string, IKernelRunShortcut>();
 
-  private constructor(
+  constructor(
     private readonly gpu: GPU,
     /** The engine gpu.js actually runs. */
-    readonly mode: string,
+    readonly engine: Exclude<GpujsEngine, 'auto'>,
   ) {
-    this.description = `gpujs: gpu.js ${mode} engine, float32 (precision single)`;
-    this.maxRows = mode === 'webasm' || mode === 'cpu' ? undefined : 4096;
+    this.name = `gpujs-${engine}`;
+    this.description = `${this.name}: gpu.js ${engine} engine, float32 (precision single)`;
+    this.maxRows = engine === 'webasm' || engine === 'cpu' ? undefined : 4096;
   }
 
-  static create(options: GpujsBackendOptions = {}): GpujsBackend {
-    const mode = options.mode ?? 'auto';
-    if (!GPUJS_MODES.includes(mode)) {
-      throw new UsageError(
-        `gpujs: unknown mode '${String(mode)}'; modes: ${GPUJS_MODES.join(', ')}`,
-      );
+  /** Textures alive now (what must stay flat over training), and kernels compiled (one per kernel and shapes). */
+  resources(): Record<string, number> {
+    return { textures: this.textures, compiledKernels: this.compiled.size };
+  }
+
+  // ---- storage -------------------------------------------------------------------------
+
+  /** Kept on the host until a kernel needs it, as a matrix: [] → 1×1, [n] → 1×n, [a, b, c…] → a×(b·c…). */
+  upload(values: ArrayLike<number>, shape: Shape): GpujsStorage {
+    const data = Float32Array.from(values);
+    const rows = shape.length >= 2 ? shape[0] : 1;
+    const cols = data.length / rows;
+    return { value: input(data, rows, cols), rows, cols };
+  }
+
+  async download(data: GpujsStorage, size: number): Promise<FloatArray> {
+    return this.downloadSync(data, size);
+  }
+
+  downloadSync(data: GpujsStorage, size: number): FloatArray {
+    return this.flat(data).slice(0, size);
+  }
+
+  write(data: GpujsStorage, values: ArrayLike<number>, offset: number): void {
+    const updated = Float32Array.from(this.flat(data));
+    updated.set(values, offset);
+    this.release(data.value);
+    data.value = input(updated, data.rows, data.cols);
+  }
+
+  free(data: GpujsStorage): void {
+    this.release(data.value);
+  }
+
+  // ---- primitives ----------------------------------------------------------------------
+
+  matmul(a: GpujsStorage, b: GpujsStorage, { m, k, n, transposeA, transposeB }: MatmulDims) {
+    const name = `matmul${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}` as KernelName;
+    const A = transposeA ? this.as(a, k, m) : this.as(a, m, k);
+    const B = transposeB ? this.as(b, n, k) : this.as(b, k, n);
+    return this.run(name, KERNELS[name], m, n, { k }, A, B);
+  }
+
+  unary(op: UnaryOp, x: GpujsStorage): GpujsStorage {
+    return this.run(`unary-${op}`, unarySource(op), x.rows, x.cols, {}, x.value);
+  }
+
+  binary(op: BinaryOp, a: GpujsStorage, b: GpujsStorage, layout: Broadcast): GpujsStorage {
+    const { rows, cols, aRows, aCols, bRows, bCols } = layout;
+    const size = rows * cols;
+    let shape: [number, number] = [rows, cols];
+    let [A, B] = [a, b];
+    if (aRows * aCols === size && bRows * bCols === size) {
+      // the same number of values (a flat view of any shape): a's own layout, b in it
+      shape = [a.rows, a.cols];
+      B = this.asStorage(b, a.rows, a.cols);
+    } else if (size === aRows * aCols && bRows * bCols === 1) {
+      shape = [a.rows, a.cols]; // a scalar b
+    } else if (size === bRows * bCols && aRows * aCols === 1) {
+      shape = [b.rows, b.cols]; // a scalar a
+    } else {
+      A = this.asStorage(a, aRows, aCols);
+      B = this.asStorage(b, bRows, bCols);
     }
-    let gpu: GPU;
-    try {
-      gpu = new GPU(mode === 'auto' ? {} : { mode });
-    } catch (error) {
-      const hint =
-        mode === 'headlessgl'
-          ? ' (headless-gl needs the optional `gl` package built, and an X display: run under xvfb-run -a)'
-          : mode === 'webgl2' || mode === 'webgl'
-            ? ' (it needs a browser)'
-            : '';
-      const reason = (error as Error).message.split('\n')[0];
-      throw new BackendError(
-        `gpujs: the ${mode} mode is not available here${hint}; try gpujs-webasm (gpu.js said: ${reason})`,
-      );
+    const one = (x: GpujsStorage, axis: 'rows' | 'cols') => (x[axis] === 1 ? 1 : 0);
+    return this.run(
+      `binary-${op}`,
+      binarySource(op),
+      shape[0],
+      shape[1],
+      {
+        aRowOne: one(A, 'rows'),
+        aColOne: one(A, 'cols'),
+        bRowOne: one(B, 'rows'),
+        bColOne: one(B, 'cols'),
+      },
+      A.value,
+      B.value,
+    );
+  }
+
+  reduce(op: ReduceOp, x: GpujsStorage, rows: number, cols: number, axis: 0 | 1): GpujsStorage {
+    if (rows === 1 && x.rows > 1 && op !== 'argmax') {
+      // All the values of a matrix (a texture is at most a few thousand wide): along its
+      // rows first, then down the column of results.
+      const partial = this.reduce(op, x, x.rows, x.cols, 1);
+      const total = this.reduce(op, partial, partial.rows, 1, 0);
+      this.free(partial);
+      return total;
     }
-    // 'gpu' is gpu.js's word for "the best GL it found": name what that was.
-    const actual =
-      gpu.mode === 'gpu' || gpu.mode === undefined
-        ? GPU.isHeadlessGLSupported
-          ? 'headlessgl'
-          : GPU.isWebGL2Supported
-            ? 'webgl2'
-            : 'webgl'
-        : gpu.mode;
-    return new GpujsBackend(gpu, actual);
+    // a row of results down the columns (a bias's shape), a column of them along the rows
+    const [outRows, outCols] = axis === 0 ? [1, cols] : [rows, 1];
+    const source = reduceSource(op, axis);
+    return this.run(
+      `reduce-${op}-${axis}`,
+      source,
+      outRows,
+      outCols,
+      { rows, cols },
+      this.as(x, rows, cols),
+    );
   }
 
-  /** Textures alive now: what must stay flat over training. */
-  liveTextures(): number {
-    return this.textures;
+  gatherRows(x: GpujsStorage, indices: Int32Array, width: number): GpujsStorage {
+    const count = indices.length;
+    if (x.value instanceof Input) {
+      // Data kept on the host (a dataset): copy the rows there, upload only the batch.
+      const from = inputValues(x.value);
+      const out = new Float32Array(count * width);
+      for (let i = 0; i < count; i++)
+        out.set(from.subarray(indices[i] * width, (indices[i] + 1) * width), i * width);
+      return { value: input(out, count, width), rows: count, cols: width };
+    }
+    const rows = input(Float32Array.from(indices), 1, count);
+    const source = this.as(x, (x.rows * x.cols) / width, width);
+    return this.run('gatherRows', KERNELS.gatherRows, count, width, {}, source, rows);
   }
 
-  /** Kernels compiled so far (one per kernel and shapes). */
-  compiledKernels(): number {
-    return this.compiled.size;
+  // ---- overrides: gpu.js's fused kernels, fewer texture passes than the compositions -------
+
+  relu(x: GpujsStorage): GpujsStorage {
+    return this.run('relu', KERNELS.relu, x.rows, x.cols, {}, x.value);
   }
 
-  // ---- data ---------------------------------------------------------------------------
-
-  tensor(values: ArrayLike<number>, shape: Shape): Tensor {
-    checkTensorValues(values, shape);
-    return this.wrapHost(Float32Array.from(values), shape);
+  reluBackward(dout: GpujsStorage, out: GpujsStorage): GpujsStorage {
+    const d = this.asStorage(dout, out.rows, out.cols);
+    return this.run(
+      'reluBackward',
+      KERNELS.reluBackward,
+      out.rows,
+      out.cols,
+      {},
+      d.value,
+      out.value,
+    );
   }
 
-  async read(t: Tensor): Promise<FloatArray> {
-    return this.readSync(t);
+  sigmoid(x: GpujsStorage): GpujsStorage {
+    return this.run('sigmoid', KERNELS.sigmoid, x.rows, x.cols, {}, x.value);
   }
 
-  readSync(t: Tensor): FloatArray {
-    return this.flat(this.own(t, 'read'));
+  sigmoidBackward(dout: GpujsStorage, out: GpujsStorage): GpujsStorage {
+    const d = this.asStorage(dout, out.rows, out.cols);
+    return this.run(
+      'sigmoidBackward',
+      KERNELS.sigmoidBackward,
+      out.rows,
+      out.cols,
+      {},
+      d.value,
+      out.value,
+    );
   }
 
-  write(t: Tensor, values: ArrayLike<number>, offset = 0): void {
-    const target = this.own(t, 'write');
-    checkWrite(t, values, offset);
-    const data = this.flat(target);
-    data.set(values, offset);
-    this.release(target.value);
-    target.value = upload(data, [target.cols, target.rows]);
-  }
-
-  reshape(t: Tensor, shape: Shape): Tensor {
-    const source = this.own(t, 'reshape');
-    checkReshape(t, shape);
-    // A texture's layout is its shape's; a reshape gets its own copy of the values.
-    return this.wrapHost(this.flat(source), shape);
-  }
-
-  dispose(t: Tensor): void {
-    const tensor = this.own(t, 'dispose', true);
-    if (tensor.disposed) return;
-    tensor.disposed = true;
-    this.live--;
-    this.release(tensor.value);
-  }
-
-  liveTensors(): number {
-    return this.live;
-  }
-
-  // ---- kernels ------------------------------------------------------------------------
-
-  matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
-    const [x, y] = [this.own(a, 'matmul'), this.own(b, 'matmul')];
-    const { m, k, n } = matmulShape(a, b, options);
-    const name: KernelName =
-      `matmul${options.transposeA ? 'T' : 'N'}${options.transposeB ? 'T' : 'N'}` as KernelName;
-    return this.run(name, [m, n], { k }, x.value, y.value);
-  }
-
-  addBias(x: Tensor, bias: Tensor): Tensor {
-    const [input, b] = [this.own(x, 'addBias'), this.own(bias, 'addBias')];
-    const { m, n } = addBiasShape(x, bias);
-    return this.run('addBias', [m, n], {}, input.value, b.value);
-  }
-
-  sumColumns(x: Tensor): Tensor {
-    const input = this.own(x, 'sumColumns');
-    const [m, n] = matrixShape('sumColumns', x);
-    return this.run('sumColumns', [n], { rows: m }, input.value);
-  }
-
-  add(a: Tensor, b: Tensor): Tensor {
-    const [x, y] = this.sameShape('add', a, b);
-    return this.run('add', a.shape, {}, x.value, y.value);
-  }
-
-  mul(a: Tensor, b: Tensor): Tensor {
-    const [x, y] = this.sameShape('mul', a, b);
-    return this.run('mul', a.shape, {}, x.value, y.value);
-  }
-
-  relu(x: Tensor): Tensor {
-    return this.run('relu', x.shape, {}, this.own(x, 'relu').value);
-  }
-
-  reluBackward(dout: Tensor, out: Tensor): Tensor {
-    const [d, y] = this.sameShape('reluBackward', dout, out, ['dout', 'out']);
-    return this.run('reluBackward', dout.shape, {}, d.value, y.value);
-  }
-
-  sigmoid(x: Tensor): Tensor {
-    return this.run('sigmoid', x.shape, {}, this.own(x, 'sigmoid').value);
-  }
-
-  sigmoidBackward(dout: Tensor, out: Tensor): Tensor {
-    const [d, y] = this.sameShape('sigmoidBackward', dout, out, ['dout', 'out']);
-    return this.run('sigmoidBackward', dout.shape, {}, d.value, y.value);
+  softmax(x: GpujsStorage, rows: number, cols: number): GpujsStorage {
+    return this.run(
+      'softmax',
+      KERNELS.softmax,
+      rows,
+      cols,
+      { classes: cols },
+      this.as(x, rows, cols),
+    );
   }
 
   softmaxCrossEntropy(
-    logits: Tensor,
-    labels: Labels,
-    delta = CROSS_ENTROPY_DELTA,
-  ): SoftmaxCrossEntropyResult {
-    const x = this.own(logits, 'softmaxCrossEntropy');
-    const { batch, classes, oneHot, t } = this.labels('softmaxCrossEntropy', logits, labels);
-    const probs = this.run('softmax', [batch, classes], { classes }, x.value) as GpujsTensor;
+    logits: GpujsStorage,
+    labels: GpujsStorage,
+    dims: LabelDims,
+    delta: number,
+  ): [GpujsStorage, GpujsStorage] {
+    const { batch, classes } = dims;
+    const probs = this.softmax(logits, batch, classes);
     const rows = this.run(
       'crossEntropyRows',
-      [batch],
-      { classes, oneHot },
+      KERNELS.crossEntropyRows,
+      1,
+      batch,
+      { classes, oneHot: dims.oneHot ? 1 : 0 },
       probs.value,
-      t.value,
+      this.labels(labels, dims),
       delta,
-    ) as GpujsTensor;
-    const loss = this.run('meanOfRow', [], { count: batch }, rows.value);
-    this.dispose(rows);
-    return { probs, loss };
+    );
+    const loss = this.run('meanOfRow', KERNELS.meanOfRow, 1, 1, { count: batch }, rows.value);
+    this.free(rows);
+    return [probs, loss];
   }
 
-  softmaxCrossEntropyBackward(probs: Tensor, labels: Labels): Tensor {
-    const y = this.own(probs, 'softmaxCrossEntropyBackward');
-    const { batch, classes, oneHot, t } = this.labels('softmaxCrossEntropyBackward', probs, labels);
+  softmaxCrossEntropyBackward(probs: GpujsStorage, labels: GpujsStorage, dims: LabelDims) {
+    const { batch, classes } = dims;
     return this.run(
       'softmaxCrossEntropyBackward',
-      [batch, classes],
-      { batch, oneHot },
-      y.value,
-      t.value,
+      KERNELS.softmaxCrossEntropyBackward,
+      batch,
+      classes,
+      { batch, oneHot: dims.oneHot ? 1 : 0 },
+      this.as(probs, batch, classes),
+      this.labels(labels, dims),
     );
   }
 
-  sgdUpdate(param: Tensor, grad: Tensor, learningRate: number): void {
-    const [w, g] = this.sameShape('sgdUpdate', param, grad, ['param', 'grad']);
-    checkLearningRate(learningRate);
+  sgdUpdate(w: GpujsStorage, g: GpujsStorage, _size: number, learningRate: number): void {
+    const grad = this.asStorage(g, w.rows, w.cols);
     const updated = this.run(
       'sgdUpdate',
-      param.shape,
+      KERNELS.sgdUpdate,
+      w.rows,
+      w.cols,
       {},
       w.value,
-      g.value,
+      grad.value,
       learningRate,
-    ) as GpujsTensor;
-    // Swap the new values into the parameter's handle; the updated handle goes away empty.
+    );
+    // the new values go into the parameter's storage, which every handle on it shares
     this.release(w.value);
     w.value = updated.value;
-    updated.disposed = true;
-    this.live--;
   }
 
-  countCorrect(scores: Tensor, labels: Labels): Tensor {
-    const s = this.own(scores, 'countCorrect');
-    const { batch, classes, oneHot, t } = this.labels('countCorrect', scores, labels);
+  countCorrect(scores: GpujsStorage, labels: GpujsStorage, dims: LabelDims): GpujsStorage {
+    const { batch, classes } = dims;
     const rows = this.run(
       'correctRows',
-      [batch],
-      { classes, oneHot },
-      s.value,
-      t.value,
-    ) as GpujsTensor;
-    const count = this.run('sumOfRow', [], { count: batch }, rows.value);
-    this.dispose(rows);
-    return count;
-  }
-
-  gatherRows(x: Tensor, indices: ArrayLike<number>): Tensor {
-    const source = this.own(x, 'gatherRows');
-    const shape = gatherShape(x, indices);
-    if (source.value instanceof Input) {
-      // Data kept on the host (a dataset): copy the rows there, upload only the batch.
-      const width = source.shape.length === 2 ? source.shape[1] : 1;
-      const from = uploaded(source.value);
-      const out = new Float32Array(indices.length * width);
-      for (let i = 0; i < indices.length; i++)
-        out.set(from.subarray(indices[i] * width, (indices[i] + 1) * width), i * width);
-      return this.wrapHost(out, shape);
-    }
-    const rows = upload(Float32Array.from(indices), [indices.length, 1]);
-    const vector = source.shape.length === 1;
-    return this.run(
-      'gatherRows',
-      vector ? [indices.length] : shape,
-      {},
-      vector ? this.asColumn(source) : source.value,
-      rows,
+      KERNELS.correctRows,
+      1,
+      batch,
+      { classes, oneHot: dims.oneHot ? 1 : 0 },
+      this.as(scores, batch, classes),
+      this.labels(labels, dims),
     );
+    const count = this.run('sumOfRow', KERNELS.sumOfRow, 1, 1, { count: batch }, rows.value);
+    this.free(rows);
+    return count;
   }
 
   // ---- helpers ------------------------------------------------------------------------
 
   /**
-   * Runs kernel `name` for an output of `shape`, compiling it on first use for these
-   * shapes and constants.
+   * Runs a kernel for a [rows, cols] output, compiling it on first use for these shapes,
+   * constants and kinds of argument (gpu.js compiles textures and arrays differently).
    */
   private run(
-    name: KernelName,
-    shape: Shape,
+    name: string,
+    source: string,
+    rows: number,
+    cols: number,
     constants: Record<string, number>,
-    ...args: (Value | number)[]
-  ): Tensor {
-    const [rows, cols] =
-      shape.length >= 2
-        ? [shape[0], sizeOf(shape) / shape[0]]
-        : [1, shape.length === 1 ? shape[0] : 1];
+    ...args: (GpujsStorage['value'] | number)[]
+  ): GpujsStorage {
     const key = `${name}|${rows}x${cols}|${JSON.stringify(constants)}|${args.map(describeArg).join(',')}`;
     let kernel = this.compiled.get(key);
     if (!kernel) {
@@ -350,7 +332,7 @@ export class GpujsBackend implements Backend {
         source: string,
         settings: object,
       ) => IKernelRunShortcut;
-      kernel = compile(KERNELS[name], {
+      kernel = compile(source, {
         output: [cols, rows],
         constants,
         pipeline: true,
@@ -361,80 +343,107 @@ export class GpujsBackend implements Backend {
       });
       this.compiled.set(key, kernel);
     }
-    const value = kernel(...(args as never[])) as unknown as Value;
+    const value = kernel(...(args as never[])) as unknown as GpujsStorage['value'];
     if (isTexture(value)) this.textures++;
-    this.live++;
-    return new GpujsTensor([...shape], value, this);
+    return { value, rows, cols };
   }
 
-  private asColumn(t: GpujsTensor): Value {
-    return upload(this.flat(t), [1, t.cols]);
+  /** The values as the [rows, cols] matrix a kernel reads (see GpujsStorage). */
+  private as(data: GpujsStorage, rows: number, cols: number): GpujsStorage['value'] {
+    return this.asStorage(data, rows, cols).value;
   }
 
-  private labels(kernel: string, scores: Tensor, labels: Labels) {
-    const t = this.own(labels, kernel);
-    const { batch, classes, oneHot } = labelsShape(kernel, scores, labels);
-    // Labels stay on the host (uploads and gathered rows), so checking them costs no readback.
-    if (!oneHot) checkClassIndices(kernel, this.flat(t), classes);
-    return { batch, classes, oneHot: oneHot ? 1 : 0, t };
+  private asStorage(data: GpujsStorage, rows: number, cols: number): GpujsStorage {
+    if (data.rows === rows && data.cols === cols) return data;
+    if (data.value instanceof Input) {
+      // the same array under another size: free
+      return { value: input(inputValues(data.value), rows, cols), rows, cols };
+    }
+    if (!isTexture(data.value)) return { value: input(this.flat(data), rows, cols), rows, cols };
+    // On the device: a kernel reads it in the new order. The copy replaces the storage's
+    // value (same values, the layout this tensor is used in).
+    const copy = this.run(
+      'relayout',
+      KERNELS.relayout,
+      rows,
+      cols,
+      { cols, sourceCols: data.cols },
+      data.value,
+    );
+    this.release(data.value);
+    Object.assign(data, copy);
+    return data;
   }
 
-  private flat(t: GpujsTensor): Float32Array {
-    const value = t.value;
-    if (value instanceof Input) return Float32Array.from(uploaded(value));
+  /** Labels as the kernels read them: class indices as one row [1, batch], one-hot rows as [batch, classes]. */
+  private labels(labels: GpujsStorage, { batch, classes, oneHot }: LabelDims) {
+    return oneHot ? this.as(labels, batch, classes) : this.as(labels, 1, batch);
+  }
+
+  private flat(data: GpujsStorage): Float32Array {
+    const value = data.value;
+    if (value instanceof Input) return Float32Array.from(inputValues(value));
     const rows = (isTexture(value) ? value.toArray() : value) as unknown as
       | ArrayLike<number>[]
       | ArrayLike<number>;
-    const out = new Float32Array(sizeOf(t.shape));
+    const out = new Float32Array(data.rows * data.cols);
     if (typeof (rows as ArrayLike<number>[])[0] === 'number') {
       out.set(rows as ArrayLike<number>);
     } else {
       for (const [i, row] of (rows as ArrayLike<number>[]).entries()) {
-        out.set(Array.from(row).slice(0, t.cols), i * t.cols);
+        out.set(Array.from(row).slice(0, data.cols), i * data.cols);
       }
     }
     return out;
   }
 
-  private wrapHost(values: Float32Array, shape: Shape): GpujsTensor {
-    this.live++;
-    const t = new GpujsTensor([...shape], values as unknown as Value, this);
-    t.value = upload(values, [t.cols, t.rows]);
-    return t;
-  }
-
-  private release(value: Value): void {
+  private release(value: GpujsStorage['value']): void {
     if (isTexture(value)) {
       value.delete();
       this.textures--;
     }
   }
+}
 
-  private sameShape(
-    kernel: string,
-    a: Tensor,
-    b: Tensor,
-    names = ['a', 'b'],
-  ): [GpujsTensor, GpujsTensor] {
-    const pair: [GpujsTensor, GpujsTensor] = [this.own(a, kernel), this.own(b, kernel)];
-    checkSameShape(kernel, a, b, names);
-    return pair;
-  }
-
-  private own(t: Tensor, kernel: string, allowDisposed = false): GpujsTensor {
-    const own = ownTensor(
-      t,
-      kernel,
-      'gpujs',
-      (x): x is GpujsTensor => x instanceof GpujsTensor && x.owner === this,
-      allowDisposed,
-    );
-    return own;
+/** The gpu.js backend: `await GpujsBackend.create({ engine: 'webasm' })`. */
+export class GpujsBackend extends Backend<GpujsKernels> {
+  static async create(options: GpujsBackendOptions = {}): Promise<GpujsBackend> {
+    const engine = options.engine ?? 'auto';
+    if (!GPUJS_ENGINES.includes(engine)) {
+      throw new UsageError(
+        `gpujs: unknown engine '${String(engine)}'; engines: ${GPUJS_ENGINES.join(', ')}`,
+      );
+    }
+    let gpu: GPU;
+    try {
+      gpu = new GPU(engine === 'auto' ? {} : { mode: engine });
+    } catch (error) {
+      const hint =
+        engine === 'headlessgl'
+          ? ' (headless-gl needs the optional `gl` package built, and an X display: run under xvfb-run -a)'
+          : engine === 'webgl2' || engine === 'webgl'
+            ? ' (it needs a browser)'
+            : '';
+      const reason = (error as Error).message.split('\n')[0];
+      throw new BackendError(
+        `gpujs: the ${engine} engine is not available here${hint}; the webasm engine runs anywhere (gpu.js said: ${reason})`,
+      );
+    }
+    // 'gpu' is gpu.js's word for "the best GL it found": name what that was.
+    const actual =
+      gpu.mode === 'gpu' || gpu.mode === undefined
+        ? GPU.isHeadlessGLSupported
+          ? 'headlessgl'
+          : GPU.isWebGL2Supported
+            ? 'webgl2'
+            : 'webgl'
+        : (gpu.mode as Exclude<GpujsEngine, 'auto'>);
+    return new GpujsBackend(new GpujsKernels(gpu, actual));
   }
 }
 
 /** A kernel compiled for textures cannot take arrays and back: the argument kinds are part of its key. */
-function describeArg(arg: Value | number): string {
+function describeArg(arg: GpujsStorage['value'] | number): string {
   if (typeof arg === 'number') return 'n';
   if (arg instanceof Input) return `i${arg.size.join('x')}`;
   return isTexture(arg)

@@ -1,6 +1,8 @@
 export {
-  GPUJS_MODES,
+  GPUJS_ENGINES,
   GpujsBackend,
   type GpujsBackendOptions,
-  type GpujsMode,
+  type GpujsEngine,
+  GpujsKernels,
+  type GpujsStorage,
 } from './gpujs-backend.js';

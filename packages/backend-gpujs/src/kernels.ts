@@ -7,6 +7,84 @@
  * They are source text, not functions, because gpu.js parses them: a bundler's minifier
  * would otherwise rewrite them into forms gpu.js cannot translate.
  */
+import type { BinaryOp, ReduceOp, UnaryOp } from '@backprop/core';
+
+const UNARY: Record<UnaryOp, string> = {
+  neg: '-v',
+  exp: 'Math.exp(v)',
+  log: 'Math.log(v)',
+  sqrt: 'Math.sqrt(v)',
+};
+
+const BINARY: Record<BinaryOp, string> = {
+  add: 'return va + vb;',
+  sub: 'return va - vb;',
+  mul: 'return va * vb;',
+  div: 'return va / vb;',
+  maximum: 'return Math.max(va, vb);',
+  greater: 'if (va > vb)\n        return 1;\n    return 0;',
+  equal: 'if (va === vb)\n        return 1;\n    return 0;',
+};
+
+/** The element-wise kernels: op(x) at the thread's own place. */
+export const unarySource = (op: UnaryOp) => `function (x) {
+    const v = x[this.thread.y][this.thread.x];
+    return ${UNARY[op]};
+  }`;
+
+/**
+ * op(a, b) with broadcasting: an operand whose rows (or columns) are 1 is read at row
+ * (column) 0 whatever the thread's, which is numpy's broadcast of that axis.
+ */
+export const binarySource = (op: BinaryOp) => `function (a, b) {
+    let ay = this.thread.y;
+    let ax = this.thread.x;
+    let by = this.thread.y;
+    let bx = this.thread.x;
+    if (this.constants.aRowOne > 0)
+        ay = 0;
+    if (this.constants.aColOne > 0)
+        ax = 0;
+    if (this.constants.bRowOne > 0)
+        by = 0;
+    if (this.constants.bColOne > 0)
+        bx = 0;
+    const va = a[ay][ax];
+    const vb = b[by][bx];
+    ${BINARY[op]}
+  }`;
+
+/**
+ * Reductions: along axis 0 a thread is a column and walks the rows (the output is a
+ * row [1, cols]); along axis 1 a thread is a row and walks the columns (a column [rows, 1]).
+ * `argmax` keeps the first of equal maxima, as numpy.
+ */
+export const reduceSource = (op: ReduceOp, axis: 0 | 1) => {
+  const at = axis === 0 ? 'x[i][this.thread.x]' : 'x[this.thread.y][i]';
+  const count = axis === 0 ? 'this.constants.rows' : 'this.constants.cols';
+  const first = axis === 0 ? 'x[0][this.thread.x]' : 'x[this.thread.y][0]';
+  if (op === 'sum') {
+    return `function (x) {
+    let sum = 0;
+    for (let i = 0; i < ${count}; i++)
+        sum += ${at};
+    return sum;
+  }`;
+  }
+  return `function (x) {
+    let best = 0;
+    let bestValue = ${first};
+    for (let i = 1; i < ${count}; i++) {
+        const v = ${at};
+        if (v > bestValue) {
+            best = i;
+            bestValue = v;
+        }
+    }
+    ${op === 'max' ? 'return bestValue;' : 'return best;'}
+  }`;
+};
+
 export const KERNELS = {
   matmulNN: `function (a, b) {
     let sum = 0;
@@ -32,20 +110,12 @@ export const KERNELS = {
         sum += a[p][this.thread.y] * b[this.thread.x][p];
     return sum;
   }`,
-  addBias: `function (x, bias) {
-    return x[this.thread.y][this.thread.x] + bias[0][this.thread.x];
-  }`,
-  sumColumns: `function (x) {
-    let sum = 0;
-    for (let i = 0; i < this.constants.rows; i++)
-        sum += x[i][this.thread.x];
-    return sum;
-  }`,
-  add: `function (a, b) {
-    return a[this.thread.y][this.thread.x] + b[this.thread.y][this.thread.x];
-  }`,
-  mul: `function (a, b) {
-    return a[this.thread.y][this.thread.x] * b[this.thread.y][this.thread.x];
+  // The same values in another [rows, cols]: value i of the output is value i of the
+  // source. (+ 0.5 keeps floor() right where a GPU's division rounds a whole number down.)
+  relayout: `function (source) {
+    const i = this.thread.y * this.constants.cols + this.thread.x;
+    const row = Math.floor((i + 0.5) / this.constants.sourceCols);
+    return source[row][i - row * this.constants.sourceCols];
   }`,
   relu: `function (x) {
     const v = x[this.thread.y][this.thread.x];

@@ -3,4 +3,6 @@ export {
   TfjsBackend,
   type TfjsBackendOptions,
   type TfjsEngine,
+  TfjsKernels,
+  type TfjsStorage,
 } from './tfjs-backend.js';

@@ -1,26 +1,15 @@
 import {
-  addBiasShape,
-  type Backend,
+  Backend,
   BackendError,
-  CROSS_ENTROPY_DELTA,
-  checkClassIndices,
-  checkLearningRate,
-  checkReshape,
-  checkSameShape,
-  checkTensorValues,
-  checkWrite,
+  type BinaryOp,
+  type Broadcast,
   type DType,
   type FloatArray,
-  gatherShape,
-  type Labels,
-  labelsShape,
-  type MatmulOptions,
-  matmulShape,
-  matrixShape,
-  ownTensor,
-  type Shape,
-  type SoftmaxCrossEntropyResult,
-  type Tensor,
+  type KernelBackend,
+  type LabelDims,
+  type MatmulDims,
+  type ReduceOp,
+  type UnaryOp,
   UsageError,
 } from '@backprop/core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -48,18 +37,39 @@ const ENGINE_IMPORTS: Record<TfjsEngine, () => Promise<unknown>> = {
   tensorflow: () => import(/* @vite-ignore */ TFJS_NODE),
 };
 
-class TfjsTensor implements Tensor {
-  readonly dtype: DType = 'float32';
-  disposed = false;
-  /** Set once these values were checked as class indices below this count (labels). */
-  checkedClasses = 0;
-  constructor(
-    /** Replaced, not mutated, by write and sgdUpdate: TensorFlow.js tensors are immutable. */
-    public value: tf.Tensor,
-    readonly shape: Shape,
-    readonly owner: TfjsBackend,
-  ) {}
+/**
+ * A tensor's values: a TensorFlow.js tensor in a box. TensorFlow.js tensors are immutable,
+ * so `write` and the in-place update put a new one in the box, and every handle on the
+ * values (a tensor and its reshapes share the box) sees it. Its TensorFlow.js shape is
+ * whatever the op that made it gave (core keeps the real one); kernels reshape where it
+ * matters.
+ */
+export interface TfjsStorage {
+  value: tf.Tensor;
 }
+
+/** t in `shape`, reshaped only when it is not in it already (a reshape is an op of its own). */
+function shaped(t: tf.Tensor, shape: number[]): tf.Tensor {
+  const same = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
+  return same ? t : tf.reshape(t, shape);
+}
+
+const UNARY: Record<UnaryOp, (x: tf.Tensor) => tf.Tensor> = {
+  neg: tf.neg,
+  exp: tf.exp,
+  log: tf.log,
+  sqrt: tf.sqrt,
+};
+
+const BINARY: Record<BinaryOp, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor> = {
+  add: tf.add,
+  sub: tf.sub,
+  mul: tf.mul,
+  div: tf.div,
+  maximum: tf.maximum,
+  greater: (a, b) => tf.cast(tf.greater(a, b), 'float32'),
+  equal: (a, b) => tf.cast(tf.equal(a, b), 'float32'),
+};
 
 export interface TfjsBackendOptions {
   /** Default `wasm` (the fastest engine that runs in Node without a native install). */
@@ -69,24 +79,203 @@ export interface TfjsBackendOptions {
 }
 
 /**
- * The kernels as TensorFlow.js ops. Tensors stay inside TensorFlow.js between kernels;
+ * The kernels as TensorFlow.js ops. Values stay inside TensorFlow.js between kernels;
  * every intermediate a kernel makes is freed inside it (tf.tidy), so the engine's tensor
- * count moves only with the handles the caller holds.
+ * count moves only with the storage core holds.
  *
  * TensorFlow.js has one global engine: creating a backend makes its engine the active
  * one, and each kernel switches back if another backend changed it.
  */
-export class TfjsBackend implements Backend {
+export class TfjsKernels implements KernelBackend<TfjsStorage> {
   readonly name: string;
   readonly dtype: DType = 'float32';
   readonly description: string;
-  private live = 0;
 
-  private constructor(readonly engine: TfjsEngine) {
-    this.name = `tfjs-${engine}`;
-    this.description = `tfjs-${engine}: TensorFlow.js ${tf.version_core} ${engine} engine, float32`;
+  constructor(readonly engine: TfjsEngine) {
+    // tfjs-node is what people call TensorFlow.js on libtensorflow
+    this.name = engine === 'tensorflow' ? 'tfjs-node' : `tfjs-${engine}`;
+    this.description = `${this.name}: TensorFlow.js ${tf.version_core} ${engine} engine, float32`;
   }
 
+  /** TensorFlow.js's own count of live tensors: must move only with the storage core holds. */
+  resources(): Record<string, number> {
+    return { engineTensors: tf.memory().numTensors };
+  }
+
+  // ---- storage -------------------------------------------------------------------------
+
+  upload(values: ArrayLike<number>): TfjsStorage {
+    this.activate();
+    return { value: tf.tensor1d(Float32Array.from(values), 'float32') };
+  }
+
+  async download(data: TfjsStorage, size: number): Promise<FloatArray> {
+    this.activate();
+    const values = await data.value.data<'float32'>();
+    return Float32Array.from(values.subarray(0, size)); // a copy: the engine may hand out its own buffer
+  }
+
+  downloadSync(data: TfjsStorage, size: number): FloatArray {
+    this.activate();
+    return Float32Array.from(data.value.dataSync<'float32'>().subarray(0, size));
+  }
+
+  write(data: TfjsStorage, values: ArrayLike<number>, offset: number): void {
+    this.activate();
+    const updated = Float32Array.from(data.value.dataSync<'float32'>());
+    updated.set(values, offset);
+    this.replace(data, tf.tensor(updated, data.value.shape, 'float32'));
+  }
+
+  free(data: TfjsStorage): void {
+    data.value.dispose();
+  }
+
+  // ---- primitives ----------------------------------------------------------------------
+
+  matmul(a: TfjsStorage, b: TfjsStorage, { m, k, n, transposeA, transposeB }: MatmulDims) {
+    return this.run(() =>
+      tf.matMul(
+        shaped(a.value, transposeA ? [k, m] : [m, k]),
+        shaped(b.value, transposeB ? [n, k] : [k, n]),
+        transposeA,
+        transposeB,
+      ),
+    );
+  }
+
+  unary(op: UnaryOp, x: TfjsStorage): TfjsStorage {
+    return this.run(() => UNARY[op](x.value));
+  }
+
+  binary(op: BinaryOp, a: TfjsStorage, b: TfjsStorage, layout: Broadcast): TfjsStorage {
+    // TensorFlow.js broadcasts as numpy does, once both are matrices
+    return this.run(() =>
+      BINARY[op](
+        shaped(a.value, [layout.aRows, layout.aCols]),
+        shaped(b.value, [layout.bRows, layout.bCols]),
+      ),
+    );
+  }
+
+  reduce(op: ReduceOp, x: TfjsStorage, rows: number, cols: number, axis: 0 | 1): TfjsStorage {
+    return this.run(() => {
+      const matrix = shaped(x.value, [rows, cols]);
+      if (op === 'sum') return tf.sum(matrix, axis);
+      if (op === 'max') return tf.max(matrix, axis);
+      return tf.cast(tf.argMax(matrix, axis), 'float32'); // the first of equal maxima, as numpy
+    });
+  }
+
+  gatherRows(x: TfjsStorage, indices: Int32Array, width: number): TfjsStorage {
+    return this.run(() =>
+      tf.gather(shaped(x.value, [x.value.size / width, width]), tf.tensor1d(indices, 'int32')),
+    );
+  }
+
+  // ---- overrides: TensorFlow.js's own fused ops --------------------------------------------
+
+  relu(x: TfjsStorage): TfjsStorage {
+    return this.run(() => tf.relu(x.value));
+  }
+
+  reluBackward(dout: TfjsStorage, out: TfjsStorage): TfjsStorage {
+    // x <= 0 passes no gradient; out > 0 exactly where x > 0.
+    return this.run(() =>
+      tf.where(
+        tf.greater(out.value, 0),
+        shaped(dout.value, out.value.shape),
+        tf.zerosLike(out.value),
+      ),
+    );
+  }
+
+  sigmoid(x: TfjsStorage): TfjsStorage {
+    return this.run(() => tf.sigmoid(x.value));
+  }
+
+  softmax(x: TfjsStorage, rows: number, cols: number): TfjsStorage {
+    return this.run(() => tf.softmax(shaped(x.value, [rows, cols]))); // subtracts each row's max first
+  }
+
+  softmaxCrossEntropy(
+    logits: TfjsStorage,
+    labels: TfjsStorage,
+    dims: LabelDims,
+    delta: number,
+  ): [TfjsStorage, TfjsStorage] {
+    this.activate();
+    const [probs, loss] = tf.tidy(() => {
+      const y = tf.softmax(shaped(logits.value, [dims.batch, dims.classes]));
+      const t = this.targets(labels, dims);
+      const crossEntropy = tf.neg(tf.sum(tf.mul(t, tf.log(tf.add(y, delta)))));
+      return [y, tf.div(crossEntropy, dims.batch)];
+    });
+    return [{ value: probs }, { value: loss }];
+  }
+
+  softmaxCrossEntropyBackward(probs: TfjsStorage, labels: TfjsStorage, dims: LabelDims) {
+    return this.run(() =>
+      tf.div(
+        tf.sub(shaped(probs.value, [dims.batch, dims.classes]), this.targets(labels, dims)),
+        dims.batch,
+      ),
+    );
+  }
+
+  sgdUpdate(w: TfjsStorage, g: TfjsStorage, _size: number, learningRate: number): void {
+    this.activate();
+    this.replace(
+      w,
+      tf.tidy(() => tf.sub(w.value, tf.mul(shaped(g.value, w.value.shape), learningRate))),
+    );
+  }
+
+  countCorrect(scores: TfjsStorage, labels: TfjsStorage, dims: LabelDims): TfjsStorage {
+    return this.run(() => {
+      // the first of equal maxima, as numpy
+      const predicted = tf.argMax(shaped(scores.value, [dims.batch, dims.classes]), 1);
+      const truth = dims.oneHot
+        ? tf.argMax(shaped(labels.value, [dims.batch, dims.classes]), 1)
+        : tf.cast(shaped(labels.value, [dims.batch]), 'int32');
+      return tf.sum(tf.cast(tf.equal(predicted, truth), 'float32'));
+    });
+  }
+
+  // ---- helpers ------------------------------------------------------------------------
+
+  /** Runs one kernel's ops on this backend's engine, keeping only its result. */
+  private run(ops: () => tf.Tensor): TfjsStorage {
+    this.activate();
+    return { value: tf.tidy(ops) };
+  }
+
+  private replace(data: TfjsStorage, value: tf.Tensor): void {
+    data.value.dispose();
+    data.value = value;
+  }
+
+  /** One-hot targets [batch, classes] from either label form (call inside tf.tidy). */
+  private targets(labels: TfjsStorage, { batch, classes, oneHot }: LabelDims): tf.Tensor {
+    if (oneHot) return shaped(labels.value, [batch, classes]);
+    return tf.cast(tf.oneHot(tf.cast(shaped(labels.value, [batch]), 'int32'), classes), 'float32');
+  }
+
+  /** Makes this backend's engine the active one (TensorFlow.js has one at a time). */
+  private activate(): void {
+    if (tf.getBackend() === this.engine) return;
+    // Once an engine has started, setBackend switches before its first await.
+    void tf.setBackend(this.engine);
+    if (tf.getBackend() !== this.engine) {
+      throw new BackendError(
+        `tfjs: could not switch TensorFlow.js back to the ${this.engine} engine`,
+      );
+    }
+  }
+}
+
+/** The TensorFlow.js backend: `await TfjsBackend.create({ engine: 'wasm' })`. */
+export class TfjsBackend extends Backend<TfjsKernels> {
   /** Loads and starts the engine; rejects with what to install when it is not there. */
   static async create(options: TfjsBackendOptions = {}): Promise<TfjsBackend> {
     const engine = options.engine ?? 'wasm';
@@ -131,232 +320,6 @@ export class TfjsBackend implements Backend {
         `tfjs: the ${engine} engine cannot run here${needsBrowser ? ' (it needs a browser with that API)' : ''}; try tfjs-wasm or tfjs-cpu`,
       );
     }
-    return new TfjsBackend(engine);
-  }
-
-  /** TensorFlow.js's own count of live tensors: must move only with our handles. */
-  engineTensors(): number {
-    return tf.memory().numTensors;
-  }
-
-  // ---- data ---------------------------------------------------------------------------
-
-  tensor(values: ArrayLike<number>, shape: Shape): Tensor {
-    checkTensorValues(values, shape);
-    this.activate();
-    return this.wrap(tf.tensor(Float32Array.from(values), [...shape], 'float32'), shape);
-  }
-
-  async read(t: Tensor): Promise<FloatArray> {
-    const values = await this.own(t, 'read').value.data<'float32'>();
-    return Float32Array.from(values); // a copy: the engine may hand out its own buffer
-  }
-
-  readSync(t: Tensor): FloatArray {
-    return Float32Array.from(this.own(t, 'read').value.dataSync<'float32'>());
-  }
-
-  write(t: Tensor, values: ArrayLike<number>, offset = 0): void {
-    const target = this.own(t, 'write');
-    checkWrite(t, values, offset);
-    const data = Float32Array.from(target.value.dataSync<'float32'>());
-    data.set(values, offset);
-    target.value.dispose();
-    target.value = tf.tensor(data, [...t.shape], 'float32');
-  }
-
-  reshape(t: Tensor, shape: Shape): Tensor {
-    const source = this.own(t, 'reshape');
-    checkReshape(t, shape);
-    const view = this.wrap(tf.reshape(source.value, [...shape]), shape);
-    view.checkedClasses = source.checkedClasses;
-    return view;
-  }
-
-  dispose(t: Tensor): void {
-    const tensor = this.own(t, 'dispose', true);
-    if (tensor.disposed) return;
-    tensor.disposed = true;
-    tensor.value.dispose();
-    this.live--;
-  }
-
-  liveTensors(): number {
-    return this.live;
-  }
-
-  // ---- kernels ------------------------------------------------------------------------
-
-  matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
-    const [x, y] = [this.own(a, 'matmul'), this.own(b, 'matmul')];
-    const { m, n } = matmulShape(a, b, options);
-    return this.wrap(tf.matMul(x.value, y.value, options.transposeA, options.transposeB), [m, n]);
-  }
-
-  addBias(x: Tensor, bias: Tensor): Tensor {
-    const [input, b] = [this.own(x, 'addBias'), this.own(bias, 'addBias')];
-    addBiasShape(x, bias);
-    return this.wrap(tf.add(input.value, b.value), x.shape);
-  }
-
-  sumColumns(x: Tensor): Tensor {
-    const input = this.own(x, 'sumColumns');
-    const [, n] = matrixShape('sumColumns', x);
-    return this.wrap(tf.sum(input.value, 0), [n]);
-  }
-
-  add(a: Tensor, b: Tensor): Tensor {
-    const [x, y] = this.sameShape('add', a, b);
-    return this.wrap(tf.add(x.value, y.value), a.shape);
-  }
-
-  mul(a: Tensor, b: Tensor): Tensor {
-    const [x, y] = this.sameShape('mul', a, b);
-    return this.wrap(tf.mul(x.value, y.value), a.shape);
-  }
-
-  relu(x: Tensor): Tensor {
-    const input = this.own(x, 'relu');
-    return this.wrap(tf.relu(input.value), x.shape);
-  }
-
-  reluBackward(dout: Tensor, out: Tensor): Tensor {
-    const [d, y] = this.sameShape('reluBackward', dout, out, ['dout', 'out']);
-    // x <= 0 passes no gradient; out > 0 exactly where x > 0.
-    return this.wrap(
-      tf.tidy(() => tf.where(tf.greater(y.value, 0), d.value, tf.zerosLike(d.value))),
-      dout.shape,
-    );
-  }
-
-  sigmoid(x: Tensor): Tensor {
-    const input = this.own(x, 'sigmoid');
-    return this.wrap(tf.sigmoid(input.value), x.shape);
-  }
-
-  sigmoidBackward(dout: Tensor, out: Tensor): Tensor {
-    const [d, y] = this.sameShape('sigmoidBackward', dout, out, ['dout', 'out']);
-    return this.wrap(
-      tf.tidy(() => tf.mul(tf.mul(d.value, y.value), tf.sub(1, y.value))),
-      dout.shape,
-    );
-  }
-
-  softmaxCrossEntropy(
-    logits: Tensor,
-    labels: Labels,
-    delta = CROSS_ENTROPY_DELTA,
-  ): SoftmaxCrossEntropyResult {
-    const x = this.own(logits, 'softmaxCrossEntropy');
-    const { batch, classes } = labelsShape('softmaxCrossEntropy', logits, labels);
-    const t = this.targets('softmaxCrossEntropy', labels, classes);
-    const [probs, loss] = tf.tidy(() => {
-      const y = tf.softmax(x.value); // subtracts each row's max before exp
-      const crossEntropy = tf.neg(tf.sum(tf.mul(t(), tf.log(tf.add(y, delta)))));
-      return [y, tf.div(crossEntropy, batch)];
-    });
-    return { probs: this.wrap(probs, [batch, classes]), loss: this.wrap(loss, []) };
-  }
-
-  softmaxCrossEntropyBackward(probs: Tensor, labels: Labels): Tensor {
-    const y = this.own(probs, 'softmaxCrossEntropyBackward');
-    const { batch, classes } = labelsShape('softmaxCrossEntropyBackward', probs, labels);
-    const t = this.targets('softmaxCrossEntropyBackward', labels, classes);
-    return this.wrap(
-      tf.tidy(() => tf.div(tf.sub(y.value, t()), batch)),
-      probs.shape,
-    );
-  }
-
-  sgdUpdate(param: Tensor, grad: Tensor, learningRate: number): void {
-    const [w, g] = this.sameShape('sgdUpdate', param, grad, ['param', 'grad']);
-    checkLearningRate(learningRate);
-    const updated = tf.tidy(() => tf.sub(w.value, tf.mul(g.value, learningRate)));
-    w.value.dispose();
-    w.value = updated;
-  }
-
-  countCorrect(scores: Tensor, labels: Labels): Tensor {
-    const s = this.own(scores, 'countCorrect');
-    const { classes, oneHot } = labelsShape('countCorrect', scores, labels);
-    const t = this.own(labels, 'countCorrect');
-    if (!oneHot) this.checkIndices('countCorrect', t, classes);
-    const correct = tf.tidy(() => {
-      const predicted = tf.argMax(s.value, 1); // the first of equal maxima, as numpy
-      const truth = oneHot ? tf.argMax(t.value, 1) : tf.cast(t.value, 'int32');
-      return tf.sum(tf.cast(tf.equal(predicted, truth), 'float32'));
-    });
-    return this.wrap(correct, []);
-  }
-
-  gatherRows(x: Tensor, indices: ArrayLike<number>): Tensor {
-    const source = this.own(x, 'gatherRows');
-    const shape = gatherShape(x, indices);
-    const rows = tf.tidy(() =>
-      tf.gather(source.value, tf.tensor1d(Int32Array.from(indices), 'int32')),
-    );
-    const gathered = this.wrap(rows, shape);
-    gathered.checkedClasses = source.checkedClasses; // rows of checked labels stay checked
-    return gathered;
-  }
-
-  // ---- helpers ------------------------------------------------------------------------
-
-  /** Makes this backend's engine the active one (TensorFlow.js has one at a time). */
-  private activate(): void {
-    if (tf.getBackend() === this.engine) return;
-    // Once an engine has started, setBackend switches before its first await.
-    void tf.setBackend(this.engine);
-    if (tf.getBackend() !== this.engine) {
-      throw new BackendError(
-        `tfjs: could not switch TensorFlow.js back to the ${this.engine} engine`,
-      );
-    }
-  }
-
-  /** One-hot targets as a tensor builder, from either label form. */
-  private targets(kernel: string, labels: Labels, classes: number): () => tf.Tensor {
-    const t = this.own(labels, kernel);
-    if (t.shape.length === 2) return () => t.value;
-    this.checkIndices(kernel, t, classes);
-    return () => tf.cast(tf.oneHot(tf.cast(t.value, 'int32'), classes), 'float32');
-  }
-
-  /**
-   * Class indices are read back once per labels tensor and remembered; rows gathered
-   * from checked labels inherit the check, so training reads labels back only once.
-   */
-  private checkIndices(kernel: string, t: TfjsTensor, classes: number): void {
-    if (t.checkedClasses > 0 && t.checkedClasses <= classes) return;
-    checkClassIndices(kernel, t.value.dataSync(), classes);
-    t.checkedClasses = classes;
-  }
-
-  private sameShape(
-    kernel: string,
-    a: Tensor,
-    b: Tensor,
-    names = ['a', 'b'],
-  ): [TfjsTensor, TfjsTensor] {
-    const pair: [TfjsTensor, TfjsTensor] = [this.own(a, kernel), this.own(b, kernel)];
-    checkSameShape(kernel, a, b, names);
-    return pair;
-  }
-
-  private wrap(value: tf.Tensor, shape: Shape): TfjsTensor {
-    this.live++;
-    return new TfjsTensor(value, [...shape], this);
-  }
-
-  private own(t: Tensor, kernel: string, allowDisposed = false): TfjsTensor {
-    const own = ownTensor(
-      t,
-      kernel,
-      this.name,
-      (x): x is TfjsTensor => x instanceof TfjsTensor && x.owner === this,
-      allowDisposed,
-    );
-    this.activate();
-    return own;
+    return new TfjsBackend(new TfjsKernels(engine));
   }
 }

@@ -241,60 +241,140 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
 }
 
 // ---- element-wise ------------------------------------------------------------------
-// Vectors of 4, then the last 1–3 elements one by one.
+// Vectors of 4, then the last 1–3 elements one by one. Op codes follow the order of core's
+// UNARY_OPS and BINARY_OPS (contract.ts).
 
-export function addBias(x: usize, bias: usize, out: usize, m: i32, n: i32): void {
-  for (let i = 0; i < m; i++) {
-    const row = <usize>(i * n) << 2;
-    let j = 0;
-    for (; j + 4 <= n; j += 4) {
-      const o = <usize>j << 2;
-      v128.store(out + row + o, f32x4.add(v128.load(x + row + o), v128.load(bias + o)));
-    }
-    for (; j < n; j++) {
-      const o = <usize>j << 2;
-      store<f32>(out + row + o, load<f32>(x + row + o) + load<f32>(bias + o));
-    }
-  }
-}
+const NEG = 0, EXP = 1, LOG = 2, SQRT = 3;
 
-export function sumColumns(x: usize, out: usize, m: i32, n: i32): void {
-  memory.fill(out, 0, <usize>n << 2);
-  for (let i = 0; i < m; i++) {
-    const row = <usize>(i * n) << 2;
-    let j = 0;
-    for (; j + 4 <= n; j += 4) {
-      const o = <usize>j << 2;
-      v128.store(out + o, f32x4.add(v128.load(out + o), v128.load(x + row + o)));
-    }
-    for (; j < n; j++) {
-      const o = <usize>j << 2;
-      store<f32>(out + o, load<f32>(out + o) + load<f32>(x + row + o));
-    }
-  }
-}
-
-export function add(a: usize, b: usize, out: usize, count: i32): void {
+/** out = op(x) for `count` values; exp and log in double (rounded once). */
+export function unary(op: i32, x: usize, out: usize, count: i32): void {
   let i = 0;
-  for (; i + 4 <= count; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  if (op == NEG || op == SQRT) {
+    for (; i + 4 <= count; i += 4) {
+      const o = <usize>i << 2;
+      const v = v128.load(x + o);
+      v128.store(out + o, op == NEG ? f32x4.neg(v) : f32x4.sqrt(v));
+    }
   }
   for (; i < count; i++) {
     const o = <usize>i << 2;
-    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+    const v = load<f32>(x + o);
+    let r: f32;
+    if (op == NEG) r = -v;
+    else if (op == SQRT) r = Mathf.sqrt(v);
+    else if (op == EXP) r = <f32>Math.exp(<f64>v);
+    else r = <f32>Math.log(<f64>v);
+    store<f32>(out + o, r);
   }
 }
 
-export function mul(a: usize, b: usize, out: usize, count: i32): void {
-  let i = 0;
-  for (; i + 4 <= count; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(out + o, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, GREATER = 5, EQUAL = 6;
+
+@inline function apply4(op: i32, a: v128, b: v128): v128 {
+  if (op == ADD) return f32x4.add(a, b);
+  if (op == SUB) return f32x4.sub(a, b);
+  if (op == MUL) return f32x4.mul(a, b);
+  if (op == DIV) return f32x4.div(a, b);
+  if (op == MAXIMUM) return f32x4.max(a, b);
+  // comparisons give all-ones lanes where true: keep 1.0 there
+  const mask = op == GREATER ? f32x4.gt(a, b) : f32x4.eq(a, b);
+  return v128.and(mask, f32x4.splat(1));
+}
+
+@inline function apply1(op: i32, a: f32, b: f32): f32 {
+  if (op == ADD) return a + b;
+  if (op == SUB) return a - b;
+  if (op == MUL) return a * b;
+  if (op == DIV) return a / b;
+  if (op == MAXIMUM) return Mathf.max(a, b); // f32.max, as f32x4.max: +0 over −0
+  if (op == GREATER) return a > b ? 1 : 0;
+  return a == b ? 1 : 0;
+}
+
+/**
+ * out[rows, cols] = op(a, b), each operand read through strides in floats: a row stride
+ * of 0 repeats a row (a bias), a column stride of 0 repeats a value along the row. Rows
+ * whose operands are both contiguous (column stride 1) or one of them a single repeated
+ * value run as vectors.
+ */
+export function binary(
+  op: i32, a: usize, b: usize, out: usize, rows: i32, cols: i32,
+  aRowStride: i32, aColStride: i32, bRowStride: i32, bColStride: i32,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const ar = a + (<usize>(r * aRowStride) << 2);
+    const br = b + (<usize>(r * bRowStride) << 2);
+    const or = out + (<usize>(r * cols) << 2);
+    let j = 0;
+    if (aColStride == 1 && bColStride == 1) {
+      for (; j + 4 <= cols; j += 4) {
+        const o = <usize>j << 2;
+        v128.store(or + o, apply4(op, v128.load(ar + o), v128.load(br + o)));
+      }
+    } else if (aColStride == 1 && bColStride == 0) {
+      const bv = f32x4.splat(load<f32>(br));
+      for (; j + 4 <= cols; j += 4) {
+        const o = <usize>j << 2;
+        v128.store(or + o, apply4(op, v128.load(ar + o), bv));
+      }
+    } else if (aColStride == 0 && bColStride == 1) {
+      const av = f32x4.splat(load<f32>(ar));
+      for (; j + 4 <= cols; j += 4) {
+        const o = <usize>j << 2;
+        v128.store(or + o, apply4(op, av, v128.load(br + o)));
+      }
+    }
+    for (; j < cols; j++) {
+      store<f32>(or + (<usize>j << 2), apply1(op, load<f32>(ar + (<usize>(j * aColStride) << 2)), load<f32>(br + (<usize>(j * bColStride) << 2))));
+    }
   }
-  for (; i < count; i++) {
-    const o = <usize>i << 2;
-    store<f32>(out + o, load<f32>(a + o) * load<f32>(b + o));
+}
+
+const SUM = 0, MAX = 1, ARGMAX = 2;
+
+/**
+ * Reduces x[rows, cols] along axis 0 (one result a column) or 1 (one a row). Column sums
+ * run as vectors across the row (the bias gradient); the rest is a plain loop. Sums
+ * accumulate in float32, as the SIMD column sums do.
+ */
+export function reduce(op: i32, x: usize, out: usize, rows: i32, cols: i32, axis: i32): void {
+  if (axis == 0 && op == SUM) {
+    memory.fill(out, 0, <usize>cols << 2);
+    for (let i = 0; i < rows; i++) {
+      const row = x + (<usize>(i * cols) << 2);
+      let j = 0;
+      for (; j + 4 <= cols; j += 4) {
+        const o = <usize>j << 2;
+        v128.store(out + o, f32x4.add(v128.load(out + o), v128.load(row + o)));
+      }
+      for (; j < cols; j++) {
+        const o = <usize>j << 2;
+        store<f32>(out + o, load<f32>(out + o) + load<f32>(row + o));
+      }
+    }
+    return;
+  }
+  const outer = axis == 0 ? cols : rows;
+  const inner = axis == 0 ? rows : cols;
+  const outerStride = axis == 0 ? 1 : cols;
+  const innerStride = axis == 0 ? cols : 1;
+  for (let o = 0; o < outer; o++) {
+    const start = x + (<usize>(o * outerStride) << 2);
+    let result: f32;
+    if (op == SUM) {
+      let sum: f32 = 0;
+      for (let i = 0; i < inner; i++) sum += load<f32>(start + (<usize>(i * innerStride) << 2));
+      result = sum;
+    } else {
+      let best = 0; // the first of equal maxima, as numpy
+      let bestValue = load<f32>(start);
+      for (let i = 1; i < inner; i++) {
+        const v = load<f32>(start + (<usize>(i * innerStride) << 2));
+        if (v > bestValue) { best = i; bestValue = v; }
+      }
+      result = op == ARGMAX ? <f32>best : bestValue;
+    }
+    store<f32>(out + (<usize>o << 2), result);
   }
 }
 

@@ -1,1 +1,1 @@
-export { WasmBackend } from './wasm-backend.js';
+export { WasmBackend, type WasmBlock, WasmKernels } from './wasm-backend.js';

@@ -3,6 +3,7 @@ import type { CaseContext } from './context.js';
 
 export type CaseGroup =
   | 'kernels'
+  | 'overrides'
   | 'layers'
   | 'network'
   | 'training'

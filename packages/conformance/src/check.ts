@@ -13,6 +13,8 @@ export interface Tolerance {
 
 export interface CaseOutcome {
   passed: boolean;
+  /** Why the case did not apply to this backend (then `passed` says nothing): e.g. the oracle compared with itself. */
+  skipped?: string;
   /** The worst |actual − expected| / (atol + rtol · scale) over the case; ≤ 1 passes. */
   worstRatio: number;
   /** The absolute error at that worst element. */
@@ -35,6 +37,7 @@ export class Check {
   private worstLabel = '';
   private failures: string[] = [];
   private notes: string[] = [];
+  private skipReason: string | undefined;
 
   /** Element-wise closeness; `scale` is one number for all elements or one per element. */
   close(
@@ -80,12 +83,31 @@ export class Check {
     this.failures.push(failure);
   }
 
+  /** The case does not apply here, and says why: it is reported as skipped, never as a pass. */
+  skip(reason: string): void {
+    this.skipReason = reason;
+  }
+
+  get skipped(): string | undefined {
+    return this.skipReason;
+  }
+
   /** Something measured that the report should show even when the case passes. */
   note(text: string): void {
     this.notes.push(text);
   }
 
   outcome(): CaseOutcome {
+    if (this.skipReason !== undefined && this.failures.length === 0) {
+      return {
+        passed: true,
+        skipped: this.skipReason,
+        worstRatio: 0,
+        worstError: 0,
+        tolerance: 0,
+        detail: `skipped: ${this.skipReason}`,
+      };
+    }
     const passed = this.failures.length === 0 && this.worstRatio <= 1;
     const detail =
       this.failures.length > 0

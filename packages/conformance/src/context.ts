@@ -1,4 +1,4 @@
-import { CpuBackend } from '@backprop/backend-cpu';
+import { CpuBackend, CpuKernels } from '@backprop/backend-cpu';
 import { type Backend, Random, type Shape, type Tensor } from '@backprop/core';
 import { loadMnist, type Mnist } from '@backprop/mnist';
 import { type Tolerance, unitRoundoff } from './check.js';
@@ -12,28 +12,34 @@ export interface ConformanceOptions {
   looser?: Record<string, { factor: number; reason: string }>;
   /** Skip cases by id, each with its reason; the report lists them as skipped. */
   skip?: Record<string, string>;
-  /**
-   * Counts of the backend's own resources (textures, bytes of wasm memory, engine
-   * tensors) that must stay flat over training, beside `liveTensors()`.
-   */
-  resources?: (backend: Backend) => Record<string, number>;
-  /** Whether kernels reject class indices out of range (default true). A backend that cannot see label values without a readback may say no, with a reason in `skip`. */
-  checksLabelValues?: boolean;
   /** Run only the cases whose id starts with one of these (e.g. `kernels/matmul`, `errors/`). */
   only?: string[];
   /** Where the cases get MNIST (default: `loadMnist()` from the files on disk; a web page passes what it fetched). */
   mnist?: () => Mnist;
-  /** Training iterations in the leak case (default 200). */
+  /**
+   * Training iterations in the leak case (default 10 000). A slow engine may run fewer,
+   * saying why in `leakIterationsReason`; the report shows the count it ran.
+   */
   leakIterations?: number;
+  leakIterationsReason?: string;
 }
 
 let mnistCache: Mnist | null = null;
+
+/** The message a case gives when the backend under test is the oracle itself. */
+export const ORACLE_ITSELF =
+  'the backend is the oracle (cpu float64): comparing it with itself proves nothing';
 
 /** What every case gets: the backend under test, the float64 oracle, data and tolerances. */
 export class CaseContext {
   readonly oracle = new CpuBackend({ dtype: 'float64' });
   /** Unit roundoff of the backend's dtype. */
   readonly u: number;
+  /**
+   * Whether the backend under test runs the oracle's own kernels (cpu float64, not a
+   * subclass of them): its cases against the oracle are skipped, not counted as passes.
+   */
+  readonly isOracle: boolean;
   private readonly held: [Backend, Tensor][] = [];
 
   constructor(
@@ -41,6 +47,7 @@ export class CaseContext {
     readonly options: ConformanceOptions = {},
   ) {
     this.u = unitRoundoff(backend.dtype);
+    this.isOracle = backend.kernels.constructor === CpuKernels && backend.dtype === 'float64';
   }
 
   /** The real MNIST files, loaded once per process. */

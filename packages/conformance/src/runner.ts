@@ -1,10 +1,11 @@
-import type { Backend } from '@backprop/core';
+import { type Backend, UsageError } from '@backprop/core';
 import type { CaseGroup, ConformanceCase } from './case.js';
 import { edgeCases } from './cases/edge.js';
 import { errorCases } from './cases/errors.js';
 import { kernelCases } from './cases/kernels.js';
 import { layerCases } from './cases/layers.js';
 import { networkCases } from './cases/network.js';
+import { overrideCases } from './cases/overrides.js';
 import { resourceCases } from './cases/resources.js';
 import type { CaseOutcome } from './check.js';
 import { CaseContext, type ConformanceOptions } from './context.js';
@@ -12,6 +13,7 @@ import { CaseContext, type ConformanceOptions } from './context.js';
 /** Every case, in the order the suite runs them. */
 export const conformanceCases: readonly ConformanceCase[] = [
   ...kernelCases,
+  ...overrideCases,
   ...layerCases,
   ...networkCases,
   ...edgeCases,
@@ -22,8 +24,6 @@ export const conformanceCases: readonly ConformanceCase[] = [
 export interface CaseResult extends CaseOutcome {
   id: string;
   group: CaseGroup;
-  /** The reason, when the options skipped this case. */
-  skipped?: string;
   ms: number;
 }
 
@@ -37,19 +37,27 @@ export interface ConformanceReport {
   skipped: number;
 }
 
-/** The cases `options.only` selects (all when it is not given). */
+/**
+ * The cases `options.only` selects (all when it is not given). A prefix that matches no
+ * case is a mistake (a typo would otherwise pass, having run nothing): it throws.
+ */
 export function selectCases(options: ConformanceOptions): readonly ConformanceCase[] {
   const { only } = options;
-  return only
-    ? conformanceCases.filter((c) => only.some((prefix) => c.id.startsWith(prefix)))
-    : conformanceCases;
+  if (!only) return conformanceCases;
+  const unmatched = only.filter((prefix) => !conformanceCases.some((c) => c.id.startsWith(prefix)));
+  if (unmatched.length > 0) {
+    throw new UsageError(
+      `no conformance case starts with ${unmatched.map((p) => `'${p}'`).join(', ')}; groups: ${[...new Set(conformanceCases.map((c) => `${c.group}/`))].join(', ')}`,
+    );
+  }
+  return conformanceCases.filter((c) => only.some((prefix) => c.id.startsWith(prefix)));
 }
 
 /** Runs one case; an exception inside it is a failure with the exception's message. */
 export async function runCase(testCase: ConformanceCase, ctx: CaseContext): Promise<CaseResult> {
   const skipped = ctx.options.skip?.[testCase.id];
   const base = { id: testCase.id, group: testCase.group };
-  if (skipped) {
+  if (skipped !== undefined) {
     return {
       ...base,
       skipped,
@@ -87,15 +95,16 @@ export async function runConformance(
   options: ConformanceOptions = {},
   onCase?: (result: CaseResult) => void,
 ): Promise<ConformanceReport> {
+  const selected = selectCases(options);
   const backend = await createBackend();
   const ctx = new CaseContext(backend, options);
   const cases: CaseResult[] = [];
-  for (const testCase of selectCases(options)) {
+  for (const testCase of selected) {
     const result = await runCase(testCase, ctx);
     cases.push(result);
     onCase?.(result);
   }
-  const skipped = cases.filter((c) => c.skipped).length;
+  const skipped = cases.filter((c) => c.skipped !== undefined).length;
   const failed = cases.filter((c) => !c.passed).length;
   return {
     backend: backend.name,

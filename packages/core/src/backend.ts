@@ -1,131 +1,520 @@
 /**
- * The contract between core and a backend.
+ * `Backend`: what layers, networks and optimizers call. It wraps a `KernelBackend` (the
+ * storage and kernels of one engine, see contract.ts) and does, in one place, everything
+ * every backend would otherwise repeat: it makes and counts the handles, refuses a
+ * disposed or foreign one, checks every shape and label before a kernel sees it, shares
+ * storage between a tensor and its reshapes, and runs each composed kernel as the
+ * backend's own override where it has one, or as core's composition of primitives.
  *
- * A backend owns tensors and a small set of kernels; core owns the structure of the
- * math (layers, the network, the gradient check, the optimizer) and only ever calls
- * kernels. Kernels are synchronous and return new handles, so a GPU backend can keep
- * every intermediate on the device; reading values back is explicit and asynchronous.
+ * Kernels are synchronous and return new handles the caller owns, so a GPU backend keeps
+ * every intermediate on the device; reading values back is explicit (`await read(t)`).
  */
+import * as composed from './composed.js';
+import {
+  type BinaryOp,
+  CROSS_ENTROPY_DELTA,
+  type DType,
+  type FloatArray,
+  type KernelBackend,
+  type LabelDims,
+  type ReduceOp,
+  type Shape,
+  type UnaryOp,
+} from './contract.js';
+import { BackendError, TensorStateError, ValueError } from './errors.js';
+import {
+  addBiasShape,
+  broadcastShapes,
+  checkClassIndices,
+  checkLearningRate,
+  checkReshape,
+  checkSameShape,
+  checkTensorValues,
+  checkWrite,
+  formatShape,
+  gatherShape,
+  labelsShape,
+  type MatmulOptions,
+  matmulShape,
+  matrixShape,
+  reduceShape,
+  sizeOf,
+} from './shapes.js';
+import { Tensor, type TensorData, type ValueFacts } from './tensor.js';
 
-export type DType = 'float32' | 'float64';
-export type Shape = readonly number[];
-export type FloatArray = Float32Array | Float64Array;
+export type { MatmulOptions } from './shapes.js';
 
-/**
- * An opaque handle to values that live in a backend. Only the backend that made it can
- * read it or compute with it. Every handle has one owner, who must `dispose` it.
- */
-export interface Tensor {
-  readonly shape: Shape;
-  readonly dtype: DType;
-}
-
-export interface MatmulOptions {
-  /** Use `aᵀ` instead of `a`. */
-  transposeA?: boolean;
-  /** Use `bᵀ` instead of `b`. */
-  transposeB?: boolean;
-}
+/** Labels: class indices [batch] (whole numbers stored as floats) or one-hot rows [batch, classes]. */
+export type Labels = Tensor;
 
 export interface SoftmaxCrossEntropyResult {
-  /** softmax(logits), shape [batch, classes]. */
+  /** softmax(logits), [batch, classes]. */
   probs: Tensor;
-  /** The mean cross-entropy over the batch, shape [] (a scalar). */
+  /** The mean cross-entropy over the batch, [] (a scalar). */
   loss: Tensor;
 }
 
-/**
- * Labels are either class indices, shape [batch] (integers 0 … classes-1 stored as
- * floats), or one-hot rows, shape [batch, classes]. Every kernel that takes labels
- * accepts both.
- */
-export type Labels = Tensor;
+/** Anything `tidy` can hand back: its tensors outlive the scope. */
+type Kept = Tensor | readonly Kept[] | { readonly [key: string]: Kept } | undefined | void | number;
 
-export interface Backend {
-  /** Short name used to pick the backend, e.g. `cpu`. */
+export class Backend<K extends KernelBackend = KernelBackend> {
   readonly name: string;
   readonly dtype: DType;
-  /** What actually runs, for a person: engine, precision, threads. */
   readonly description: string;
-  /**
-   * The most rows one kernel may output, where the engine has a limit (a GPU's texture
-   * size). Code that batches many rows — evaluation over a dataset — stays under it.
-   */
-  readonly maxRows?: number;
+  readonly maxRows: number | undefined;
+  private live = 0;
+  private closed = false;
+  /** Handles made inside each open `tidy`, innermost last. */
+  private readonly scopes: Set<Tensor>[] = [];
+
+  constructor(readonly kernels: K) {
+    this.name = kernels.name;
+    this.dtype = kernels.dtype;
+    this.description = kernels.description;
+    this.maxRows = kernels.maxRows;
+  }
 
   // ---- data: moving values in and out, lifetime -------------------------------------
-  /** A new tensor holding `values` (row-major) in this backend's dtype. Rejects NaN/Infinity. */
-  tensor(values: ArrayLike<number>, shape: Shape): Tensor;
-  /** A copy of the values, in the backend's dtype. */
-  read(t: Tensor): Promise<FloatArray>;
-  /** The same, synchronously; only backends that can offer it without stalling. */
-  readSync?(t: Tensor): FloatArray;
-  /** Overwrites `values.length` elements starting at flat index `offset`. */
-  write(t: Tensor, values: ArrayLike<number>, offset?: number): void;
-  /**
-   * A new handle with t's values in another shape of the same size. Storage may be
-   * shared (the CPU backend shares it; TensorFlow.js copies on write), so do not write
-   * through one handle and expect the other to follow.
-   */
-  reshape(t: Tensor, shape: Shape): Tensor;
-  /** Frees the handle. Values shared with other handles (reshape) live until the last goes. */
-  dispose(t: Tensor): void;
-  /** How many handles are alive: the number leak tests watch. */
-  liveTensors(): number;
 
-  // ---- kernels: each returns a new tensor the caller owns ---------------------------
-  /** a·b, with either operand optionally transposed: [m,k]·[k,n] → [m,n]. */
-  matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor;
-  /** x + bias for every row: [m,n] + [n] → [m,n]. */
-  addBias(x: Tensor, bias: Tensor): Tensor;
-  /** The sum over rows, one value a column: [m,n] → [n] (the bias gradient). */
-  sumColumns(x: Tensor): Tensor;
-  /** Elementwise a + b, same shapes. */
-  add(a: Tensor, b: Tensor): Tensor;
-  /** Elementwise a * b, same shapes. */
-  mul(a: Tensor, b: Tensor): Tensor;
-  /** max(x, 0). */
-  relu(x: Tensor): Tensor;
-  /** dout where out > 0, else 0; `out` is relu's output (x <= 0 passes no gradient). */
-  reluBackward(dout: Tensor, out: Tensor): Tensor;
-  /** 1 / (1 + exp(-x)). */
-  sigmoid(x: Tensor): Tensor;
-  /** dout * out * (1 - out); `out` is sigmoid's output. */
-  sigmoidBackward(dout: Tensor, out: Tensor): Tensor;
+  /** A new tensor holding a copy of `values` (row-major). Rejects NaN, ±Infinity, and values the dtype cannot hold. */
+  tensor(values: ArrayLike<number>, shape: Shape): Tensor {
+    this.open('tensor');
+    const facts = checkTensorValues(values, shape, this.dtype);
+    return this.wrap(this.kernels.upload(values, shape), shape, facts);
+  }
+
+  /** A copy of the values, in the backend's dtype. */
+  read(t: Tensor): Promise<FloatArray> {
+    const data = this.own('read', t).data;
+    return this.kernels.download(data.storage, data.size);
+  }
+
+  /** Whether `readSync` works here (GPU backends read only asynchronously). */
+  get canReadSync(): boolean {
+    return this.kernels.downloadSync !== undefined;
+  }
+
+  /** The same, synchronously, where the backend can (`canReadSync`). */
+  readSync(t: Tensor): FloatArray {
+    const data = this.own('readSync', t).data;
+    if (!this.kernels.downloadSync) {
+      throw new BackendError(
+        `readSync: the ${this.name} backend reads values back only asynchronously; use await backend.read(t)`,
+      );
+    }
+    return this.kernels.downloadSync(data.storage, data.size);
+  }
+
+  /** Overwrites `values.length` elements starting at flat index `offset` (the numerical gradient nudges one). */
+  write(t: Tensor, values: ArrayLike<number>, offset = 0): void {
+    const data = this.own('write', t).data;
+    const facts = checkWrite(t, values, offset, this.dtype);
+    this.kernels.write(data.storage, values, offset);
+    // Each element now holds either an old value or a written one: both ranges together bound them.
+    data.facts = data.facts && {
+      whole: data.facts.whole && facts.whole,
+      min: Math.min(data.facts.min, facts.min),
+      max: Math.max(data.facts.max, facts.max),
+    };
+  }
+
+  /** A new handle on the same values in another shape of the same size: a write through either shows in both. */
+  reshape(t: Tensor, shape: Shape): Tensor {
+    const data = this.own('reshape', t).data;
+    checkReshape(t, shape);
+    data.refs++;
+    return this.handle(data, shape);
+  }
+
+  /** Frees the handle; the values go with the last handle on them. Disposing twice is harmless. */
+  dispose(t: Tensor): void {
+    if (!(t instanceof Tensor) || t.backend !== this) this.own('dispose', t);
+    if (t.disposed) return;
+    t.disposed = true;
+    this.live--;
+    for (const scope of this.scopes) scope.delete(t);
+    if (--t.data.refs === 0) this.kernels.free(t.data.storage);
+  }
+
+  /** How many handles are alive: the number leak tests watch. */
+  liveTensors(): number {
+    return this.live;
+  }
+
+  /** The backend's own resource counts (textures, bytes, buffers), for leak tests. */
+  resources(): Record<string, number> {
+    return this.kernels.resources?.() ?? {};
+  }
+
   /**
-   * Row-wise stable softmax and the mean cross-entropy −Σ t·log(y + delta) / batch;
-   * `delta` is the book's guard against log(0), 1e-7 unless given.
+   * Runs `fn`, then frees every handle made inside it except those it returns (as
+   * TensorFlow.js's tidy): compositions and optimizers write formulas without a dispose
+   * for each intermediate.
    */
-  softmaxCrossEntropy(logits: Tensor, labels: Labels, delta?: number): SoftmaxCrossEntropyResult;
-  /** (probs − t) / batch: the gradient of the mean loss with respect to the logits. */
-  softmaxCrossEntropyBackward(probs: Tensor, labels: Labels): Tensor;
-  /** param ← param − learningRate · grad, in place. */
-  sgdUpdate(param: Tensor, grad: Tensor, learningRate: number): void;
-  /** How many rows have their largest score at the label's class, shape []. */
-  countCorrect(scores: Tensor, labels: Labels): Tensor;
+  tidy<T extends Kept>(fn: () => T): T {
+    const scope = new Set<Tensor>();
+    this.scopes.push(scope);
+    const kept = new Set<Tensor>();
+    try {
+      const result = fn();
+      collectTensors(result, kept);
+      return result;
+    } finally {
+      // on a throw nothing is kept: the intermediates go too
+      this.scopes.pop();
+      for (const t of scope) {
+        if (kept.has(t))
+          this.scopes.at(-1)?.add(t); // it now belongs to the enclosing scope
+        else this.dispose(t);
+      }
+    }
+  }
+
+  /**
+   * `target` takes `source`'s values in place (for an update: W ← W − lr·dW), and
+   * `source` is used up. Reshapes of `target` see the new values.
+   */
+  assign(target: Tensor, source: Tensor): void {
+    const to = this.own('assign', target).data;
+    const from = this.own('assign', source).data;
+    checkSameShape('assign', target, source, ['target', 'source']);
+    if (from === to) {
+      this.dispose(source);
+      return;
+    }
+    if (from.refs > 1) {
+      // the source's values are shared with a reshape: copy them rather than take them
+      const copy = this.binary('add', source, 0);
+      this.dispose(source);
+      this.assign(target, copy);
+      return;
+    }
+    this.kernels.free(to.storage);
+    to.storage = from.storage;
+    to.facts = from.facts;
+    // the source handle goes, its storage now the target's
+    source.disposed = true;
+    this.live--;
+    for (const scope of this.scopes) scope.delete(source);
+  }
+
+  /** Ends the backend's workers or device. Handles still alive are lost with it. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.kernels.close?.();
+  }
+
+  // ---- primitives -----------------------------------------------------------------------
+
+  /** a·b, with either operand optionally transposed: [m,k]·[k,n] → [m,n]. */
+  matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+    const [x, y] = this.ownAll('matmul', a, b);
+    const { m, k, n } = matmulShape(a, b, options);
+    const dims = {
+      m,
+      k,
+      n,
+      transposeA: options.transposeA ?? false,
+      transposeB: options.transposeB ?? false,
+    };
+    return this.wrap(this.kernels.matmul(x, y, dims), [m, n]);
+  }
+
+  neg(x: Tensor): Tensor {
+    return this.unary('neg', x);
+  }
+  exp(x: Tensor): Tensor {
+    return this.unary('exp', x);
+  }
+  log(x: Tensor): Tensor {
+    return this.unary('log', x);
+  }
+  sqrt(x: Tensor): Tensor {
+    return this.unary('sqrt', x);
+  }
+
+  /** Element-wise a + b, broadcasting as numpy does (a number is a scalar). */
+  add(a: Tensor | number, b: Tensor | number): Tensor {
+    return this.binary('add', a, b);
+  }
+  sub(a: Tensor | number, b: Tensor | number): Tensor {
+    return this.binary('sub', a, b);
+  }
+  mul(a: Tensor | number, b: Tensor | number): Tensor {
+    return this.binary('mul', a, b);
+  }
+  div(a: Tensor | number, b: Tensor | number): Tensor {
+    return this.binary('div', a, b);
+  }
+  maximum(a: Tensor | number, b: Tensor | number): Tensor {
+    return this.binary('maximum', a, b);
+  }
+  /** 1 where a > b, else 0. */
+  greater(a: Tensor | number, b: Tensor | number): Tensor {
+    return this.binary('greater', a, b);
+  }
+  /** 1 where a = b, else 0. */
+  equal(a: Tensor | number, b: Tensor | number): Tensor {
+    return this.binary('equal', a, b);
+  }
+
+  /** The sum of all values ([]), or along an axis of a matrix (as numpy's `sum(x, axis, keepdims)`). */
+  sum(x: Tensor, axis?: 0 | 1 | -1, keepdims = false): Tensor {
+    return this.reduce('sum', x, axis, keepdims);
+  }
+  max(x: Tensor, axis?: 0 | 1 | -1, keepdims = false): Tensor {
+    return this.reduce('max', x, axis, keepdims);
+  }
+  /** The index of the first largest value (numpy's argmax), as a number. */
+  argmax(x: Tensor, axis?: 0 | 1 | -1, keepdims = false): Tensor {
+    return this.reduce('argmax', x, axis, keepdims);
+  }
+
   /** The rows of x at `indices`, in that order: [m,n] or [m] → [indices.length, n] or [indices.length]. */
-  gatherRows(x: Tensor, indices: ArrayLike<number>): Tensor;
+  gatherRows(x: Tensor, indices: ArrayLike<number>): Tensor {
+    const storage = this.own('gatherRows', x).data.storage;
+    const shape = gatherShape(x, indices);
+    const width = shape.length === 2 ? shape[1] : 1;
+    const rows = this.kernels.gatherRows(storage, Int32Array.from(indices), width);
+    // every gathered value is one of x's: what was known of them still holds
+    return this.wrap(rows, shape, x.data.facts);
+  }
+
+  // ---- composed kernels: core's composition, or the backend's own override ---------------
+
+  /** x + bias on every row: [m,n] + [n] → [m,n]. */
+  addBias(x: Tensor, bias: Tensor): Tensor {
+    const [X, b] = this.ownAll('addBias', x, bias);
+    const { m, n } = addBiasShape(x, bias);
+    if (this.kernels.addBias) return this.wrap(this.kernels.addBias(X, b, m, n), [m, n]);
+    return composed.addBias(this, x, bias);
+  }
+
+  /** The sum over rows, one value a column: [m,n] → [n] (the bias gradient). */
+  sumColumns(x: Tensor): Tensor {
+    const X = this.own('sumColumns', x).data.storage;
+    const [m, n] = matrixShape('sumColumns', x);
+    if (this.kernels.sumColumns) return this.wrap(this.kernels.sumColumns(X, m, n), [n]);
+    return composed.sumColumns(this, x);
+  }
+
+  /** max(x, 0). */
+  relu(x: Tensor): Tensor {
+    const X = this.own('relu', x).data.storage;
+    if (this.kernels.relu) return this.wrap(this.kernels.relu(X, x.size), x.shape);
+    return composed.relu(this, x);
+  }
+
+  /** dout where out > 0, else 0; `out` is relu's output (x <= 0 passes no gradient). */
+  reluBackward(dout: Tensor, out: Tensor): Tensor {
+    const [d, y] = this.ownAll('reluBackward', dout, out);
+    checkSameShape('reluBackward', dout, out, ['dout', 'out']);
+    if (this.kernels.reluBackward)
+      return this.wrap(this.kernels.reluBackward(d, y, dout.size), dout.shape);
+    return composed.reluBackward(this, dout, out);
+  }
+
+  /** 1 / (1 + exp(−x)). */
+  sigmoid(x: Tensor): Tensor {
+    const X = this.own('sigmoid', x).data.storage;
+    if (this.kernels.sigmoid) return this.wrap(this.kernels.sigmoid(X, x.size), x.shape);
+    return composed.sigmoid(this, x);
+  }
+
+  /** dout · out · (1 − out); `out` is sigmoid's output. */
+  sigmoidBackward(dout: Tensor, out: Tensor): Tensor {
+    const [d, y] = this.ownAll('sigmoidBackward', dout, out);
+    checkSameShape('sigmoidBackward', dout, out, ['dout', 'out']);
+    if (this.kernels.sigmoidBackward)
+      return this.wrap(this.kernels.sigmoidBackward(d, y, dout.size), dout.shape);
+    return composed.sigmoidBackward(this, dout, out);
+  }
+
+  /** Row-wise softmax, stable (each row's max subtracted first): the probabilities of a prediction. */
+  softmax(x: Tensor): Tensor {
+    const X = this.own('softmax', x).data.storage;
+    const [m, n] = matrixShape('softmax', x);
+    if (this.kernels.softmax) return this.wrap(this.kernels.softmax(X, m, n), [m, n]);
+    return composed.softmax(this, x);
+  }
+
+  /**
+   * softmax(logits) and the mean cross-entropy −Σ t·log(y + delta) / batch; `delta` is
+   * the book's guard against log(0), 1e-7 unless given.
+   */
+  softmaxCrossEntropy(
+    logits: Tensor,
+    labels: Labels,
+    delta = CROSS_ENTROPY_DELTA,
+  ): SoftmaxCrossEntropyResult {
+    const dims = this.labels('softmaxCrossEntropy', logits, labels);
+    if (!(delta >= 0 && Number.isFinite(delta)))
+      throw new ValueError('softmaxCrossEntropy', `delta must be a number >= 0, got ${delta}`);
+    if (this.kernels.softmaxCrossEntropy) {
+      const [probs, loss] = this.kernels.softmaxCrossEntropy(
+        logits.data.storage,
+        labels.data.storage,
+        dims,
+        delta,
+      );
+      return { probs: this.wrap(probs, [dims.batch, dims.classes]), loss: this.wrap(loss, []) };
+    }
+    return composed.softmaxCrossEntropy(this, logits, labels, delta);
+  }
+
+  /** (probs − t) / batch: the gradient of the mean loss with respect to the logits. */
+  softmaxCrossEntropyBackward(probs: Tensor, labels: Labels): Tensor {
+    const dims = this.labels('softmaxCrossEntropyBackward', probs, labels);
+    const override = this.kernels.softmaxCrossEntropyBackward;
+    if (override)
+      return this.wrap(
+        override.call(this.kernels, probs.data.storage, labels.data.storage, dims),
+        probs.shape,
+      );
+    return composed.softmaxCrossEntropyBackward(this, probs, labels);
+  }
+
+  /** param ← param − learningRate · grad, in place. */
+  sgdUpdate(param: Tensor, grad: Tensor, learningRate: number): void {
+    const [w, g] = this.ownAll('sgdUpdate', param, grad);
+    checkSameShape('sgdUpdate', param, grad, ['param', 'grad']);
+    checkLearningRate(learningRate);
+    if (this.kernels.sgdUpdate) {
+      this.kernels.sgdUpdate(w, g, param.size, learningRate);
+      param.data.facts = null;
+      return;
+    }
+    composed.sgdUpdate(this, param, grad, learningRate);
+  }
+
+  /** How many rows have their largest score (the first, on ties) at the label's class, as a [] scalar. */
+  countCorrect(scores: Tensor, labels: Labels): Tensor {
+    const dims = this.labels('countCorrect', scores, labels);
+    if (this.kernels.countCorrect)
+      return this.wrap(
+        this.kernels.countCorrect(scores.data.storage, labels.data.storage, dims),
+        [],
+      );
+    return composed.countCorrect(this, scores, labels);
+  }
+
+  // ---- what a Tensor asks of its backend ---------------------------------------------------
+
+  /** The first few values, where a synchronous read is possible (for `Tensor.toString`). */
+  peek(t: Tensor): ArrayLike<number> | null {
+    if (t.disposed || t.backend !== this || !this.kernels.downloadSync) return null;
+    return this.kernels.downloadSync(t.data.storage, Math.min(t.size, 9));
+  }
+
+  // ---- the checks and the bookkeeping, once for every backend ------------------------------
+
+  private unary(op: UnaryOp, x: Tensor): Tensor {
+    const X = this.own(op, x).data.storage;
+    return this.wrap(this.kernels.unary(op, X, x.size), x.shape);
+  }
+
+  private binary(op: BinaryOp, a: Tensor | number, b: Tensor | number): Tensor {
+    // A number is a scalar tensor for the length of this call.
+    const left = typeof a === 'number' ? this.constant(op, a) : a;
+    const right = typeof b === 'number' ? this.constant(op, b) : b;
+    try {
+      const [A, B] = this.ownAll(op, left, right);
+      const { shape, layout } = broadcastShapes(op, left.shape, right.shape);
+      return this.wrap(this.kernels.binary(op, A, B, layout), shape);
+    } finally {
+      if (left !== a) this.dispose(left);
+      if (right !== b) this.dispose(right);
+    }
+  }
+
+  private reduce(op: ReduceOp, x: Tensor, axis: 0 | 1 | -1 | undefined, keepdims: boolean) {
+    const X = this.own(op, x).data.storage;
+    const { rows, cols, kernelAxis, shape } = reduceShape(op, x.shape, axis, keepdims);
+    return this.wrap(this.kernels.reduce(op, X, rows, cols, kernelAxis), shape);
+  }
+
+  private constant(op: string, value: number): Tensor {
+    if (!Number.isFinite(value) || !Number.isFinite(this.round(value))) {
+      throw new ValueError(op, `the number ${value} is not a finite ${this.dtype}`);
+    }
+    return this.wrap(this.kernels.upload([value], []), [], null);
+  }
+
+  private round(value: number): number {
+    return this.dtype === 'float32' ? Math.fround(value) : value;
+  }
+
+  /** Checks labels against scores and, for class indices, their values (see ValueFacts). */
+  private labels(where: string, scores: Tensor, labels: Labels): LabelDims {
+    this.ownAll(where, scores, labels);
+    const dims = labelsShape(where, scores, labels);
+    if (!dims.oneHot) this.checkIndices(where, labels, dims.classes);
+    return dims;
+  }
+
+  private checkIndices(where: string, labels: Tensor, classes: number): void {
+    const facts = labels.data.facts;
+    if (facts?.whole && facts.min >= 0 && facts.max < classes) return; // known on upload: no readback
+    if (this.kernels.downloadSync) {
+      // Computed on the backend, or a range that does not settle it (gathered rows may
+      // leave out the bad one): read the values themselves.
+      checkClassIndices(
+        where,
+        this.kernels.downloadSync(labels.data.storage, labels.size),
+        classes,
+      );
+      return;
+    }
+    throw new ValueError(
+      where,
+      facts
+        ? `labels hold values in ${facts.min}…${facts.max}${facts.whole ? '' : ' (not all whole)'}, not class indices in 0…${classes - 1}`
+        : `the ${this.name} backend cannot check class indices computed on the device without reading them back; make labels with backend.tensor() (or gatherRows of such a tensor)`,
+    );
+  }
+
+  private open(where: string): void {
+    if (this.closed) {
+      throw new TensorStateError(`${where}: the ${this.name} backend was closed; create a new one`);
+    }
+  }
+
+  private own(where: string, t: Tensor): Tensor {
+    if (!(t instanceof Tensor) || t.backend !== this) {
+      const other = (t as Partial<Tensor> | null)?.backend as { name?: string } | undefined;
+      throw new TensorStateError(
+        `${where}: the tensor was not made by this ${this.name} backend${other?.name ? ` (it belongs to a ${other.name} backend)` : ''}; create it with this backend's tensor()`,
+      );
+    }
+    if (t.disposed) {
+      throw new TensorStateError(
+        `${where}: the tensor ${formatShape(t.shape)} was already disposed`,
+      );
+    }
+    this.open(where);
+    return t;
+  }
+
+  private ownAll(where: string, ...tensors: Tensor[]): unknown[] {
+    return tensors.map((t) => this.own(where, t).data.storage);
+  }
+
+  private wrap(storage: unknown, shape: Shape, facts: ValueFacts | null = null): Tensor {
+    return this.handle({ storage, size: sizeOf(shape), refs: 1, facts }, shape);
+  }
+
+  private handle(data: TensorData, shape: Shape): Tensor {
+    const t = new Tensor(this, [...shape], data);
+    this.live++;
+    this.scopes.at(-1)?.add(t);
+    return t;
+  }
 }
 
-/** The names of the kernels, in contract order: what a conformance suite walks through. */
-export const KERNEL_NAMES = [
-  'matmul',
-  'addBias',
-  'sumColumns',
-  'add',
-  'mul',
-  'relu',
-  'reluBackward',
-  'sigmoid',
-  'sigmoidBackward',
-  'softmaxCrossEntropy',
-  'softmaxCrossEntropyBackward',
-  'sgdUpdate',
-  'countCorrect',
-  'gatherRows',
-] as const satisfies readonly (keyof Backend)[];
-
-export type KernelName = (typeof KERNEL_NAMES)[number];
-
-/** The epsilon inside the log of the book's `cross_entropy_error`, so log(0) never happens. */
-export const CROSS_ENTROPY_DELTA = 1e-7;
+function collectTensors(value: unknown, into: Set<Tensor>): void {
+  if (value instanceof Tensor) into.add(value);
+  else if (Array.isArray(value)) for (const v of value) collectTensors(v, into);
+  else if (value && typeof value === 'object')
+    for (const v of Object.values(value)) collectTensors(v, into);
+}

@@ -1,9 +1,10 @@
 /**
  * Section 5.7.3 — checking backpropagation against numerical differentiation.
  */
-import type { Backend, Labels, Tensor } from './backend.js';
+import type { Backend, Labels } from './backend.js';
 import { UsageError } from './errors.js';
-import { PARAM_NAMES, type ParamName, type TwoLayerNet } from './two-layer-net.js';
+import type { Gradients, Network } from './network.js';
+import type { Tensor } from './tensor.js';
 
 /**
  * The central difference (f(x + h) − f(x − h)) / 2h for every element of `param`,
@@ -44,7 +45,8 @@ export interface ParamCheck {
   maxAbsDiff: number;
 }
 
-export type GradientCheckReport = Record<ParamName, ParamCheck>;
+/** One entry a parameter: W1, b1, W2, b2, … */
+export type GradientCheckReport = Record<string, ParamCheck>;
 
 /**
  * The relative error's denominator never drops below this: where both gradients are
@@ -62,22 +64,22 @@ export const RELATIVE_ERROR_FLOOR = 1e-6;
  * book's own figure) and would hide real errors of that size.
  */
 export async function gradientCheck(
-  net: TwoLayerNet,
+  net: Network,
   x: Tensor,
   t: Labels,
   h?: number,
 ): Promise<GradientCheckReport> {
   const guard = net.lastLayer.delta;
   net.lastLayer.delta = 0;
-  let numerical: Awaited<ReturnType<TwoLayerNet['numericalGradient']>>;
+  let numerical: Gradients;
   try {
     numerical = await net.numericalGradient(x, t, h);
   } finally {
     net.lastLayer.delta = guard;
   }
   const backprop = net.gradient(x, t);
-  const report = {} as GradientCheckReport;
-  for (const name of PARAM_NAMES) {
+  const report: GradientCheckReport = {};
+  for (const name of Object.keys(net.params)) {
     const a = await net.backend.read(backprop[name]);
     const b = await net.backend.read(numerical[name]);
     net.backend.dispose(numerical[name]);

@@ -1,11 +1,15 @@
 export * from './backend.js';
+export * as composedKernels from './composed.js';
+export * from './contract.js';
 export * from './errors.js';
 export * from './gradient.js';
 export * from './graph.js';
 export * from './layers.js';
 export * from './model-file.js';
-export { SGD } from './optimizer.js';
+export * from './network.js';
+export * from './optimizer.js';
 export { Random } from './random.js';
 export * from './shapes.js';
+export { Tensor, type ValueFacts } from './tensor.js';
 export * from './training.js';
 export * from './two-layer-net.js';

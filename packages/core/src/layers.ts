@@ -7,13 +7,21 @@
  * alive until the layer's next forward (for forward's results) or next backward (for
  * backward's results) replaces them, or until `dispose()`. Inputs stay the caller's.
  */
-import { type Backend, CROSS_ENTROPY_DELTA, type Labels, type Tensor } from './backend.js';
+import type { Backend, Labels } from './backend.js';
+import { CROSS_ENTROPY_DELTA } from './contract.js';
 import { ShapeError, UsageError } from './errors.js';
 import { formatShape, labelsShape, sizeOf } from './shapes.js';
+import type { Tensor } from './tensor.js';
 
-/** What `TwoLayerNet.layers` holds: anything that maps a tensor forward. */
+/** What a network's `layers` hold: a step forward, and the way back. */
 export interface Layer {
   forward(x: Tensor): Tensor;
+  /**
+   * The gradient with respect to the layer's input, from the gradient of its output.
+   * `null` only where the layer was built not to compute it (the first Affine: nothing
+   * below it needs one).
+   */
+  backward(dout: Tensor): Tensor | null;
   dispose(): void;
 }
 

@@ -1,43 +1,44 @@
 /**
- * A trained TwoLayerNet as JSON: the architecture and every parameter, so a model
- * trained on one backend can be loaded on any other.
+ * A trained network as JSON: its architecture and every parameter, so a model trained on
+ * one backend loads on any other. Version 2 records the architecture as the network
+ * describes itself; version 1 files still load.
  */
-import type { Backend, DType } from './backend.js';
+import type { Backend } from './backend.js';
+import type { DType } from './contract.js';
 import { DataError } from './errors.js';
-import { PARAM_NAMES, type ParamName, TwoLayerNet } from './two-layer-net.js';
+import type { Architecture, Network } from './network.js';
+import { TwoLayerNet } from './two-layer-net.js';
 
-export const MODEL_FORMAT = 'backprop.two-layer-net';
-export const MODEL_VERSION = 1;
+export const MODEL_FORMAT = 'backprop.network';
+export const MODEL_VERSION = 2;
+/** The first format: read, never written. */
+const MODEL_FORMAT_V1 = 'backprop.two-layer-net';
 
 export interface ModelFile {
   format: typeof MODEL_FORMAT;
   version: typeof MODEL_VERSION;
-  architecture: { inputSize: number; hiddenSize: number; outputSize: number; activation: 'relu' };
+  architecture: Architecture;
   /** The dtype the model was trained in. */
   dtype: DType;
   /** Free-form facts about the run that made it (backend, iterations, accuracy). */
   trainedWith?: Record<string, unknown>;
-  params: Record<ParamName, { shape: number[]; values: number[] }>;
+  /** W1, b1, W2, b2, … */
+  params: Record<string, { shape: number[]; values: number[] }>;
 }
 
 export async function modelToJSON(
-  net: TwoLayerNet,
+  net: Network,
   trainedWith?: Record<string, unknown>,
 ): Promise<ModelFile> {
   const values = await net.readParams();
-  const params = {} as ModelFile['params'];
-  for (const name of PARAM_NAMES) {
-    params[name] = { shape: [...net.params[name].shape], values: Array.from(values[name]) };
+  const params: ModelFile['params'] = {};
+  for (const [name, param] of Object.entries(net.params)) {
+    params[name] = { shape: [...param.shape], values: Array.from(values[name]) };
   }
   return {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
-    architecture: {
-      inputSize: net.inputSize,
-      hiddenSize: net.hiddenSize,
-      outputSize: net.outputSize,
-      activation: 'relu',
-    },
+    architecture: structuredClone(net.architecture),
     dtype: net.backend.dtype,
     ...(trainedWith ? { trainedWith } : {}),
     params,
@@ -45,44 +46,103 @@ export async function modelToJSON(
 }
 
 /** Checks `json` (already parsed) and builds the network on `backend`. `file` names it in errors. */
-export function modelFromJSON(backend: Backend, json: unknown, file = 'model'): TwoLayerNet {
+export function modelFromJSON(backend: Backend, json: unknown, file = 'model'): Network {
   const fail = (detail: string): never => {
     throw new DataError(file, `not a backprop model file: ${detail}`);
   };
-  if (typeof json !== 'object' || json === null) fail('expected a JSON object');
-  const model = json as Partial<ModelFile>;
-  if (model.format !== MODEL_FORMAT)
-    fail(`"format" must be "${MODEL_FORMAT}", got ${JSON.stringify(model.format)}`);
-  if (model.version !== MODEL_VERSION)
-    fail(`version ${JSON.stringify(model.version)} is not supported (expected ${MODEL_VERSION})`);
-  const arch = model.architecture;
-  if (
-    !arch ||
-    ![arch.inputSize, arch.hiddenSize, arch.outputSize].every((n) => Number.isInteger(n) && n > 0)
-  ) {
-    fail('"architecture" needs whole inputSize, hiddenSize and outputSize');
-  }
-  const { inputSize, hiddenSize, outputSize } = arch as ModelFile['architecture'];
-  const expected: Record<ParamName, number[]> = {
-    W1: [inputSize, hiddenSize],
-    b1: [hiddenSize],
-    W2: [hiddenSize, outputSize],
-    b2: [outputSize],
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    fail('expected a JSON object');
+  const model = json as Omit<Partial<ModelFile>, 'format' | 'version'> & {
+    format?: unknown;
+    version?: unknown;
   };
-  const initialParams = {} as Record<ParamName, number[]>;
-  for (const name of PARAM_NAMES) {
-    const param = model.params?.[name];
-    const size = expected[name].reduce((a, b) => a * b, 1);
-    if (!param || !Array.isArray(param.values)) fail(`parameter ${name} is missing`);
-    const { shape, values } = param as { shape: number[]; values: number[] };
-    if (JSON.stringify(shape) !== JSON.stringify(expected[name]) || values.length !== size) {
-      fail(
-        `parameter ${name} must have shape [${expected[name]}] (${size} values), got [${shape}] with ${values.length} values`,
-      );
+  const v1 = model.format === MODEL_FORMAT_V1 && model.version === 1;
+  if (!v1 && model.format !== MODEL_FORMAT)
+    fail(`"format" must be "${MODEL_FORMAT}", got ${JSON.stringify(model.format)}`);
+  if (!v1 && model.version !== MODEL_VERSION)
+    fail(`version ${JSON.stringify(model.version)} is not supported (expected ${MODEL_VERSION})`);
+  const arch = readArchitecture(model.architecture, v1, fail);
+
+  const sizes = [arch.inputSize, ...arch.hiddenSizes, arch.outputSize];
+  const initialParams: Record<string, number[]> = {};
+  for (let i = 1; i < sizes.length; i++) {
+    const expected: Record<string, number[]> = {
+      [`W${i}`]: [sizes[i - 1], sizes[i]],
+      [`b${i}`]: [sizes[i]],
+    };
+    for (const [name, shape] of Object.entries(expected)) {
+      const param = model.params?.[name];
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (!param || !Array.isArray(param.values)) fail(`parameter ${name} is missing`);
+      const { shape: actual, values } = param as { shape: unknown; values: unknown[] };
+      if (JSON.stringify(actual) !== JSON.stringify(shape) || values.length !== size) {
+        fail(
+          `parameter ${name} must have shape [${shape}] (${size} values), got ${JSON.stringify(actual)} with ${values.length} values`,
+        );
+      }
+      const bad = values.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
+      if (bad >= 0) fail(`parameter ${name} has a non-finite value at index ${bad}`);
+      initialParams[name] = values as number[];
     }
-    const bad = values.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
-    if (bad >= 0) fail(`parameter ${name} has a non-finite value at index ${bad}`);
-    initialParams[name] = values;
   }
-  return new TwoLayerNet(backend, { inputSize, hiddenSize, outputSize, initialParams });
+  const extra = Object.keys(model.params ?? {}).filter((name) => !(name in initialParams));
+  if (extra.length > 0) fail(`parameters ${extra.join(', ')} do not belong to this architecture`);
+
+  try {
+    return new TwoLayerNet(backend, {
+      inputSize: arch.inputSize,
+      hiddenSize: arch.hiddenSizes[0],
+      outputSize: arch.outputSize,
+      initialParams,
+    });
+  } catch (error) {
+    // a weight the backend's dtype cannot hold (1e39 in float32), named with the file
+    if ((error as Error).name === 'ValueError') fail((error as Error).message);
+    throw error;
+  }
+}
+
+function readArchitecture(
+  value: unknown,
+  v1: boolean,
+  fail: (detail: string) => never,
+): Architecture {
+  const arch = (value ?? {}) as Record<string, unknown>;
+  const whole = (n: unknown) => Number.isSafeInteger(n) && (n as number) > 0;
+  if (v1) {
+    if (![arch.inputSize, arch.hiddenSize, arch.outputSize].every(whole))
+      fail('"architecture" needs whole inputSize, hiddenSize and outputSize');
+    return {
+      kind: 'TwoLayerNet',
+      inputSize: arch.inputSize as number,
+      hiddenSizes: [arch.hiddenSize as number],
+      outputSize: arch.outputSize as number,
+      activation: 'relu',
+      weightInit: 0.01,
+    };
+  }
+  if (arch.kind !== 'TwoLayerNet')
+    fail(`architecture.kind must be "TwoLayerNet", got ${JSON.stringify(arch.kind)}`);
+  const hidden = arch.hiddenSizes;
+  if (
+    !whole(arch.inputSize) ||
+    !whole(arch.outputSize) ||
+    !Array.isArray(hidden) ||
+    hidden.length === 0 ||
+    !hidden.every(whole)
+  )
+    fail('"architecture" needs whole inputSize and outputSize and a list of whole hiddenSizes');
+  if ((hidden as number[]).length !== 1) fail('a TwoLayerNet has exactly one hidden layer');
+  if (arch.activation !== 'relu') fail('a TwoLayerNet uses relu between its layers');
+  const weightInit = arch.weightInit ?? 0.01;
+  if (!(typeof weightInit === 'number' && weightInit > 0 && Number.isFinite(weightInit)))
+    fail('architecture.weightInit must be a positive number');
+  return {
+    kind: arch.kind as Architecture['kind'],
+    inputSize: arch.inputSize as number,
+    hiddenSizes: [...(hidden as number[])],
+    outputSize: arch.outputSize as number,
+    activation: arch.activation as Architecture['activation'],
+    weightInit: weightInit as number,
+  };
 }

@@ -1,9 +1,22 @@
 /**
- * The one place where shapes are checked. Backends call these at the top of each kernel,
- * so every backend rejects the same mistakes with the same words.
+ * The one place where shapes and values are checked. Core's Backend calls these before a
+ * kernel sees a call, so every backend rejects the same mistakes with the same words.
  */
-import type { MatmulOptions, Shape, Tensor } from './backend.js';
-import { ShapeError, TensorStateError, ValueError } from './errors.js';
+import type { BinaryOp, Broadcast, DType, ReduceOp, Shape } from './contract.js';
+import { ShapeError, ValueError } from './errors.js';
+import type { ValueFacts } from './tensor.js';
+
+/** Anything with a shape: a tensor, or a shape in a test. */
+interface Shaped {
+  readonly shape: Shape;
+}
+
+export interface MatmulOptions {
+  /** Use `aᵀ` instead of `a`. */
+  transposeA?: boolean;
+  /** Use `bᵀ` instead of `b`. */
+  transposeB?: boolean;
+}
 
 export function sizeOf(shape: Shape): number {
   let size = 1;
@@ -26,16 +39,38 @@ export function checkShape(where: string, shape: Shape): void {
   }
 }
 
-/** Rejects NaN and ±Infinity with the position of the first one. */
-export function checkFinite(where: string, values: ArrayLike<number>): void {
+/**
+ * Rejects NaN, ±Infinity and, for float32, values beyond its range (they would be stored
+ * as Infinity), naming the first; returns what the values are (see ValueFacts).
+ */
+export function checkValues(where: string, values: ArrayLike<number>, dtype: DType): ValueFacts {
+  // bytes and whole-number arrays need no finiteness check (MNIST labels, indices)
+  const integers =
+    values instanceof Uint8Array || values instanceof Int32Array || values instanceof Uint16Array;
+  const float32 = dtype === 'float32' && !(values instanceof Float32Array);
+  let whole = true;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) {
-      throw new ValueError(where, `value ${values[i]} at index ${i} is not a finite number`);
+    const v = values[i];
+    if (!integers && !(Number.isFinite(v) && (!float32 || Number.isFinite(Math.fround(v))))) {
+      throw new ValueError(
+        where,
+        typeof v !== 'number'
+          ? `value ${JSON.stringify(v)} at index ${i} is not a number`
+          : Number.isFinite(v)
+            ? `value ${v} at index ${i} is too large for float32 (largest ±3.4028235e38)`
+            : `value ${v} at index ${i} is not a finite number`,
+      );
     }
+    if (v < min) min = v;
+    if (v > max) max = v;
+    if (whole && v !== Math.trunc(v)) whole = false;
   }
+  return { whole, min, max };
 }
 
-export function matrixShape(where: string, t: Tensor, name = 'x'): [rows: number, cols: number] {
+export function matrixShape(where: string, t: Shaped, name = 'x'): [rows: number, cols: number] {
   if (t.shape.length !== 2) {
     throw new ShapeError(
       where,
@@ -45,7 +80,7 @@ export function matrixShape(where: string, t: Tensor, name = 'x'): [rows: number
   return [t.shape[0], t.shape[1]];
 }
 
-export function checkSameShape(where: string, a: Tensor, b: Tensor, names = ['a', 'b']): void {
+export function checkSameShape(where: string, a: Shaped, b: Shaped, names = ['a', 'b']): void {
   if (!sameShape(a.shape, b.shape)) {
     throw new ShapeError(
       where,
@@ -55,7 +90,7 @@ export function checkSameShape(where: string, a: Tensor, b: Tensor, names = ['a'
 }
 
 /** m, k, n of op(a)·op(b) = [m,k]·[k,n]. */
-export function matmulShape(a: Tensor, b: Tensor, options: MatmulOptions = {}) {
+export function matmulShape(a: Shaped, b: Shaped, options: MatmulOptions = {}) {
   const [aRows, aCols] = matrixShape('matmul', a, 'a');
   const [bRows, bCols] = matrixShape('matmul', b, 'b');
   const [m, k] = options.transposeA ? [aCols, aRows] : [aRows, aCols];
@@ -71,7 +106,7 @@ export function matmulShape(a: Tensor, b: Tensor, options: MatmulOptions = {}) {
   return { m, k, n };
 }
 
-export function addBiasShape(x: Tensor, bias: Tensor) {
+export function addBiasShape(x: Shaped, bias: Shaped) {
   const [m, n] = matrixShape('addBias', x);
   if (bias.shape.length !== 1 || bias.shape[0] !== n) {
     throw new ShapeError(
@@ -86,7 +121,7 @@ export function addBiasShape(x: Tensor, bias: Tensor) {
  * Checks labels against scores [batch, classes]: either class indices [batch] or one-hot
  * rows [batch, classes]. Class index values are checked where the backend can see them.
  */
-export function labelsShape(where: string, scores: Tensor, labels: Tensor) {
+export function labelsShape(where: string, scores: Shaped, labels: Shaped) {
   const [batch, classes] = matrixShape(where, scores, 'scores');
   const oneHot = labels.shape.length === 2;
   const fits = oneHot
@@ -114,7 +149,7 @@ export function checkClassIndices(where: string, labels: ArrayLike<number>, clas
   }
 }
 
-export function gatherShape(x: Tensor, indices: ArrayLike<number>): Shape {
+export function gatherShape(x: Shaped, indices: ArrayLike<number>): Shape {
   if (x.shape.length < 1 || x.shape.length > 2) {
     throw new ShapeError(
       'gatherRows',
@@ -132,7 +167,7 @@ export function gatherShape(x: Tensor, indices: ArrayLike<number>): Shape {
   return x.shape.length === 2 ? [indices.length, x.shape[1]] : [indices.length];
 }
 
-export function checkReshape(t: Tensor, shape: Shape): void {
+export function checkReshape(t: Shaped, shape: Shape): void {
   checkShape('reshape', shape);
   if (sizeOf(shape) !== sizeOf(t.shape)) {
     throw new ShapeError(
@@ -142,7 +177,12 @@ export function checkReshape(t: Tensor, shape: Shape): void {
   }
 }
 
-export function checkWrite(t: Tensor, values: ArrayLike<number>, offset: number): void {
+export function checkWrite(
+  t: Shaped,
+  values: ArrayLike<number>,
+  offset: number,
+  dtype: DType,
+): ValueFacts {
   const size = sizeOf(t.shape);
   if (!Number.isInteger(offset) || offset < 0 || offset + values.length > size) {
     throw new ShapeError(
@@ -150,7 +190,7 @@ export function checkWrite(t: Tensor, values: ArrayLike<number>, offset: number)
       `${values.length} values at offset ${offset} do not fit a tensor of ${size} values`,
     );
   }
-  checkFinite('write', values);
+  return checkValues('write', values, dtype);
 }
 
 export function checkLearningRate(learningRate: number): void {
@@ -162,36 +202,99 @@ export function checkLearningRate(learningRate: number): void {
   }
 }
 
-/** What `backend.tensor(values, shape)` must check before it stores anything. */
-export function checkTensorValues(values: ArrayLike<number>, shape: Shape): void {
+/** What `backend.tensor(values, shape)` checks before it stores anything. */
+export function checkTensorValues(
+  values: ArrayLike<number>,
+  shape: Shape,
+  dtype: DType,
+): ValueFacts {
   checkShape('tensor', shape);
+  if (!values || typeof values.length !== 'number') {
+    throw new ValueError('tensor', `values must be an array or typed array, got ${typeof values}`);
+  }
   if (values.length !== sizeOf(shape)) {
     throw new ShapeError(
       'tensor',
       `${values.length} values cannot fill shape ${formatShape(shape)} (${sizeOf(shape)} values)`,
     );
   }
-  checkFinite('tensor', values);
+  return checkValues('tensor', values, dtype);
 }
 
 /**
- * What every backend checks first: that `t` is one of its own handles (`isOwn`) and, unless
- * disposing, still alive. The one place these two messages are written.
+ * How two shapes broadcast, as numpy does it, for results of at most two dimensions: []
+ * is [1,1], [n] is a row [1,n]; each dimension must be equal or 1. Identical shapes of any
+ * rank work too (as one flat row).
  */
-export function ownTensor<T extends Tensor & { readonly disposed: boolean }>(
-  t: Tensor,
-  kernel: string,
-  backendName: string,
-  isOwn: (t: Tensor) => t is T,
-  allowDisposed = false,
-): T {
-  if (!isOwn(t)) {
-    throw new TensorStateError(
-      `${kernel}: the tensor was not made by this ${backendName} backend; create it with this backend's tensor()`,
+export function broadcastShapes(
+  op: BinaryOp,
+  a: Shape,
+  b: Shape,
+): { shape: Shape; layout: Broadcast } {
+  if (sameShape(a, b)) {
+    const size = sizeOf(a);
+    return {
+      shape: a,
+      layout: { rows: 1, cols: size, aRows: 1, aCols: size, bRows: 1, bCols: size },
+    };
+  }
+  const asMatrix = (s: Shape): [number, number] | null =>
+    s.length === 0 ? [1, 1] : s.length === 1 ? [1, s[0]] : s.length === 2 ? [s[0], s[1]] : null;
+  const [A, B] = [asMatrix(a), asMatrix(b)];
+  // a scalar broadcasts against anything
+  if (!A || !B) {
+    if (sizeOf(a) === 1 && a.length === 0 && B === null) return broadcastScalar(b, 'b');
+    if (sizeOf(b) === 1 && b.length === 0 && A === null) return broadcastScalar(a, 'a');
+  }
+  const fits = (x: number, y: number) => x === y || x === 1 || y === 1;
+  if (!A || !B || !fits(A[0], B[0]) || !fits(A[1], B[1])) {
+    throw new ShapeError(
+      op,
+      `a ${formatShape(a)} and b ${formatShape(b)} do not broadcast (each dimension must be equal, or 1)`,
     );
   }
-  if (t.disposed && !allowDisposed) {
-    throw new TensorStateError(`${kernel}: the tensor [${t.shape.join(',')}] was already disposed`);
+  const rows = Math.max(A[0], B[0]);
+  const cols = Math.max(A[1], B[1]);
+  const rank = Math.max(a.length, b.length);
+  const shape = rank === 0 ? [] : rank === 1 ? [cols] : [rows, cols];
+  return { shape, layout: { rows, cols, aRows: A[0], aCols: A[1], bRows: B[0], bCols: B[1] } };
+}
+
+function broadcastScalar(shape: Shape, tensor: 'a' | 'b'): { shape: Shape; layout: Broadcast } {
+  const cols = sizeOf(shape);
+  const full = { rows: 1, cols };
+  const one = { rows: 1, cols: 1 };
+  const [A, B] = tensor === 'a' ? [full, one] : [one, full];
+  return {
+    shape,
+    layout: { rows: 1, cols, aRows: A.rows, aCols: A.cols, bRows: B.rows, bCols: B.cols },
+  };
+}
+
+/**
+ * A reduction of x along `axis` (as numpy's): none for all values, 0 down the columns of
+ * a matrix, 1 or −1 along its rows. Returns the [rows, cols] the kernel sees and the
+ * result's shape.
+ */
+export function reduceShape(
+  op: ReduceOp,
+  shape: Shape,
+  axis: 0 | 1 | -1 | undefined,
+  keepdims: boolean,
+): { rows: number; cols: number; kernelAxis: 0 | 1; shape: Shape } {
+  const size = sizeOf(shape);
+  const all = axis === undefined || (shape.length === 1 && (axis === 0 || axis === -1));
+  if (all) {
+    return { rows: 1, cols: size, kernelAxis: 1, shape: keepdims ? shape.map(() => 1) : [] };
   }
-  return t;
+  if (shape.length !== 2 || ![0, 1, -1].includes(axis)) {
+    throw new ShapeError(
+      op,
+      `axis ${axis} needs a matrix [rows, cols] (axis 0, 1 or -1), got ${formatShape(shape)}`,
+    );
+  }
+  const [rows, cols] = shape;
+  return axis === 0
+    ? { rows, cols, kernelAxis: 0, shape: keepdims ? [1, cols] : [cols] }
+    : { rows, cols, kernelAxis: 1, shape: keepdims ? [rows, 1] : [rows] };
 }

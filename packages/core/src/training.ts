@@ -3,11 +3,12 @@
  * backprop, SGD, and train/test accuracy once an epoch. Shared by the CLI, the bench
  * and the playground so that all three run exactly the same procedure.
  */
-import type { Backend, Labels, Tensor } from './backend.js';
+import type { Backend, Labels } from './backend.js';
 import { UsageError } from './errors.js';
-import { SGD } from './optimizer.js';
+import type { Network } from './network.js';
+import { type Optimizer, SGD } from './optimizer.js';
 import type { Random } from './random.js';
-import type { TwoLayerNet } from './two-layer-net.js';
+import type { Tensor } from './tensor.js';
 
 /** Samples on the backend: images [count, features] and labels [count] or [count, classes]. */
 export interface Dataset {
@@ -16,11 +17,14 @@ export interface Dataset {
 }
 
 export interface TrainConfig {
-  iters: number;
-  batchSize: number;
-  learningRate: number;
-  /** Draws the mini-batches. */
-  random: Random;
+  /** Iterations (default 10 000, the book's). */
+  iters?: number;
+  /** Samples a mini-batch, drawn with replacement (default 100). */
+  batchSize?: number;
+  /** How the weights move (default: SGD with the book's learning rate 0.1). */
+  optimizer?: Optimizer;
+  /** Draws the mini-batches (default: the generator the network's weights came from, so one seed fixes the run). */
+  random?: Random;
   /** Accuracy is measured when iter % iterPerEpoch === 0; default max(trainSize / batchSize, 1). */
   iterPerEpoch?: number;
   /** Samples per forward pass when measuring accuracy (bounds memory). */
@@ -54,16 +58,17 @@ export interface TrainHooks {
   signal?: AbortSignal;
 }
 
-export async function trainTwoLayerNet(
-  net: TwoLayerNet,
+/** Trains `net` on `train`, measuring accuracy on both sets once an epoch (the book's 5.7.4 loop). */
+export async function trainNetwork(
+  net: Network,
   train: Dataset,
   test: Dataset,
-  config: TrainConfig,
+  config: TrainConfig = {},
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
   const { backend } = net;
   const trainSize = train.images.shape[0];
-  const { iters, batchSize, learningRate, random } = config;
+  const { iters = 10_000, batchSize = 100, random = net.random } = config;
   if (!Number.isInteger(iters) || iters < 1) {
     throw new UsageError(`iters must be a whole number >= 1, got ${iters}`);
   }
@@ -71,7 +76,7 @@ export async function trainTwoLayerNet(
     throw new UsageError(`batch size must be a whole number in 1…${trainSize}, got ${batchSize}`);
   }
   const iterPerEpoch = config.iterPerEpoch ?? Math.max(Math.floor(trainSize / batchSize), 1);
-  const optimizer = new SGD(backend, learningRate);
+  const optimizer = config.optimizer ?? new SGD(backend, 0.1);
 
   const loss: number[] = [];
   const epochs: EpochRecord[] = [];
@@ -133,8 +138,8 @@ export async function trainTwoLayerNet(
  * to record it; this one costs nothing extra), the only value read back.
  */
 export async function trainingStep(
-  net: TwoLayerNet,
-  optimizer: SGD,
+  net: Network,
+  optimizer: Optimizer,
   train: Dataset,
   batchMask: ArrayLike<number>,
 ): Promise<number> {
@@ -142,7 +147,7 @@ export async function trainingStep(
   const xBatch = backend.gatherRows(train.images, batchMask);
   const tBatch = backend.gatherRows(train.labels, batchMask);
   const grads = net.gradient(xBatch, tBatch);
-  const loss = (await backend.read(net.lastLayer.loss as Tensor))[0];
+  const loss = (await backend.read(net.lastLoss as Tensor))[0];
   optimizer.update(net.params, grads);
   backend.dispose(xBatch);
   backend.dispose(tBatch);
@@ -151,7 +156,7 @@ export async function trainingStep(
 
 /** Accuracy over a whole dataset, a chunk of rows at a time. */
 export async function datasetAccuracy(
-  net: TwoLayerNet,
+  net: Network,
   data: Dataset,
   chunkSize = 10_000,
 ): Promise<number> {

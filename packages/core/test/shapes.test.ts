@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { labelsShape, matmulShape, ShapeError, type Tensor } from '../src/index.js';
+import { labelsShape, matmulShape, ShapeError } from '../src/index.js';
 
-const t = (...shape: number[]): Tensor => ({ shape, dtype: 'float64' });
+const t = (...shape: number[]) => ({ shape });
 
 describe('shape checks', () => {
   it('names the kernel and both shapes on a matmul mismatch', () => {

@@ -108,7 +108,7 @@ describe('a user project outside the workspace', () => {
     writeFileSync(
       join(project, 'train.mjs'),
       `import { CpuBackend } from '@backprop/backend-cpu';
-import { Random, TwoLayerNet, datasetAccuracy, toDataset, trainTwoLayerNet } from '@backprop/core';
+import { Random, TwoLayerNet, datasetAccuracy, toDataset, trainNetwork } from '@backprop/core';
 import { loadMnist } from '@backprop/mnist';
 const { train, test } = loadMnist();
 const backend = new CpuBackend({ dtype: 'float32' });
@@ -117,7 +117,7 @@ const net = new TwoLayerNet(backend, { random });
 const trainSet = toDataset(backend, train.images, train.labels, 784);
 const testSet = toDataset(backend, test.images, test.labels, 784);
 const before = await datasetAccuracy(net, testSet);
-const result = await trainTwoLayerNet(net, trainSet, testSet, { iters: 200, batchSize: 100, learningRate: 0.1, random, iterPerEpoch: 1000 });
+const result = await trainNetwork(net, trainSet, testSet, { iters: 200, batchSize: 100, random, iterPerEpoch: 1000 });
 console.log(JSON.stringify({ before, after: result.final.testAccuracy, iters: result.completedIters }));
 `,
     );

@@ -1,7 +1,12 @@
-import { type ConformanceReport, formatReportTable, runConformance } from '@backprop/conformance';
-import { type Backend, BackendError, type DType } from '@backprop/core';
+import { BACKEND_NAMES, createBackend, dtypesOf } from '@backprop/backends';
+import {
+  type ConformanceReport,
+  formatReportTable,
+  runConformance,
+  selectCases,
+} from '@backprop/conformance';
+import { type Backend, BackendError, type DType, UsageError } from '@backprop/core';
 import { type FlagSpec, parseFlags } from '../args.js';
-import { BACKENDS, createBackend } from '../backends.js';
 
 export const conformanceHelp = `backprop conformance — run the conformance suite against backends
 
@@ -12,7 +17,7 @@ errors. Prints a table of case × backend: pass or fail, worst error against tol
 Options:
   --backend LIST     comma-separated: a name runs all its dtypes (cpu), name:dtype one
                      (cpu:float32), all runs every backend (default all)
-                     available: ${Object.keys(BACKENDS).join(', ')}
+                     backends: ${BACKEND_NAMES.join(', ')}
   --case PREFIX      only the cases whose id starts with PREFIX (repeatable via commas)
   --json             print the reports as JSON`;
 
@@ -32,6 +37,7 @@ export async function conformance(argv: string[]): Promise<number> {
   const targets = expandTargets(list);
   const only =
     typeof values.case === 'string' ? values.case.split(',').map((s) => s.trim()) : undefined;
+  selectCases({ only }); // a --case that matches nothing is a mistake, named before anything runs
   const reports: ConformanceReport[] = [];
   for (const [name, dtype] of targets) {
     let backend: Backend;
@@ -55,6 +61,7 @@ export async function conformance(argv: string[]): Promise<number> {
       },
     );
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    backend.close();
     reports.push(report);
   }
   if (values.json) {
@@ -71,20 +78,17 @@ export async function conformance(argv: string[]): Promise<number> {
 }
 
 function expandTargets(list: string): [string, DType][] {
-  const names = list === 'all' ? Object.keys(BACKENDS) : list.split(',').map((s) => s.trim());
+  // 'all' leaves out gpujs, which is one of the gpujs-… engines under another name
+  const names =
+    list === 'all'
+      ? BACKEND_NAMES.filter((n) => n !== 'gpujs')
+      : list.split(',').map((s) => s.trim());
   return names.flatMap((entry): [string, DType][] => {
     const [name, dtype] = entry.split(':');
-    const backend = BACKENDS[name];
-    if (!backend) {
-      throw new BackendError(
-        `unknown backend '${name}'; available: ${Object.keys(BACKENDS).join(', ')}`,
-      );
-    }
-    if (dtype === undefined) return backend.dtypes.map((d) => [name, d]);
-    if (!backend.dtypes.includes(dtype as DType)) {
-      throw new BackendError(
-        `backend '${name}' has no ${dtype}; it offers ${backend.dtypes.join(', ')}`,
-      );
+    const dtypes = dtypesOf(name);
+    if (dtype === undefined) return dtypes.map((d) => [name, d]);
+    if (!dtypes.includes(dtype as DType)) {
+      throw new UsageError(`backend '${name}' has no ${dtype}; it offers ${dtypes.join(', ')}`);
     }
     return [[name, dtype as DType]];
   });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { DataError, datasetAccuracy, modelFromJSON, toDataset, UsageError } from '@backprop/core';
 import { loadMnist } from '@backprop/mnist';
 import { type FlagSpec, parseFlags, userPath, wholeNumber } from '../args.js';
-import { BACKENDS, backendFromFlags } from '../backends.js';
+import { BACKEND_LIST, backendFromFlags } from '../backends.js';
 
 export const evaluateHelp = `backprop evaluate — a saved model's accuracy on the MNIST test set
 
@@ -10,7 +10,7 @@ Options:
   --model FILE       model.json written by 'backprop train' (required)
   --index N          also show test image N: its label, the predicted digit, the ten
                      probabilities and the image as text
-  --backend NAME     ${Object.keys(BACKENDS).join(', ')} (default cpu)
+  --backend NAME     ${BACKEND_LIST} (default cpu)
   --dtype TYPE       float64 or float32 (default: the backend's first)
   --data-dir DIR     your own IDX files`;
 
@@ -38,10 +38,11 @@ export async function evaluate(argv: string[]): Promise<number> {
   const net = modelFromJSON(backend, json, modelFile);
   const dataDir = values['data-dir'];
   const { test } = loadMnist(typeof dataDir === 'string' ? { dataDir: userPath(dataDir) } : {});
-  if (test.features !== net.inputSize) {
+  const { inputSize } = net.architecture;
+  if (test.features !== inputSize) {
     throw new DataError(
       modelFile,
-      `the model takes ${net.inputSize} inputs but the images have ${test.features} pixels`,
+      `the model takes ${inputSize} inputs but the images have ${test.features} pixels`,
     );
   }
   if (index !== undefined && index >= test.count) {
@@ -58,10 +59,9 @@ export async function evaluate(argv: string[]): Promise<number> {
   if (index !== undefined) {
     const pixels = test.images.subarray(index * test.features, (index + 1) * test.features);
     const x = backend.tensor(pixels, [1, test.features]);
-    const label = backend.tensor([test.labels[index]], [1]);
-    const { probs, loss } = backend.softmaxCrossEntropy(net.predict(x), label);
+    const probs = net.probabilities(x);
     const p = Array.from(await backend.read(probs));
-    for (const t of [x, label, probs, loss]) backend.dispose(t);
+    for (const t of [x, probs]) backend.dispose(t);
     const predicted = p.indexOf(Math.max(...p));
     console.log(`\ntest image ${index}: label ${test.labels[index]}, predicted ${predicted}`);
     console.log(

@@ -1,22 +1,23 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { renderCharts } from '@backprop/charts';
 import {
   modelToJSON,
   Random,
+  SGD,
   type TrainResult,
   TwoLayerNet,
-  trainTwoLayerNet,
+  trainNetwork,
 } from '@backprop/core';
 import { type FlagSpec, parseFlags, positiveNumber, userPath, wholeNumber } from '../args.js';
-import { BACKENDS, backendFromFlags } from '../backends.js';
+import { BACKEND_LIST, backendFromFlags } from '../backends.js';
 import { loadMnistOn } from '../data.js';
 import { TrainProgress } from '../progress.js';
-import { renderCharts } from '../svg-chart.js';
 
 export const trainHelp = `backprop train — train the book's TwoLayerNet on MNIST (section 5.7.4)
 
 Options (defaults are the book's):
-  --backend NAME     ${Object.keys(BACKENDS).join(', ')} (default cpu)
+  --backend NAME     ${BACKEND_LIST} (default cpu)
   --dtype TYPE       float64 or float32 (default: the backend's first)
   --iters N          iterations (default 10000)
   --batch-size N     mini-batch size, drawn with replacement (default 100)
@@ -95,11 +96,11 @@ export async function train(argv: string[]): Promise<number> {
   progress.epochHeader();
   let result: TrainResult;
   try {
-    result = await trainTwoLayerNet(
+    result = await trainNetwork(
       net,
       trainSet,
       testSet,
-      { iters, batchSize, learningRate, random },
+      { iters, batchSize, optimizer: new SGD(backend, learningRate), random },
       {
         onIteration: (i, loss) => progress.iteration(i, loss),
         onEpoch: (record) => progress.epoch(record),
@@ -120,7 +121,7 @@ export async function train(argv: string[]): Promise<number> {
     interrupted: result.interrupted,
     batchSize,
     learningRate,
-    hidden,
+    architecture: net.architecture,
     seed,
     dataDir: mnist.dataDir,
     epochs: result.epochs,

@@ -74,7 +74,7 @@ function layerCase(
 /** An activation layer on [rows, cols]: backward(r) must be d(Σ r ⊙ forward(x))/dx. */
 function activationCase(
   name: string,
-  make: (backend: Backend) => Layer & { backward(d: Tensor): Tensor },
+  make: (backend: Backend) => Relu | Sigmoid,
   lo: number,
   hi: number,
   kernels: string[],

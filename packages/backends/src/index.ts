@@ -1,0 +1,198 @@
+/**
+ * Every backend by name — the one registry the command line, the bench and the
+ * playground share. A backend is created at run time from its name (`createBackend('wasm')`)
+ * and the name it reports (`backend.name`) creates the same engine again, so a name
+ * written into a run's files reruns that run. Each backend's package is imported only
+ * when it is asked for.
+ */
+import { type Backend, BackendError, type DType, UsageError } from '@backprop/core';
+
+export interface BackendInfo {
+  /** What creates it, and what it reports as `backend.name` (but `gpujs`, which picks an engine and reports it). */
+  name: string;
+  /** What it is, in a line. */
+  summary: string;
+  /** Its dtypes, the default first. */
+  dtypes: readonly DType[];
+  /** The package that holds it. */
+  package: string;
+}
+
+export interface CreateOptions {
+  dtype?: DType;
+  /**
+   * tfjs-wasm in a browser: the URL prefix where @tensorflow/tfjs-backend-wasm's .wasm
+   * files are served (a bundler does not copy them on its own).
+   */
+  wasmPaths?: string;
+}
+
+interface Entry extends BackendInfo {
+  create(dtype: DType, options: CreateOptions): Promise<Backend>;
+}
+
+const tfjs =
+  (engine: 'cpu' | 'wasm' | 'webgl' | 'webgpu' | 'tensorflow') =>
+  async (_: DType, { wasmPaths }: CreateOptions) => {
+    const { TfjsBackend } = await import('@backprop/backend-tfjs');
+    return TfjsBackend.create({ engine, wasmPaths });
+  };
+
+const gpujs =
+  (engine: 'auto' | 'headlessgl' | 'webgl2' | 'webgl' | 'webasm' | 'cpu') => async () => {
+    const { GpujsBackend } = await import('@backprop/backend-gpujs');
+    return GpujsBackend.create({ engine });
+  };
+
+const ENTRIES: Entry[] = [
+  {
+    name: 'cpu',
+    summary: 'pure TypeScript loops; float64 reproduces the book’s numpy numbers',
+    dtypes: ['float64', 'float32'],
+    package: '@backprop/backend-cpu',
+    async create(dtype) {
+      const { CpuBackend } = await import('@backprop/backend-cpu');
+      return CpuBackend.create({ dtype });
+    },
+  },
+  {
+    name: 'wasm',
+    summary: 'hand-written WebAssembly SIMD: the fast CPU path',
+    dtypes: ['float32'],
+    package: '@backprop/backend-wasm',
+    async create() {
+      const { WasmBackend } = await import('@backprop/backend-wasm');
+      return WasmBackend.create();
+    },
+  },
+  {
+    name: 'tfjs-wasm',
+    summary: 'TensorFlow.js, its WebAssembly engine',
+    dtypes: ['float32'],
+    package: '@backprop/backend-tfjs',
+    create: tfjs('wasm'),
+  },
+  {
+    name: 'tfjs-cpu',
+    summary: 'TensorFlow.js, its plain JavaScript engine',
+    dtypes: ['float32'],
+    package: '@backprop/backend-tfjs',
+    create: tfjs('cpu'),
+  },
+  {
+    name: 'tfjs-webgl',
+    summary: 'TensorFlow.js on WebGL (browsers)',
+    dtypes: ['float32'],
+    package: '@backprop/backend-tfjs',
+    create: tfjs('webgl'),
+  },
+  {
+    name: 'tfjs-webgpu',
+    summary: 'TensorFlow.js on WebGPU (browsers)',
+    dtypes: ['float32'],
+    package: '@backprop/backend-tfjs',
+    create: tfjs('webgpu'),
+  },
+  {
+    name: 'tfjs-node',
+    summary: 'TensorFlow.js on libtensorflow (@tensorflow/tfjs-node, installed by you)',
+    dtypes: ['float32'],
+    package: '@backprop/backend-tfjs',
+    create: tfjs('tensorflow'),
+  },
+  {
+    name: 'gpujs',
+    summary: 'gpu.js, the best engine here: headless-gl in Node, WebGL2 in a browser, else webasm',
+    dtypes: ['float32'],
+    package: '@backprop/backend-gpujs',
+    create: gpujs('auto'),
+  },
+  {
+    name: 'gpujs-headlessgl',
+    summary: 'gpu.js, GLSL on headless-gl (Node, with an X display)',
+    dtypes: ['float32'],
+    package: '@backprop/backend-gpujs',
+    create: gpujs('headlessgl'),
+  },
+  {
+    name: 'gpujs-webgl2',
+    summary: 'gpu.js, GLSL on WebGL2 (browsers)',
+    dtypes: ['float32'],
+    package: '@backprop/backend-gpujs',
+    create: gpujs('webgl2'),
+  },
+  {
+    name: 'gpujs-webgl',
+    summary: 'gpu.js, GLSL on WebGL 1 (browsers)',
+    dtypes: ['float32'],
+    package: '@backprop/backend-gpujs',
+    create: gpujs('webgl'),
+  },
+  {
+    name: 'gpujs-webasm',
+    summary: 'gpu.js, its WebAssembly engine (runs anywhere)',
+    dtypes: ['float32'],
+    package: '@backprop/backend-gpujs',
+    create: gpujs('webasm'),
+  },
+];
+
+/** Every backend this registry knows, whether or not it runs here. */
+export const BACKENDS: readonly BackendInfo[] = ENTRIES.map(
+  ({ name, summary, dtypes, package: pkg }) => ({ name, summary, dtypes, package: pkg }),
+);
+
+/** The names, in the registry's order. */
+export const BACKEND_NAMES: readonly string[] = BACKENDS.map((b) => b.name);
+
+function entry(name: string): Entry {
+  const found = ENTRIES.find((e) => e.name === name);
+  if (!found) {
+    throw new BackendError(`unknown backend '${name}'; backends: ${BACKEND_NAMES.join(', ')}`);
+  }
+  return found;
+}
+
+/** The backend called `name`; rejects with what is missing where it cannot run here. */
+export async function createBackend(name: string, options: CreateOptions = {}): Promise<Backend> {
+  const { dtypes, create } = entry(name);
+  const dtype = options.dtype ?? dtypes[0];
+  if (!dtypes.includes(dtype)) {
+    throw new UsageError(`backend '${name}' has no ${dtype}; it offers ${dtypes.join(', ')}`);
+  }
+  return create(dtype, options);
+}
+
+export interface Availability extends BackendInfo {
+  available: boolean;
+  /** Why not, where it does not run here. */
+  reason?: string;
+  /** What runs, where it does. */
+  description?: string;
+}
+
+/**
+ * Every backend, each tried here: `available` with what runs, or the reason it does not.
+ * Trying means creating (and closing) it, so this takes as long as starting each engine.
+ */
+export async function listBackends(
+  names: readonly string[] = BACKEND_NAMES,
+): Promise<Availability[]> {
+  const list: Availability[] = [];
+  for (const name of names) {
+    const info = BACKENDS.find((b) => b.name === name) ?? entry(name);
+    try {
+      const backend = await createBackend(name);
+      list.push({ ...info, available: true, description: backend.description });
+      backend.close();
+    } catch (error) {
+      list.push({ ...info, available: false, reason: (error as Error).message });
+    }
+  }
+  return list;
+}
+
+/** The dtypes `name` offers (or a BackendError naming the backends there are). */
+export function dtypesOf(name: string): readonly DType[] {
+  return entry(name).dtypes;
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { expectReadmeExampleRuns } from '../../../tooling/readme-example.js';
+import { BACKEND_NAMES, createBackend, listBackends } from '../src/index.js';
+
+describe('the registry', () => {
+  it('creates each backend that runs in Node, and its name creates it again', async () => {
+    for (const name of ['cpu', 'wasm', 'tfjs-wasm', 'tfjs-cpu', 'gpujs-webasm']) {
+      const backend = await createBackend(name);
+      const again = await createBackend(backend.name, { dtype: backend.dtype });
+      expect([backend.name, again.description]).toEqual([name, backend.description]);
+      backend.close();
+      again.close();
+    }
+    // gpujs picks an engine and reports the one it picked, which recreates that engine
+    const auto = await createBackend('gpujs');
+    expect(auto.name).toMatch(/^gpujs-(headlessgl|webasm)$/);
+    expect(BACKEND_NAMES).toContain(auto.name);
+  });
+
+  it('names the mistake: an unknown name, a dtype a backend lacks', async () => {
+    await expect(createBackend('cuda')).rejects.toThrow(
+      /unknown backend 'cuda'; backends: cpu, wasm, tfjs-wasm/,
+    );
+    await expect(createBackend('wasm', { dtype: 'float64' })).rejects.toThrow(
+      /backend 'wasm' has no float64; it offers float32/,
+    );
+  });
+
+  it('lists what runs here and why the rest does not', async () => {
+    const list = await listBackends();
+    expect(list.map((b) => b.name)).toEqual(BACKEND_NAMES);
+    const byName = Object.fromEntries(list.map((b) => [b.name, b]));
+    expect(byName.cpu.available).toBe(true);
+    expect(byName['gpujs-webgl2']).toMatchObject({ available: false });
+    expect(byName['gpujs-webgl2'].reason).toMatch(/needs a browser/);
+    expect(byName['tfjs-node'].reason).toMatch(/install @tensorflow\/tfjs-node/);
+  });
+
+  it('the README example runs and prints what it says', () => {
+    expectReadmeExampleRuns(new URL('..', import.meta.url));
+  }, 60_000);
+});

@@ -1,0 +1,218 @@
+/**
+ * 1b. Every composed kernel a backend overrides (a fused kernel of its own instead of
+ * core's composition of primitives) against that composition, on the same backend with
+ * the same inputs. Both are also checked against the oracle (kernels/); this shows the
+ * override computes the same function as the primitives it replaces. Where a backend
+ * does not override a kernel the case is skipped: the composition is what runs.
+ *
+ * Tolerances: each side is within the kernel's own bound of the exact value (kernels/
+ * derives them), so they differ by at most twice it.
+ */
+import {
+  type Backend,
+  COMPOSED_KERNELS,
+  type ComposedKernel,
+  composedKernels,
+  type Tensor,
+} from '@backprop/core';
+import type { ConformanceCase } from '../case.js';
+import { Check, type Tolerance } from '../check.js';
+import type { CaseContext } from '../context.js';
+import { oneHot } from './kernels.js';
+
+interface Trial {
+  label: string;
+  /** The override's result and the composition's, as values. */
+  run(ctx: CaseContext, b: Backend): Promise<[override: Float64Array, composed: Float64Array]>;
+  tolerance(ctx: CaseContext): Tolerance | 'exact';
+}
+
+async function pairOf(ctx: CaseContext, b: Backend, make: () => [Tensor, Tensor]) {
+  const [x, y] = make().map((t) => ctx.hold(b, t));
+  return [await ctx.read(b, x), await ctx.read(b, y)] as [Float64Array, Float64Array];
+}
+
+const X = (ctx: CaseContext, seed: number, shape: number[], lo = -2, hi = 2, zeros = 0) =>
+  ctx.on(
+    ctx.backend,
+    ctx.values(
+      seed,
+      shape.reduce((a, b) => a * b, 1),
+      { lo, hi, zeros },
+    ),
+    shape,
+  );
+
+const TRIALS: Record<ComposedKernel, Trial[]> = {
+  addBias: [
+    {
+      label: 'x [33,10] + b [10]',
+      async run(ctx, b) {
+        const [x, bias] = [X(ctx, 1, [33, 10]), X(ctx, 2, [10])];
+        return pairOf(ctx, b, () => [b.addBias(x, bias), composedKernels.addBias(b, x, bias)]);
+      },
+      tolerance: (ctx) => ({ rtol: 4 * ctx.u, atol: 4 * ctx.u }),
+    },
+  ],
+  sumColumns: [
+    {
+      label: 'x [100,50]',
+      async run(ctx, b) {
+        const x = X(ctx, 3, [100, 50]);
+        return pairOf(ctx, b, () => [b.sumColumns(x), composedKernels.sumColumns(b, x)]);
+      },
+      // a sum of 100 terms of at most 2: (100 + 2)·u·200, twice
+      tolerance: (ctx) => ({ rtol: 0, atol: 2 * 102 * ctx.u * 200 }),
+    },
+  ],
+  relu: [
+    {
+      label: 'x [100,50], a fifth exactly 0',
+      async run(ctx, b) {
+        const x = X(ctx, 4, [100, 50], -2, 2, 0.2);
+        return pairOf(ctx, b, () => [b.relu(x), composedKernels.relu(b, x)]);
+      },
+      tolerance: () => 'exact',
+    },
+  ],
+  reluBackward: [
+    {
+      label: 'dout [100,50], out with zeros',
+      async run(ctx, b) {
+        const [dout, out] = [X(ctx, 5, [100, 50]), X(ctx, 6, [100, 50], -1, 1, 0.3)];
+        return pairOf(ctx, b, () => [
+          b.reluBackward(dout, out),
+          composedKernels.reluBackward(b, dout, out),
+        ]);
+      },
+      tolerance: () => 'exact',
+    },
+  ],
+  sigmoid: [
+    {
+      label: 'x [100,50] in ±8',
+      async run(ctx, b) {
+        const x = X(ctx, 7, [100, 50], -8, 8);
+        return pairOf(ctx, b, () => [b.sigmoid(x), composedKernels.sigmoid(b, x)]);
+      },
+      tolerance: (ctx) => ({ rtol: 32 * ctx.u, atol: 32 * ctx.u }),
+    },
+  ],
+  sigmoidBackward: [
+    {
+      label: 'dout [100,50], out in (0,1)',
+      async run(ctx, b) {
+        const [dout, out] = [X(ctx, 8, [100, 50]), X(ctx, 9, [100, 50], 0.01, 0.99)];
+        return pairOf(ctx, b, () => [
+          b.sigmoidBackward(dout, out),
+          composedKernels.sigmoidBackward(b, dout, out),
+        ]);
+      },
+      tolerance: (ctx) => ({ rtol: 16 * ctx.u, atol: 0 }),
+    },
+  ],
+  softmax: [
+    {
+      label: 'x [100,10] in ±5, and ±1000',
+      async run(ctx, b) {
+        const x = X(ctx, 10, [100, 10], -5, 5);
+        const big = ctx.on(b, [1000, 0, -1000, -1000, 1000, 0], [2, 3]);
+        const [p, q] = await pairOf(ctx, b, () => [b.softmax(x), composedKernels.softmax(b, x)]);
+        const [r, s] = await pairOf(ctx, b, () => [
+          b.softmax(big),
+          composedKernels.softmax(b, big),
+        ]);
+        return [Float64Array.of(...p, ...r), Float64Array.of(...q, ...s)];
+      },
+      tolerance: (ctx) => ({ rtol: 2 * (10 + 20) * ctx.u, atol: 32 * ctx.u }),
+    },
+  ],
+  softmaxCrossEntropy: (['class indices', 'one-hot'] as const).map((form) => ({
+    label: `logits [100,10], ${form}: probabilities, then the loss`,
+    async run(ctx: CaseContext, b: Backend) {
+      const logits = X(ctx, 11, [100, 10], -5, 5);
+      const indices = Array.from({ length: 100 }, (_, i) => (i * 7 + 3) % 10);
+      const t =
+        form === 'one-hot' ? ctx.on(b, oneHot(indices, 10), [100, 10]) : ctx.on(b, indices, [100]);
+      const fused = b.softmaxCrossEntropy(logits, t);
+      const composed = composedKernels.softmaxCrossEntropy(b, logits, t, 1e-7);
+      for (const r of [fused, composed]) for (const v of [r.probs, r.loss]) ctx.hold(b, v);
+      const read = async (r: typeof fused) =>
+        Float64Array.of(...(await ctx.read(b, r.probs)), ...(await ctx.read(b, r.loss)));
+      return [await read(fused), await read(composed)] as [Float64Array, Float64Array];
+    },
+    tolerance: (ctx: CaseContext) => ({ rtol: 2 * (100 + 10 + 32) * ctx.u, atol: 32 * ctx.u }),
+  })),
+  softmaxCrossEntropyBackward: (['class indices', 'one-hot'] as const).map((form) => ({
+    label: `probs [100,10], ${form}`,
+    async run(ctx: CaseContext, b: Backend) {
+      const probs = X(ctx, 12, [100, 10], 0, 1);
+      const indices = Array.from({ length: 100 }, (_, i) => (i * 3 + 1) % 10);
+      const t =
+        form === 'one-hot' ? ctx.on(b, oneHot(indices, 10), [100, 10]) : ctx.on(b, indices, [100]);
+      return pairOf(ctx, b, () => [
+        b.softmaxCrossEntropyBackward(probs, t),
+        composedKernels.softmaxCrossEntropyBackward(b, probs, t),
+      ]);
+    },
+    // (y − t) / batch: two roundings, of a value below 1/batch
+    tolerance: (ctx: CaseContext) => ({ rtol: 8 * ctx.u, atol: (8 * ctx.u) / 100 }),
+  })),
+  sgdUpdate: [
+    {
+      label: 'W [784,50] ← W − 0.1·dW, in place',
+      async run(ctx, b) {
+        const [w, g] = [ctx.values(13, 784 * 50), ctx.values(14, 784 * 50)];
+        const [w1, w2] = [ctx.on(b, w, [784, 50]), ctx.on(b, w, [784, 50])];
+        const grad = ctx.on(b, g, [784, 50]);
+        b.sgdUpdate(w1, grad, 0.1);
+        composedKernels.sgdUpdate(b, w2, grad, 0.1);
+        return [await ctx.read(b, w1), await ctx.read(b, w2)];
+      },
+      // a multiply and a subtract of values below 1, each rounded once, twice
+      tolerance: (ctx) => ({ rtol: 0, atol: 8 * ctx.u * 1.1 }),
+    },
+  ],
+  countCorrect: (['class indices', 'one-hot'] as const).map((form) => ({
+    label: `scores [100,10] with tied rows, ${form}`,
+    async run(ctx: CaseContext, b: Backend) {
+      // every fourth row all equal: argmax must pick the first, as numpy
+      const values = ctx.values(15, 1000).map((v, i) => (Math.floor(i / 10) % 4 === 0 ? 0.5 : v));
+      const scores = ctx.on(b, values, [100, 10]);
+      const indices = Array.from({ length: 100 }, (_, i) => (i * 7) % 10);
+      const t =
+        form === 'one-hot' ? ctx.on(b, oneHot(indices, 10), [100, 10]) : ctx.on(b, indices, [100]);
+      return pairOf(ctx, b, () => [
+        b.countCorrect(scores, t),
+        composedKernels.countCorrect(b, scores, t),
+      ]);
+    },
+    tolerance: () => 'exact' as const,
+  })),
+};
+
+export const overrideCases: ConformanceCase[] = COMPOSED_KERNELS.map((kernel) => ({
+  id: `overrides/${kernel} = core's composition`,
+  group: 'overrides',
+  kernels: [kernel],
+  async run(ctx) {
+    const check = new Check();
+    if (typeof ctx.backend.kernels[kernel] !== 'function') {
+      check.skip(`not overridden: core's composition is what runs (kernels/ checks it)`);
+      return check;
+    }
+    for (const trial of TRIALS[kernel]) {
+      const [override, composed] = await trial.run(ctx, ctx.backend);
+      const tolerance = trial.tolerance(ctx);
+      if (tolerance === 'exact') check.exact(trial.label, override, composed);
+      else
+        check.close(
+          trial.label,
+          override,
+          composed,
+          ctx.tolerance(['overrides', kernel], tolerance),
+        );
+    }
+    return check;
+  },
+}));

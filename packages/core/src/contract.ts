@@ -1,0 +1,143 @@
+/**
+ * The contract a backend implements: storage for tensor values, and kernels over that
+ * storage. This file is the whole of it.
+ *
+ * Core's `Backend` does everything else — handles, lifetimes, live counts, reshape,
+ * every shape and label check — before a kernel sees a call, so a kernel can trust its
+ * arguments: the sizes fit, the storage is alive, class indices are in range. A backend
+ * holds no check code.
+ *
+ * `S` is the backend's own storage type: a typed array, a block of wasm memory, a GPU
+ * buffer, a TensorFlow.js tensor. Every kernel returns new storage that core then owns
+ * (and frees through `free`), except the in-place updates, which say so.
+ */
+
+export type DType = 'float32' | 'float64';
+export type Shape = readonly number[];
+export type FloatArray = Float32Array | Float64Array;
+
+/** Element-wise functions of one value. */
+export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt'] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
+
+/**
+ * Element-wise functions of two values. `greater` and `equal` give 1 where true and 0
+ * where false, so multiplying by them selects (ReLU's backward is dout · (out > 0)).
+ */
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'maximum', 'greater', 'equal'] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
+
+/** Reductions along one axis. `argmax` gives the index of the first largest value, as a number. */
+export const REDUCE_OPS = ['sum', 'max', 'argmax'] as const;
+export type ReduceOp = (typeof REDUCE_OPS)[number];
+
+/**
+ * How the two operands of a binary kernel line up with its [rows, cols] output, as numpy
+ * broadcasts: each operand is [aRows, aCols] with aRows either `rows` or 1 and aCols
+ * either `cols` or 1. A 1 repeats that operand along the axis: [rows, cols] + [1, cols]
+ * adds a bias to every row; [1, 1] is a scalar.
+ */
+export interface Broadcast {
+  rows: number;
+  cols: number;
+  aRows: number;
+  aCols: number;
+  bRows: number;
+  bCols: number;
+}
+
+/** op(a)·op(b) = [m,k]·[k,n]; a is stored [k,m] when transposeA, b [n,k] when transposeB. */
+export interface MatmulDims {
+  m: number;
+  k: number;
+  n: number;
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+/** Labels as a kernel sees them: class indices [batch] (oneHot false) or one-hot rows [batch, classes]. */
+export interface LabelDims {
+  batch: number;
+  classes: number;
+  oneHot: boolean;
+}
+
+export interface KernelBackend<S = unknown> {
+  /** The name that creates it in the registry and that a run records, e.g. `wasm`, `tfjs-wasm`. */
+  readonly name: string;
+  readonly dtype: DType;
+  /** What actually runs, for a person: engine, precision, threads. */
+  readonly description: string;
+  /**
+   * The most rows one kernel may output, where the engine has a limit (a GL texture's
+   * height). Code that batches many rows (evaluation over a dataset) stays under it.
+   */
+  readonly maxRows?: number;
+
+  // ---- storage -------------------------------------------------------------------------
+  /**
+   * New storage holding a copy of `values` (finite, representable in the dtype, checked)
+   * for a tensor of `shape` (a backend that lays values out in 2-D uses it; most ignore it).
+   */
+  upload(values: ArrayLike<number>, shape: Shape): S;
+  /** A copy of the first `size` values, in the backend's dtype: never a view of the storage. */
+  download(data: S, size: number): Promise<FloatArray>;
+  /** The same, synchronously, where the backend can do it without stalling a device. */
+  downloadSync?(data: S, size: number): FloatArray;
+  /** Overwrites values starting at flat index `offset` (in range, checked). */
+  write(data: S, values: ArrayLike<number>, offset: number): void;
+  /** Frees storage; core calls it once, when the last handle on it goes. */
+  free(data: S): void;
+  /** Counts of the backend's own resources (textures, bytes, buffers) that leak tests watch. */
+  resources?(): Record<string, number>;
+  /** Ends whatever the backend started (workers, a device). No call follows it. */
+  close?(): void;
+
+  // ---- primitive kernels: every backend has these ------------------------------------
+  matmul(a: S, b: S, dims: MatmulDims): S;
+  /** op(x) for `size` values. */
+  unary(op: UnaryOp, x: S, size: number): S;
+  /** op(a, b) for a [rows, cols] output, each operand broadcast as `layout` says. */
+  binary(op: BinaryOp, a: S, b: S, layout: Broadcast): S;
+  /** op over axis 0 (down each column: `cols` values) or axis 1 (along each row: `rows` values) of x [rows, cols]. */
+  reduce(op: ReduceOp, x: S, rows: number, cols: number, axis: 0 | 1): S;
+  /** The rows of x (each `width` values) at `indices`, one after another. */
+  gatherRows(x: S, indices: Int32Array, width: number): S;
+
+  // ---- composed kernels: core builds these from the primitives; a backend may override
+  // any of them where it is faster, and the conformance suite checks each override against
+  // the composition. Shapes are as the same-named methods of `Backend` take them.
+  addBias?(x: S, bias: S, rows: number, cols: number): S;
+  sumColumns?(x: S, rows: number, cols: number): S;
+  relu?(x: S, size: number): S;
+  reluBackward?(dout: S, out: S, size: number): S;
+  sigmoid?(x: S, size: number): S;
+  sigmoidBackward?(dout: S, out: S, size: number): S;
+  softmax?(x: S, rows: number, cols: number): S;
+  /** softmax and the mean −Σ t·log(y + delta) / batch, as [probs, loss ([] scalar)]. */
+  softmaxCrossEntropy?(logits: S, labels: S, dims: LabelDims, delta: number): [probs: S, loss: S];
+  softmaxCrossEntropyBackward?(probs: S, labels: S, dims: LabelDims): S;
+  /** param ← param − learningRate · grad, in place. */
+  sgdUpdate?(param: S, grad: S, size: number, learningRate: number): void;
+  /** How many rows have their largest score at the label's class, as a [] scalar. */
+  countCorrect?(scores: S, labels: S, dims: LabelDims): S;
+}
+
+/** The kernels core composes from the primitives, which a backend may override. */
+export const COMPOSED_KERNELS = [
+  'addBias',
+  'sumColumns',
+  'relu',
+  'reluBackward',
+  'sigmoid',
+  'sigmoidBackward',
+  'softmax',
+  'softmaxCrossEntropy',
+  'softmaxCrossEntropyBackward',
+  'sgdUpdate',
+  'countCorrect',
+] as const satisfies readonly (keyof KernelBackend)[];
+export type ComposedKernel = (typeof COMPOSED_KERNELS)[number];
+
+/** The epsilon inside the log of the book's `cross_entropy_error`, so log(0) never happens. */
+export const CROSS_ENTROPY_DELTA = 1e-7;
