@@ -43,6 +43,7 @@ describe('backprop train', () => {
       dtype: 'float32',
       iters: 300,
       batchSize: 100,
+      optimizer: 'sgd',
       learningRate: 0.1,
       architecture: { kind: 'TwoLayerNet', hiddenSizes: [50], activation: 'relu' },
       seed: 3,
@@ -86,6 +87,52 @@ describe('backprop train', () => {
     expect(metrics.loss).toHaveLength(metrics.completedIters);
     expect(existsSync(join(out, 'model.json'))).toBe(true);
     expect(existsSync(join(out, 'curves.svg'))).toBe(true);
+  }, 120_000);
+});
+
+describe('backprop train, beyond the book’s net', () => {
+  it('--optimizer adam --hidden 100,100 --activation sigmoid --weight-decay: a MultiLayerNet that evaluate loads', () => {
+    const run = backprop(
+      'train',
+      '--backend',
+      'wasm',
+      '--optimizer',
+      'adam',
+      '--hidden',
+      '100,100',
+      '--activation',
+      'sigmoid',
+      '--weight-decay',
+      '0.0001',
+      '--iters',
+      '300',
+      '--out',
+      'multi',
+    );
+    expect(run.stderr).not.toMatch(/error/i);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(
+      /MultiLayerNet 784-100-100-10 \(sigmoid, weights xavier, weight decay 0.0001\), adam lr 0.001/,
+    );
+    const metrics = JSON.parse(readFileSync(join(work, 'multi', 'metrics.json'), 'utf8'));
+    expect(metrics).toMatchObject({
+      backend: 'wasm',
+      optimizer: 'adam',
+      learningRate: 0.001,
+      architecture: {
+        kind: 'MultiLayerNet',
+        hiddenSizes: [100, 100],
+        activation: 'sigmoid',
+        weightInit: 'xavier',
+        weightDecay: 0.0001,
+      },
+    });
+    // half an epoch of Adam on a sigmoid net: well past chance (0.1)
+    expect(metrics.final.testAccuracy).toBeGreaterThan(0.8);
+    const evaluation = backprop('evaluate', '--model', 'multi/model.json', '--backend', 'cpu');
+    expect(evaluation.status).toBe(0);
+    // float64 on cpu from float32 weights trained on wasm: the same predictions to 4 places
+    expect(evaluation.stdout).toContain(`test accuracy ${metrics.final.testAccuracy.toFixed(4)}`);
   }, 120_000);
 });
 
@@ -162,6 +209,27 @@ describe('user mistakes: one line, non-zero exit, no stack trace', () => {
       /no conformance case starts with 'kernel\/'; groups: kernels\/, overrides\//,
       2,
     ],
+    [
+      ['train', '--optimizer', 'lbfgs'],
+      /--optimizer must be one of sgd, momentum, adagrad, adam, got 'lbfgs'\n$/,
+      2,
+    ],
+    [
+      ['train', '--hidden', '100,,100'],
+      /--hidden must be whole numbers >= 1, separated by commas/,
+      2,
+    ],
+    [
+      ['train', '--weight-init', 'zero'],
+      /--weight-init must be he, xavier or a positive standard deviation/,
+      2,
+    ],
+    [
+      ['train', '--weight-decay', '-0.1'],
+      /--weight-decay needs a value; for one that starts with '-'/,
+      2,
+    ],
+    [['train', '--weight-decay=-0.1'], /--weight-decay must be a number >= 0, got '-0.1'/, 2],
     [['evaluate', '--model', 'missing.json'], /missing\.json: file not found\n$/, 1],
     [['evaluate', '--model', 'garbage.json'], /garbage\.json: is not valid JSON/, 1],
     [

@@ -6,6 +6,7 @@ export * from './gradient.js';
 export * from './graph.js';
 export * from './layers.js';
 export * from './model-file.js';
+export * from './multi-layer-net.js';
 export * from './network.js';
 export * from './optimizer.js';
 export { Random } from './random.js';

@@ -1,17 +1,18 @@
 /**
  * A trained network as JSON: its architecture and every parameter, so a model trained on
- * one backend loads on any other. Version 2 records the architecture as the network
- * describes itself; version 1 files still load.
+ * one backend loads on any other. Version 2 records any architecture (TwoLayerNet or
+ * MultiLayerNet); version 1 files (TwoLayerNet only) still load.
  */
 import type { Backend } from './backend.js';
 import type { DType } from './contract.js';
 import { DataError } from './errors.js';
+import { MultiLayerNet } from './multi-layer-net.js';
 import type { Architecture, Network } from './network.js';
 import { TwoLayerNet } from './two-layer-net.js';
 
 export const MODEL_FORMAT = 'backprop.network';
 export const MODEL_VERSION = 2;
-/** The first format: read, never written. */
+/** The first format, TwoLayerNet only: read, never written. */
 const MODEL_FORMAT_V1 = 'backprop.two-layer-net';
 
 export interface ModelFile {
@@ -89,12 +90,14 @@ export function modelFromJSON(backend: Backend, json: unknown, file = 'model'): 
   if (extra.length > 0) fail(`parameters ${extra.join(', ')} do not belong to this architecture`);
 
   try {
-    return new TwoLayerNet(backend, {
-      inputSize: arch.inputSize,
-      hiddenSize: arch.hiddenSizes[0],
-      outputSize: arch.outputSize,
-      initialParams,
-    });
+    return arch.kind === 'TwoLayerNet'
+      ? new TwoLayerNet(backend, {
+          inputSize: arch.inputSize,
+          hiddenSize: arch.hiddenSizes[0],
+          outputSize: arch.outputSize,
+          initialParams,
+        })
+      : new MultiLayerNet(backend, { ...arch, initialParams });
   } catch (error) {
     // a weight the backend's dtype cannot hold (1e39 in float32), named with the file
     if ((error as Error).name === 'ValueError') fail((error as Error).message);
@@ -119,10 +122,13 @@ function readArchitecture(
       outputSize: arch.outputSize as number,
       activation: 'relu',
       weightInit: 0.01,
+      weightDecay: 0,
     };
   }
-  if (arch.kind !== 'TwoLayerNet')
-    fail(`architecture.kind must be "TwoLayerNet", got ${JSON.stringify(arch.kind)}`);
+  if (arch.kind !== 'TwoLayerNet' && arch.kind !== 'MultiLayerNet')
+    fail(
+      `architecture.kind must be "TwoLayerNet" or "MultiLayerNet", got ${JSON.stringify(arch.kind)}`,
+    );
   const hidden = arch.hiddenSizes;
   if (
     !whole(arch.inputSize) ||
@@ -132,17 +138,31 @@ function readArchitecture(
     !hidden.every(whole)
   )
     fail('"architecture" needs whole inputSize and outputSize and a list of whole hiddenSizes');
-  if ((hidden as number[]).length !== 1) fail('a TwoLayerNet has exactly one hidden layer');
-  if (arch.activation !== 'relu') fail('a TwoLayerNet uses relu between its layers');
+  if (arch.kind === 'TwoLayerNet' && (hidden as number[]).length !== 1)
+    fail('a TwoLayerNet has exactly one hidden layer');
+  if (arch.kind === 'TwoLayerNet' && arch.activation !== 'relu')
+    fail('a TwoLayerNet uses relu between its layers');
+  if (arch.activation !== 'relu' && arch.activation !== 'sigmoid')
+    fail(
+      `architecture.activation must be "relu" or "sigmoid", got ${JSON.stringify(arch.activation)}`,
+    );
+  const weightDecay = arch.weightDecay ?? 0;
+  if (typeof weightDecay !== 'number' || !(weightDecay >= 0) || !Number.isFinite(weightDecay))
+    fail(`architecture.weightDecay must be a number >= 0, got ${JSON.stringify(weightDecay)}`);
   const weightInit = arch.weightInit ?? 0.01;
-  if (!(typeof weightInit === 'number' && weightInit > 0 && Number.isFinite(weightInit)))
-    fail('architecture.weightInit must be a positive number');
+  if (
+    weightInit !== 'he' &&
+    weightInit !== 'xavier' &&
+    !(typeof weightInit === 'number' && weightInit > 0 && Number.isFinite(weightInit))
+  )
+    fail(`architecture.weightInit must be "he", "xavier" or a positive number`);
   return {
     kind: arch.kind as Architecture['kind'],
     inputSize: arch.inputSize as number,
     hiddenSizes: [...(hidden as number[])],
     outputSize: arch.outputSize as number,
     activation: arch.activation as Architecture['activation'],
-    weightInit: weightInit as number,
+    weightInit: weightInit as Architecture['weightInit'],
+    weightDecay: weightDecay as number,
   };
 }

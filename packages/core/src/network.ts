@@ -1,7 +1,8 @@
 /**
- * What the book's networks share: `params`, the ordered `layers`, `lastLayer`, and
- * `predict`, `loss`, `accuracy`, `numericalGradient`, `gradient` as the book writes them
- * for TwoLayerNet (5.7.2). A subclass only builds its layers.
+ * What the book's networks share — TwoLayerNet (5.7.2) and MultiLayerNet
+ * (`common/multi_layer_net.py`): `params`, the ordered `layers`, `lastLayer`, and
+ * `predict`, `loss`, `accuracy`, `numericalGradient`, `gradient` as the book writes them.
+ * A subclass only builds its layers.
  */
 import type { Backend, Labels } from './backend.js';
 import { UsageError } from './errors.js';
@@ -16,13 +17,15 @@ export type Gradients = Record<string, Tensor>;
 
 /** Everything needed to rebuild a network (the model file records it). */
 export interface Architecture {
-  kind: 'TwoLayerNet';
+  kind: 'TwoLayerNet' | 'MultiLayerNet';
   inputSize: number;
   hiddenSizes: number[];
   outputSize: number;
   activation: 'relu' | 'sigmoid';
-  /** The initial weights' standard deviation. */
-  weightInit: number;
+  /** The initial weights' standard deviation, or the rule that gives it (he: √(2/n), xavier: √(1/n)). */
+  weightInit: number | 'he' | 'xavier';
+  /** λ of the L2 penalty ½·λ·ΣW² in the loss (0: none). */
+  weightDecay: number;
 }
 
 export abstract class Network {
@@ -35,6 +38,7 @@ export abstract class Network {
   lastLoss: Tensor | null = null;
   /** The Affine layers, first to last: their dW and db are the weights' gradients. */
   protected readonly affines: Affine[] = [];
+  private penalties: Tensor[] = [];
 
   protected constructor(
     readonly backend: Backend,
@@ -53,10 +57,23 @@ export abstract class Network {
     return x;
   }
 
-  /** The mean cross-entropy, [] (owned by the last layer). */
+  /** The mean cross-entropy (plus ½·λ·ΣW² with weight decay), [] (owned by the network). */
   loss(x: Tensor, t: Labels): Tensor {
     const y = this.predict(x);
     this.lastLoss = this.lastLayer.forward(y, t);
+    const lambda = this.architecture.weightDecay;
+    if (lambda > 0) {
+      const b = this.backend;
+      this.release();
+      this.lastLoss = b.tidy(() => {
+        let penalty = b.sum(b.mul(this.affines[0].W, this.affines[0].W));
+        for (const affine of this.affines.slice(1)) {
+          penalty = b.add(penalty, b.sum(b.mul(affine.W, affine.W)));
+        }
+        return b.add(this.lastLayer.loss as Tensor, b.mul(penalty, 0.5 * lambda));
+      });
+      this.penalties.push(this.lastLoss);
+    }
     return this.lastLoss;
   }
 
@@ -95,9 +112,16 @@ export abstract class Network {
       dout = layer.backward(dout);
     }
 
+    const lambda = this.architecture.weightDecay;
     const grads: Gradients = {};
     for (const [i, affine] of this.affines.entries()) {
-      grads[`W${i + 1}`] = affine.dW as Tensor;
+      let dW = affine.dW as Tensor;
+      if (lambda > 0) {
+        const b = this.backend;
+        dW = b.tidy(() => b.add(affine.dW as Tensor, b.mul(affine.W, lambda))); // d(½·λ·ΣW²)/dW = λ·W
+        this.penalties.push(dW);
+      }
+      grads[`W${i + 1}`] = dW;
       grads[`b${i + 1}`] = affine.db as Tensor;
     }
     return grads;
@@ -114,6 +138,7 @@ export abstract class Network {
 
   /** Frees the parameters and everything the layers hold. */
   dispose(): void {
+    this.release();
     for (const layer of this.layers.values()) layer.dispose();
     this.lastLayer.dispose();
     for (const param of Object.values(this.params)) this.backend.dispose(param);
@@ -157,6 +182,10 @@ export abstract class Network {
       }
       throw error;
     }
+  }
+
+  private release(): void {
+    for (const t of this.penalties.splice(0)) this.backend.dispose(t);
   }
 }
 

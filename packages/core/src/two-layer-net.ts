@@ -46,6 +46,7 @@ export class TwoLayerNet extends Network {
         outputSize,
         activation: 'relu',
         weightInit: weightInitStd,
+        weightDecay: 0,
       },
       random,
     );

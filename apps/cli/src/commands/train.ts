@@ -2,28 +2,46 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderCharts } from '@backprop/charts';
 import {
+  type Backend,
+  createOptimizer,
+  DEFAULT_LEARNING_RATES,
+  MultiLayerNet,
   modelToJSON,
+  type Network,
+  OPTIMIZER_NAMES,
   Random,
-  SGD,
   type TrainResult,
   TwoLayerNet,
   trainNetwork,
+  UsageError,
 } from '@backprop/core';
-import { type FlagSpec, parseFlags, positiveNumber, userPath, wholeNumber } from '../args.js';
+import {
+  type FlagSpec,
+  oneOf,
+  parseFlags,
+  positiveNumber,
+  userPath,
+  wholeNumber,
+} from '../args.js';
 import { BACKEND_LIST, backendFromFlags } from '../backends.js';
 import { loadMnistOn } from '../data.js';
 import { TrainProgress } from '../progress.js';
 
-export const trainHelp = `backprop train — train the book's TwoLayerNet on MNIST (section 5.7.4)
+export const trainHelp = `backprop train — train the book's TwoLayerNet on MNIST (section 5.7.4), or a deeper net
 
 Options (defaults are the book's):
-  --backend NAME     ${BACKEND_LIST} (default cpu)
-  --dtype TYPE       float64 or float32 (default: the backend's first)
-  --iters N          iterations (default 10000)
-  --batch-size N     mini-batch size, drawn with replacement (default 100)
-  --lr X             learning rate (default 0.1)
-  --hidden N         hidden units (default 50)
-  --seed N           seed for the weights and the mini-batches (default 0)
+  --backend NAME       ${BACKEND_LIST} (default cpu)
+  --dtype TYPE         float64 or float32 (default: the backend's first)
+  --iters N            iterations (default 10000)
+  --batch-size N       mini-batch size, drawn with replacement (default 100)
+  --optimizer NAME     ${OPTIMIZER_NAMES.join(', ')} (default sgd; section 6.1)
+  --lr X               learning rate (default: sgd 0.1, momentum 0.01, adagrad 0.01, adam 0.001)
+  --hidden N[,N…]      hidden units, a layer each (default 50: the book's TwoLayerNet)
+  --activation NAME    relu or sigmoid (default relu)
+  --weight-init INIT   he, xavier or a standard deviation (default: 0.01 for the book's
+                       net, else he for relu and xavier for sigmoid; section 6.2)
+  --weight-decay X     λ of the L2 penalty ½·λ·ΣW² (default 0; section 6.4.1)
+  --seed N             seed for the weights and the mini-batches (default 0)
   --out DIR          where to write metrics.json, curves.svg, model.json
                      (default runs/<time>-<backend>-<dtype>)
   --data-dir DIR     your own IDX files (same format and names as MNIST)
@@ -34,8 +52,12 @@ const flags: FlagSpec = {
   dtype: { type: 'string' },
   iters: { type: 'string' },
   'batch-size': { type: 'string' },
+  optimizer: { type: 'string' },
   lr: { type: 'string' },
   hidden: { type: 'string' },
+  activation: { type: 'string' },
+  'weight-init': { type: 'string' },
+  'weight-decay': { type: 'string' },
   seed: { type: 'string' },
   out: { type: 'string' },
   'data-dir': { type: 'string' },
@@ -49,8 +71,12 @@ export async function train(argv: string[]): Promise<number> {
   }
   const iters = wholeNumber('iters', values.iters, 10_000);
   const batchSize = wholeNumber('batch-size', values['batch-size'], 100);
-  const learningRate = positiveNumber('lr', values.lr, 0.1);
-  const hidden = wholeNumber('hidden', values.hidden, 50);
+  const optimizerName = oneOf('optimizer', values.optimizer, OPTIMIZER_NAMES, 'sgd');
+  const learningRate = positiveNumber('lr', values.lr, DEFAULT_LEARNING_RATES[optimizerName]);
+  const hidden = hiddenSizes(values.hidden);
+  const activation = oneOf('activation', values.activation, ['relu', 'sigmoid'] as const, 'relu');
+  const weightInit = weightInitFlag(values['weight-init']);
+  const weightDecay = nonNegativeNumber('weight-decay', values['weight-decay']);
   const seed = wholeNumber('seed', values.seed, 0, 0);
 
   const backend = await backendFromFlags(values);
@@ -69,18 +95,16 @@ export async function train(argv: string[]): Promise<number> {
   mkdirSync(outDir, { recursive: true }); // fail on an unwritable --out before training, not after
 
   const random = new Random(seed);
-  const net = new TwoLayerNet(backend, {
-    inputSize: features,
-    hiddenSize: hidden,
-    outputSize: 10,
-    random,
-  });
+  const net = makeNetwork(backend, features, hidden, activation, weightInit, weightDecay, random);
+  const optimizer = createOptimizer(backend, optimizerName, learningRate);
+  const { architecture } = net;
   console.log(`backend: ${backend.description}`);
   console.log(
     `data: ${mnist.train.count} train / ${mnist.test.count} test images from ${mnist.dataDir}`,
   );
   console.log(
-    `iters ${iters}, batch ${batchSize}, lr ${learningRate}, hidden ${hidden}, seed ${seed}`,
+    `${architecture.kind} ${[features, ...hidden, 10].join('-')} (${activation}, weights ${architecture.weightInit}${weightDecay ? `, weight decay ${weightDecay}` : ''}), ` +
+      `${optimizerName} lr ${learningRate}, iters ${iters}, batch ${batchSize}, seed ${seed}`,
   );
 
   const progress = new TrainProgress(iters);
@@ -100,7 +124,7 @@ export async function train(argv: string[]): Promise<number> {
       net,
       trainSet,
       testSet,
-      { iters, batchSize, optimizer: new SGD(backend, learningRate), random },
+      { iters, batchSize, optimizer, random },
       {
         onIteration: (i, loss) => progress.iteration(i, loss),
         onEpoch: (record) => progress.epoch(record),
@@ -120,8 +144,9 @@ export async function train(argv: string[]): Promise<number> {
     completedIters: result.completedIters,
     interrupted: result.interrupted,
     batchSize,
+    optimizer: optimizerName,
     learningRate,
-    architecture: net.architecture,
+    architecture,
     seed,
     dataDir: mnist.dataDir,
     epochs: result.epochs,
@@ -134,6 +159,8 @@ export async function train(argv: string[]): Promise<number> {
   const model = await modelToJSON(net, {
     backend: backend.name,
     dtype: backend.dtype,
+    optimizer: optimizerName,
+    learningRate,
     iters: result.completedIters,
     seed,
     final: result.final,
@@ -149,6 +176,73 @@ export async function train(argv: string[]): Promise<number> {
   );
   console.log(`wrote ${join(outDir, 'metrics.json')}, curves.svg, model.json`);
   return result.interrupted ? 130 : 0;
+}
+
+/** `--hidden 50` or `--hidden 100,100,100`. */
+function hiddenSizes(value: string | boolean | undefined): number[] {
+  if (value === undefined) return [50];
+  const parts = typeof value === 'string' ? value.split(',') : [];
+  if (parts.length === 0 || !parts.every((p) => /^\s*\d+\s*$/.test(p) && Number(p) >= 1)) {
+    throw new UsageError(
+      `--hidden must be whole numbers >= 1, separated by commas (50, or 100,100), got '${String(value)}'`,
+    );
+  }
+  return parts.map(Number);
+}
+
+function weightInitFlag(value: string | boolean | undefined): 'he' | 'xavier' | number | undefined {
+  if (value === undefined || value === 'he' || value === 'xavier') return value;
+  const std = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(std) || std <= 0) {
+    throw new UsageError(
+      `--weight-init must be he, xavier or a positive standard deviation (0.01), got '${String(value)}'`,
+    );
+  }
+  return std;
+}
+
+function nonNegativeNumber(flag: string, value: string | boolean | undefined): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n < 0) {
+    throw new UsageError(`--${flag} must be a number >= 0, got '${String(value)}'`);
+  }
+  return n;
+}
+
+/** The book's TwoLayerNet for its own settings; MultiLayerNet for anything else. */
+function makeNetwork(
+  backend: Backend,
+  inputSize: number,
+  hidden: number[],
+  activation: 'relu' | 'sigmoid',
+  weightInit: 'he' | 'xavier' | number | undefined,
+  weightDecay: number,
+  random: Random,
+): Network {
+  const book =
+    hidden.length === 1 &&
+    activation === 'relu' &&
+    weightDecay === 0 &&
+    (weightInit === undefined || typeof weightInit === 'number');
+  if (book) {
+    return new TwoLayerNet(backend, {
+      inputSize,
+      hiddenSize: hidden[0],
+      outputSize: 10,
+      weightInitStd: weightInit as number | undefined,
+      random,
+    });
+  }
+  return new MultiLayerNet(backend, {
+    inputSize,
+    hiddenSizes: hidden,
+    outputSize: 10,
+    activation,
+    weightInit,
+    weightDecay,
+    random,
+  });
 }
 
 /** The book's figures: the loss over iterations, and train/test accuracy over epochs. */

@@ -3,8 +3,13 @@
  * training images; 4. agreement with the oracle over k SGD steps from the same seed.
  */
 import {
+  type Backend,
   compareGradients,
+  createOptimizer,
   gradientCheck,
+  MultiLayerNet,
+  type Network,
+  type OptimizerName,
   Random,
   SGD,
   TwoLayerNet,
@@ -142,4 +147,124 @@ const trainingCase: ConformanceCase = {
   },
 };
 
-export const networkCases: ConformanceCase[] = [gradientCheckCase, trainingCase];
+/**
+ * A deeper net through the same check: two hidden layers of Sigmoid (ReLU's is above),
+ * weight decay in the loss and the gradient. Backprop on the backend against float64
+ * numerical gradients on the oracle, from the backend's own weights.
+ */
+const multiLayerCheckCase: ConformanceCase = {
+  id: 'network/MultiLayerNet gradient check: 2 hidden layers, Sigmoid, weight decay',
+  group: 'network',
+  kernels: ['matmul', 'sigmoid', 'sigmoidBackward', 'softmaxCrossEntropy', 'sum', 'mul'],
+  async run(ctx) {
+    const check = new Check();
+    const { images, labels, features } = firstSamples(ctx, 3);
+    const options = { hiddenSizes: [10, 8], activation: 'sigmoid' as const, weightDecay: 0.1 };
+    const net = new MultiLayerNet(ctx.backend, { ...options, seed: 2 });
+    const weights = await net.readParams();
+    const reference = new MultiLayerNet(ctx.oracle, { ...options, initialParams: weights });
+    reference.lastLayer.delta = 0; // backprop differentiates the unguarded loss (see gradientCheck)
+    const numerical = await reference.numericalGradient(
+      ctx.on(ctx.oracle, images, [3, features]),
+      ctx.on(ctx.oracle, labels, [3]),
+    );
+    const backprop = net.gradient(
+      ctx.on(ctx.backend, images, [3, features]),
+      ctx.on(ctx.backend, labels, [3]),
+    );
+    const means: string[] = [];
+    for (const name of Object.keys(numerical)) {
+      const diff = compareGradients(
+        await ctx.read(ctx.backend, backprop[name]),
+        await ctx.read(ctx.oracle, numerical[name]),
+      );
+      ctx.oracle.dispose(numerical[name]);
+      means.push(`${name} ${diff.meanAbsDiff.toExponential(1)}`);
+      // As the TwoLayerNet check: float32 rounding of sums of at most 784 terms of
+      // gradients below 1, and float64 numerical gradients exact to ~1e-10: 1e-6 absolute
+      // bounds both. In float64 the backend's own rounding is ~1e-13.
+      check.close(
+        `max |diff| ${name}`,
+        [diff.maxAbsDiff],
+        [0],
+        ctx.tolerance(['network'], {
+          rtol: 0,
+          atol: ctx.backend.dtype === 'float32' ? 1e-6 : 1e-9,
+        }),
+      );
+    }
+    net.dispose();
+    reference.dispose();
+    check.note(`mean |backprop − numerical|: ${means.join(', ')}`);
+    return check;
+  },
+};
+
+/**
+ * The optimizers of section 6.1 are core code on the backend's element-wise operations:
+ * each must train the same on every backend. Momentum is linear in the gradient, so its
+ * weights follow the oracle's as SGD's do. Adam divides by √v: where a gradient is within
+ * rounding of 0 its sign may differ between dtypes and move that weight by ±lr, so for
+ * Adam the losses (means over the batch, where such a weight counts for nothing) are
+ * compared, not the weights.
+ */
+const optimizerCase = (name: OptimizerName): ConformanceCase => ({
+  id: `training/20 ${name} steps of a MultiLayerNet agree with the oracle`,
+  group: 'training',
+  kernels: ['sgdUpdate', 'add', 'mul', 'sqrt', 'div'],
+  async run(ctx) {
+    const check = new Check();
+    if (ctx.isOracle) {
+      check.skip(ORACLE_ITSELF);
+      return check;
+    }
+    const { images, labels, features } = firstSamples(ctx, 500);
+    const run = async (backend: Backend) => {
+      const random = new Random(6);
+      const net: Network = new MultiLayerNet(backend, { hiddenSizes: [30, 20], random });
+      const data = {
+        images: ctx.on(backend, images, [500, features]),
+        labels: ctx.on(backend, labels, [500]),
+      };
+      const optimizer = createOptimizer(backend, name);
+      const result = await trainNetwork(net, data, data, {
+        iters: 20,
+        batchSize: 50,
+        optimizer,
+        random,
+        iterPerEpoch: 1000,
+      });
+      const params = await net.readParams();
+      optimizer.dispose();
+      net.dispose();
+      return { loss: result.loss, params };
+    };
+    const actual = await run(ctx.backend);
+    const expected = await run(ctx.oracle);
+    // As the SGD case: each step's rounding carried through 20 steps stays well under
+    // 1e3·u relative and 1e2·u absolute.
+    const tolerance = ctx.tolerance(['training'], { rtol: 1e3 * ctx.u, atol: 1e2 * ctx.u });
+    check.close('loss per step', actual.loss, expected.loss, tolerance);
+    if (name !== 'adam') {
+      for (const param of Object.keys(expected.params)) {
+        check.close(
+          `${param} after 20 steps`,
+          actual.params[param],
+          expected.params[param],
+          tolerance,
+          0.01,
+        );
+      }
+    }
+    return check;
+  },
+});
+
+export const networkCases: ConformanceCase[] = [
+  gradientCheckCase,
+  multiLayerCheckCase,
+  trainingCase,
+  optimizerCase('momentum'),
+  optimizerCase('adagrad'),
+  optimizerCase('adam'),
+];
