@@ -88,7 +88,27 @@ describe('bench arithmetic and reports', () => {
         ['cpu/float32', 3.05],
       ]),
     );
-    expect(out).toMatch(/step ms\/iter\s+wasm\s+0\.400\s+0\.300\s+-25\.0%\s+faster/);
-    expect(out).toMatch(/cpu\/float32\s+3\.00\s+3\.05\s+1\.7%\s+same \(±5%\)/);
+    expect(out).toMatch(/step ms\/iter\s+wasm\s+0\.400\s+0\.300\s+-25\.0%\s+-25\.0%\s+faster/);
+    expect(out).toMatch(/cpu\/float32\s+3\.00\s+3\.05\s+1\.7%\s+1\.7%\s+same \(±5%\)/);
+  });
+
+  it('corrects for the machine’s drift, measured on the peers, which this project does not change', () => {
+    const a = results([
+      ['wasm', 0.4],
+      ['numpy/float32', 0.2],
+    ]);
+    const b = results([
+      ['wasm', 0.46],
+      ['numpy/float32', 0.23],
+    ]);
+    for (const r of [a, b]) {
+      const numpy = r.subjects.find((s) => s.id === 'numpy/float32');
+      if (numpy) numpy.kind = 'peer';
+    }
+    const out = compare(a, b);
+    // both 15% slower: the machine, not the code
+    expect(out).toMatch(/step ms\/iter\s+wasm\s+0\.400\s+0\.460\s+15\.0%\s+0\.0%\s+same/);
+    expect(out).not.toMatch(/step ms\/iter\s+numpy/);
+    expect(out).toContain("The machine's drift, from the peers (numpy/float32): 15.0%");
   });
 });

@@ -25,15 +25,25 @@ const UNARY: Record<UnaryOp, (x: number) => number> = {
   sqrt: Math.sqrt,
 };
 
-const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
-  add: (a, b) => a + b,
-  sub: (a, b) => a - b,
-  mul: (a, b) => a * b,
-  div: (a, b) => a / b,
-  maximum: (a, b) => (a > b ? a : b),
-  greater: (a, b) => (a > b ? 1 : 0),
-  equal: (a, b) => (a === b ? 1 : 0),
-};
+/** One binary op on two values; a switch, which the JIT keeps cheaper than a call. */
+function apply(op: BinaryOp, a: number, b: number): number {
+  switch (op) {
+    case 'add':
+      return a + b;
+    case 'sub':
+      return a - b;
+    case 'mul':
+      return a * b;
+    case 'div':
+      return a / b;
+    case 'maximum':
+      return a > b ? a : b;
+    case 'greater':
+      return a > b ? 1 : 0;
+    default:
+      return a === b ? 1 : 0;
+  }
+}
 
 /**
  * The reference kernels: plain loops over typed arrays, computed in double precision and
@@ -102,14 +112,13 @@ export class CpuKernels implements KernelBackend<FloatArray> {
 
   binary(op: BinaryOp, A: FloatArray, B: FloatArray, layout: Broadcast): FloatArray {
     const { rows, cols } = layout;
-    const f = BINARY[op];
     const out = this.alloc(rows * cols);
     // A stride of 0 repeats an operand along that axis (numpy's broadcast).
     const [aRow, aCol] = [layout.aRows === 1 ? 0 : layout.aCols, layout.aCols === 1 ? 0 : 1];
     const [bRow, bCol] = [layout.bRows === 1 ? 0 : layout.bCols, layout.bCols === 1 ? 0 : 1];
     for (let i = 0; i < rows; i++) {
       for (let j = 0; j < cols; j++) {
-        out[i * cols + j] = f(A[i * aRow + j * aCol], B[i * bRow + j * bCol]);
+        out[i * cols + j] = apply(op, A[i * aRow + j * aCol], B[i * bRow + j * bCol]);
       }
     }
     return out;
@@ -147,6 +156,25 @@ export class CpuKernels implements KernelBackend<FloatArray> {
 
   // ---- overrides, where one loop beats the composition ------------------------------------
 
+  addBias(X: FloatArray, b: FloatArray, m: number, n: number): FloatArray {
+    const out = this.alloc(m * n);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[i * n + j] = X[i * n + j] + b[j];
+    return out;
+  }
+
+  relu(X: FloatArray, size: number): FloatArray {
+    const out = this.alloc(size);
+    for (let i = 0; i < size; i++) out[i] = X[i] > 0 ? X[i] : 0;
+    return out;
+  }
+
+  /** dout where out > 0: x <= 0 passes no gradient, and out > 0 exactly where x > 0. */
+  reluBackward(dout: FloatArray, Y: FloatArray, size: number): FloatArray {
+    const dx = this.alloc(size);
+    for (let i = 0; i < size; i++) dx[i] = Y[i] > 0 ? dout[i] : 0;
+    return dx;
+  }
+
   /** Softmax and the loss in double (exp, log, the sums), each stored once: the oracle's exactness. */
   softmaxCrossEntropy(
     X: FloatArray,
@@ -170,6 +198,19 @@ export class CpuKernels implements KernelBackend<FloatArray> {
       }
     }
     return [probs, this.upload([lossSum / batch])];
+  }
+
+  /** (y − t) / batch, with no one-hot rows made for class indices. */
+  softmaxCrossEntropyBackward(Y: FloatArray, T: FloatArray, dims: LabelDims): FloatArray {
+    const { batch, classes, oneHot } = dims;
+    const dx = this.alloc(batch * classes);
+    for (let i = 0; i < batch; i++) {
+      for (let j = 0; j < classes; j++) {
+        const target = oneHot ? T[i * classes + j] : T[i] === j ? 1 : 0;
+        dx[i * classes + j] = (Y[i * classes + j] - target) / batch;
+      }
+    }
+    return dx;
   }
 
   /** W ← W − lr·dW in place: no new array for the largest tensors of a step. */

@@ -197,6 +197,15 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
 
   // ---- overrides: gpu.js's fused kernels, fewer texture passes than the compositions -------
 
+  addBias(x: GpujsStorage, bias: GpujsStorage, rows: number, cols: number): GpujsStorage {
+    const X = this.as(x, rows, cols);
+    return this.run('addBias', KERNELS.addBias, rows, cols, {}, X, this.as(bias, 1, cols));
+  }
+
+  sumColumns(x: GpujsStorage, rows: number, cols: number): GpujsStorage {
+    return this.run('sumColumns', KERNELS.sumColumns, 1, cols, { rows }, this.as(x, rows, cols));
+  }
+
   relu(x: GpujsStorage): GpujsStorage {
     return this.run('relu', KERNELS.relu, x.rows, x.cols, {}, x.value);
   }

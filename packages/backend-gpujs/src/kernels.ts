@@ -117,6 +117,15 @@ export const KERNELS = {
     const row = Math.floor((i + 0.5) / this.constants.sourceCols);
     return source[row][i - row * this.constants.sourceCols];
   }`,
+  addBias: `function (x, bias) {
+    return x[this.thread.y][this.thread.x] + bias[0][this.thread.x];
+  }`,
+  sumColumns: `function (x) {
+    let sum = 0;
+    for (let i = 0; i < this.constants.rows; i++)
+        sum += x[i][this.thread.x];
+    return sum;
+  }`,
   relu: `function (x) {
     const v = x[this.thread.y][this.thread.x];
     if (v > 0)

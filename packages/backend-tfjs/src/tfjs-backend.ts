@@ -9,6 +9,7 @@ import {
   type LabelDims,
   type MatmulDims,
   type ReduceOp,
+  type Shape,
   type UnaryOp,
   UsageError,
 } from '@backprop/core';
@@ -104,9 +105,10 @@ export class TfjsKernels implements KernelBackend<TfjsStorage> {
 
   // ---- storage -------------------------------------------------------------------------
 
-  upload(values: ArrayLike<number>): TfjsStorage {
+  /** In the tensor's own shape, so kernels rarely need a reshape (an op of its own in TensorFlow.js). */
+  upload(values: ArrayLike<number>, shape: Shape): TfjsStorage {
     this.activate();
-    return { value: tf.tensor1d(Float32Array.from(values), 'float32') };
+    return { value: tf.tensor(Float32Array.from(values), [...shape], 'float32') };
   }
 
   async download(data: TfjsStorage, size: number): Promise<FloatArray> {
@@ -168,12 +170,25 @@ export class TfjsKernels implements KernelBackend<TfjsStorage> {
   }
 
   gatherRows(x: TfjsStorage, indices: Int32Array, width: number): TfjsStorage {
-    return this.run(() =>
-      tf.gather(shaped(x.value, [x.value.size / width, width]), tf.tensor1d(indices, 'int32')),
-    );
+    return this.run(() => {
+      // labels ([n]) are gathered as they are; matrices as rows of `width`
+      const source =
+        width === 1 && x.value.rank === 1
+          ? x.value
+          : shaped(x.value, [x.value.size / width, width]);
+      return tf.gather(source, tf.tensor1d(indices, 'int32'));
+    });
   }
 
   // ---- overrides: TensorFlow.js's own fused ops --------------------------------------------
+
+  addBias(x: TfjsStorage, bias: TfjsStorage, rows: number, cols: number): TfjsStorage {
+    return this.run(() => tf.add(shaped(x.value, [rows, cols]), shaped(bias.value, [cols])));
+  }
+
+  sumColumns(x: TfjsStorage, rows: number, cols: number): TfjsStorage {
+    return this.run(() => tf.sum(shaped(x.value, [rows, cols]), 0));
+  }
 
   relu(x: TfjsStorage): TfjsStorage {
     return this.run(() => tf.relu(x.value));

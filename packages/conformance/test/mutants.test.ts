@@ -60,7 +60,7 @@ class DropsLastRowInTileTail extends CpuKernels {
 class ReluGradientThroughNegatives extends CpuKernels {
   // Tests out >= 0 instead of out > 0: since relu's output is 0 for every x <= 0, the
   // gradient then passes wherever x <= 0 too — the book's mask is gone.
-  reluBackward(dout: FloatArray, out: FloatArray, size: number) {
+  override reluBackward(dout: FloatArray, out: FloatArray, size: number) {
     const dx = new Float64Array(size);
     for (let i = 0; i < size; i++) dx[i] = out[i] >= 0 ? dout[i] : 0;
     return dx;
@@ -68,7 +68,7 @@ class ReluGradientThroughNegatives extends CpuKernels {
 }
 
 class ForgetsToDivideByBatch extends CpuKernels {
-  softmaxCrossEntropyBackward(y: FloatArray, t: FloatArray, dims: LabelDims) {
+  override softmaxCrossEntropyBackward(y: FloatArray, t: FloatArray, dims: LabelDims) {
     const dx = new Float64Array(dims.batch * dims.classes);
     for (let i = 0; i < dims.batch; i++)
       for (let j = 0; j < dims.classes; j++) {
