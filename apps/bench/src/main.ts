@@ -9,6 +9,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BackpropError, Random, SGD, TwoLayerNet, toDataset, trainNetwork } from '@backprop/core';
 import { loadMnist } from '@backprop/mnist';
+import { ab } from './ab.js';
 import { KERNEL_WORK } from './kernels.js';
 import { interleave, measureSteps, type Plan, stepFlops, summarize } from './measure.js';
 import {
@@ -31,14 +32,36 @@ import {
 
 const usage = `pnpm bench [--quick | --full] [--only a,b] [--out DIR] [--no-peers]
 pnpm bench compare A/results.json B/results.json
+pnpm bench ab --baseline DIR [--only cpu:float32,wasm,…] [--rounds 5]
 
   --quick     a check that the bench works, in seconds (CI runs it); figures are rough
   --full      also the book's full run (10 000 iterations with evaluation) per backend
   --only      subjects whose id starts with one of these (e.g. wasm,pytorch)
   --no-peers  leave out TensorFlow.js-direct, numpy and PyTorch
-  --out DIR   where to write (default bench-results/<time>)`;
+  --out DIR   where to write (default bench-results/<time>)
+  ab          this checkout's training step against a built checkout at DIR (a git
+              worktree of an earlier commit), a process each, alternately`;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'ab') {
+    const { values } = parseArgs({
+      args: argv.slice(1),
+      options: {
+        baseline: { type: 'string' },
+        only: { type: 'string' },
+        rounds: { type: 'string' },
+      },
+      strict: true,
+    });
+    if (!values.baseline) throw new BackpropError(`ab needs --baseline DIR\n${usage}`);
+    const subjects = (
+      values.only ?? 'cpu:float64,cpu:float32,wasm,tfjs-wasm,tfjs-cpu,gpujs-webasm,gpujs-headlessgl'
+    )
+      .split(',')
+      .map((s) => s.trim());
+    console.log(ab(userPath(values.baseline), subjects, Number(values.rounds ?? 5)));
+    return 0;
+  }
   if (argv[0] === 'compare') {
     const [a, b] = argv.slice(1).map((file) => readResults(userPath(file)));
     if (!a || !b) throw new BackpropError(`compare needs two results.json files\n${usage}`);
@@ -207,7 +230,8 @@ async function main(argv: string[]): Promise<number> {
           wallSeconds: (performance.now() - start) / 1000,
           msPerIter: r.timing.msPerIter,
           evalSeconds: r.timing.evalSeconds,
-          ...r.final,
+          trainAccuracy: r.final?.trainAccuracy ?? Number.NaN, // a full run is never stopped
+          testAccuracy: r.final?.testAccuracy ?? Number.NaN,
         });
         net.dispose();
         for (const t of [train.images, train.labels, test.images, test.labels]) backend.dispose(t);

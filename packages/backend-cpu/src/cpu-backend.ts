@@ -162,6 +162,13 @@ export class CpuKernels implements KernelBackend<FloatArray> {
     return out;
   }
 
+  /** Σ over the batch, walking rows in memory order (the reduction walks down columns). */
+  sumColumns(X: FloatArray, m: number, n: number): FloatArray {
+    const sums = new Float64Array(n); // accumulate in double, store in the dtype
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) sums[j] += X[i * n + j];
+    return this.dtype === 'float64' ? sums : Float32Array.from(sums);
+  }
+
   relu(X: FloatArray, size: number): FloatArray {
     const out = this.alloc(size);
     for (let i = 0; i < size; i++) out[i] = X[i] > 0 ? X[i] : 0;
