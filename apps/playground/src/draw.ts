@@ -3,7 +3,7 @@
  * fitted into 20×20 (aspect kept), then placed in 28×28 with its centre of mass at the
  * centre — and the network trained last gives its ten probabilities as you draw.
  */
-import { shared } from './state.js';
+import { predict as ask } from './worker-client.js';
 
 export function renderDraw(root: HTMLElement): void {
   root.innerHTML = `
@@ -67,23 +67,19 @@ export function renderDraw(root: HTMLElement): void {
       canvas,
       root.querySelector('[data-testid=preview]') as HTMLCanvasElement,
     );
-    const net = shared.net;
     const label = root.querySelector('[data-testid=prediction]') as HTMLElement;
     if (!pixels) return;
-    if (!net) {
-      label.textContent = 'train a network first (the Train tab)';
-      return;
-    }
     if (busy) return;
     busy = true;
     try {
-      const backend = net.backend;
-      const x = backend.tensor(pixels, [1, 784]);
-      const probs = net.probabilities(x);
-      const p = Array.from(await backend.read(probs));
-      for (const tensor of [x, probs]) backend.dispose(tensor);
+      const { probs, backend } = await ask(pixels);
+      if (!probs) {
+        label.textContent = 'train a network first (the Train tab)';
+        return;
+      }
+      const p = probs;
       const best = p.indexOf(Math.max(...p));
-      label.innerHTML = `prediction: <b data-testid="predicted">${best}</b> (${shared.backendName})`;
+      label.innerHTML = `prediction: <b data-testid="predicted">${best}</b> (${backend})`;
       (root.querySelector('[data-testid=probs]') as HTMLElement).innerHTML = p
         .map(
           (v, d) =>

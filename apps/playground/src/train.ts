@@ -1,19 +1,10 @@
 /**
  * Section 5.7.4 in the page: pick a backend, train the book's TwoLayerNet on the real
  * MNIST files, watch the loss and the accuracies, stop whenever. The loop is core's
- * trainTwoLayerNet, which yields to the page every ~50 ms, so the page stays responsive.
+ * trainNetwork, run in the page's worker: the page itself only draws.
  */
-import {
-  type Backend,
-  type Dataset,
-  Random,
-  SGD,
-  TwoLayerNet,
-  toDataset,
-  trainNetwork,
-} from '@backprop/core';
-import { BROWSER_BACKENDS, createChoice, loadMnistInBrowser } from './backends.js';
-import { shared } from './state.js';
+import { BROWSER_BACKENDS } from './backends.js';
+import { listen, PAGE, send } from './worker-client.js';
 
 export function renderTrain(root: HTMLElement): void {
   const params = new URLSearchParams(location.search);
@@ -26,7 +17,10 @@ export function renderTrain(root: HTMLElement): void {
       <label>iterations <input type="number" data-testid="iters" value="${params.get('iters') ?? 10000}" min="1" /></label>
       <label>batch <input type="number" data-testid="batch" value="100" min="1" /></label>
       <label>learning rate <input type="number" data-testid="lr" value="0.1" step="any" /></label>
-      <label>accuracy every <input type="number" data-testid="every" value="${params.get('every') ?? 600}" min="1" /> iterations</label>
+      <label>accuracy every <input type="number" data-testid="every" value="${params.get('every') ?? 600}" min="0" /> iterations</label>
+      <label>on <select data-testid="eval-on"><option value="both">both sets</option><option value="test">the test set alone</option></select></label>
+      <label>the first <input type="number" data-testid="eval-samples" placeholder="all" min="1" /> images</label>
+      <label><input type="checkbox" data-testid="eval-at-start" checked /> after the first iteration</label>
     </div>
     <p><button data-testid="start">Start</button><button data-testid="stop" disabled>Stop</button></p>
     <div class="status" data-testid="status">ready</div>
@@ -36,96 +30,104 @@ export function renderTrain(root: HTMLElement): void {
     </div>
     <div class="status" data-testid="accuracy"></div>`;
   const $ = <T extends HTMLElement>(id: string) => root.querySelector(`[data-testid=${id}]`) as T;
-  let stop: AbortController | null = null;
-  let current: { backend: Backend; train: Dataset; test: Dataset } | null = null;
+  const status = $('status');
+  let losses: number[] = [];
+  let epochs: [number, number | null, number][] = [];
+  let lastDraw = 0;
+  let started = 0;
+  let iters = 0;
+  let description = '';
 
-  $('start').addEventListener('click', async () => {
-    const name = $<HTMLSelectElement>('backend').value;
-    const [iters, batchSize, learningRate, every] = ['iters', 'batch', 'lr', 'every'].map((id) =>
-      Number($<HTMLInputElement>(id).value),
-    );
-    $<HTMLButtonElement>('start').disabled = true;
-    $<HTMLButtonElement>('stop').disabled = false;
-    stop = new AbortController();
-    const status = $('status');
-    try {
-      const mnist = await loadMnistInBrowser((m) => {
-        status.textContent = m;
-      });
-      status.textContent = `starting ${name}…`;
-      if (current) {
-        shared.net?.dispose();
-        for (const t of [
-          current.train.images,
-          current.train.labels,
-          current.test.images,
-          current.test.labels,
-        ])
-          current.backend.dispose(t);
+  const drawLoss = () =>
+    drawLine($<HTMLCanvasElement>('loss-chart'), [losses.map((l, x) => [x, l])], ['#1f77b4']);
+  const finish = () => {
+    $<HTMLButtonElement>('start').disabled = false;
+    $<HTMLButtonElement>('stop').disabled = true;
+  };
+
+  listen((message) => {
+    switch (message.type) {
+      case 'status':
+        status.textContent = message.text;
+        break;
+      case 'started':
+        description = message.description;
+        started = performance.now();
+        break;
+      case 'losses': {
+        losses.splice(message.from, message.values.length, ...message.values);
+        const now = performance.now();
+        if (now - lastDraw > 200) {
+          lastDraw = now;
+          // iterations a second of training, evaluation excluded
+          const rate = losses.length / Math.max(message.trainSeconds, 1e-9);
+          status.textContent = `${description} — iteration ${losses.length}/${iters}, loss ${losses.at(-1)?.toFixed(4)}, ${rate.toFixed(0)} it/s`;
+          drawLoss();
+        }
+        break;
       }
-      const backend = await createChoice(name);
-      const train = toDataset(backend, mnist.train.images, mnist.train.labels, 784);
-      const test = toDataset(backend, mnist.test.images, mnist.test.labels, 784);
-      current = { backend, train, test };
-      const random = new Random(0);
-      const net = new TwoLayerNet(backend, { random });
-      shared.net = net;
-      shared.backendName = name;
-      const losses: number[] = [];
-      const epochs: [number, number, number][] = [];
-      const started = performance.now();
-      let lastDraw = 0;
-      const result = await trainNetwork(
-        net,
-        train,
-        test,
-        {
-          iters,
-          batchSize,
-          optimizer: new SGD(backend, learningRate),
-          random,
-          iterPerEpoch: every,
-        },
-        {
-          signal: stop.signal,
-          onIteration(i, loss) {
-            losses.push(loss);
-            const now = performance.now();
-            if (now - lastDraw > 200) {
-              lastDraw = now;
-              const rate = (i + 1) / ((now - started) / 1000);
-              status.textContent = `${backend.description} — iteration ${i + 1}/${iters}, loss ${loss.toFixed(4)}, ${rate.toFixed(0)} it/s`;
-              drawLine(
-                $<HTMLCanvasElement>('loss-chart'),
-                [losses.map((l, x) => [x, l])],
-                ['#1f77b4'],
-              );
-            }
-          },
-          onEpoch(record) {
-            epochs.push([record.iter, record.trainAccuracy, record.testAccuracy]);
-            drawLine(
-              $<HTMLCanvasElement>('acc-chart'),
-              [epochs.map(([x, a]) => [x, a]), epochs.map(([x, , b]) => [x, b])],
-              ['#1f77b4', '#ff7f0e'],
-              [0, 1],
-            );
-          },
-        },
-      );
-      drawLine($<HTMLCanvasElement>('loss-chart'), [losses.map((l, x) => [x, l])], ['#1f77b4']);
-      status.textContent = `${backend.description} — ${result.interrupted ? 'stopped' : 'done'} after ${result.completedIters} iterations, ${result.timing.msPerIter.toFixed(2)} ms/iter`;
-      const acc = $('accuracy');
-      acc.dataset.testAccuracy = String(result.final.testAccuracy);
-      acc.textContent = `final train accuracy ${result.final.trainAccuracy.toFixed(4)}, test accuracy ${result.final.testAccuracy.toFixed(4)}`;
-    } catch (error) {
-      status.textContent = `error: ${(error as Error).message}`;
-    } finally {
-      $<HTMLButtonElement>('start').disabled = false;
-      $<HTMLButtonElement>('stop').disabled = true;
+      case 'epoch':
+        epochs.push([
+          message.record.iter,
+          message.record.trainAccuracy,
+          message.record.testAccuracy,
+        ]);
+        drawLine(
+          $<HTMLCanvasElement>('acc-chart'),
+          [
+            epochs.flatMap(([x, a]): [number, number][] => (a === null ? [] : [[x, a]])),
+            epochs.map(([x, , b]) => [x, b]),
+          ],
+          ['#1f77b4', '#ff7f0e'],
+          [0, 1],
+        );
+        break;
+      case 'done': {
+        drawLoss();
+        status.textContent = `${description} — ${message.interrupted ? 'stopped' : 'done'} after ${message.completedIters} iterations, ${message.msPerIter.toFixed(2)} ms/iter (${((performance.now() - started) / 1000).toFixed(1)} s in all)`;
+        const acc = $('accuracy');
+        if (message.final) {
+          acc.dataset.testAccuracy = String(message.final.testAccuracy);
+          acc.textContent = `final train accuracy ${message.final.trainAccuracy?.toFixed(4)}, test accuracy ${message.final.testAccuracy.toFixed(4)}`;
+        } else {
+          acc.textContent = 'stopped: the last weights were not measured';
+        }
+        finish();
+        break;
+      }
+      case 'error':
+        status.textContent = `error: ${message.message}`;
+        finish();
+        break;
     }
   });
-  $('stop').addEventListener('click', () => stop?.abort());
+
+  $('start').addEventListener('click', () => {
+    const [itersValue, batchSize, learningRate, every] = ['iters', 'batch', 'lr', 'every'].map(
+      (id) => Number($<HTMLInputElement>(id).value),
+    );
+    iters = itersValue;
+    losses = [];
+    epochs = [];
+    $('accuracy').textContent = '';
+    delete $('accuracy').dataset.testAccuracy;
+    $<HTMLButtonElement>('start').disabled = true;
+    $<HTMLButtonElement>('stop').disabled = false;
+    const samples = $<HTMLInputElement>('eval-samples').value;
+    send({
+      type: 'train',
+      base: PAGE,
+      backend: $<HTMLSelectElement>('backend').value,
+      iters,
+      batchSize,
+      learningRate,
+      every,
+      evalOn: $<HTMLSelectElement>('eval-on').value as 'both' | 'test',
+      evalSamples: samples ? Number(samples) : undefined,
+      evalAtStart: $<HTMLInputElement>('eval-at-start').checked,
+    });
+  });
+  $('stop').addEventListener('click', () => send({ type: 'stop' }));
 }
 
 /** A plain line chart on a canvas: axes and the lines, rescaled to what they hold. */

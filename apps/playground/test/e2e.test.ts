@@ -27,9 +27,30 @@ let base = '';
 async function open(path: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   page.on('pageerror', (error) => console.error('page error:', error.message));
+  // Every long task (≥ 50 ms on the page's main thread), with when it started.
+  await page.addInitScript(() => {
+    const tasks: [start: number, duration: number][] = [];
+    (window as unknown as { longTasks: typeof tasks }).longTasks = tasks;
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) tasks.push([entry.startTime, entry.duration]);
+    }).observe({ type: 'longtask', buffered: true });
+  });
   await page.goto(`${base}${path}`);
   return page;
 }
+
+/** The longest task on the page's main thread since `since` (page time, ms); 0 when none. */
+const longestTaskSince = (page: Page, since: number) =>
+  page.evaluate(
+    (from) =>
+      Math.max(
+        0,
+        ...(window as unknown as { longTasks: [number, number][] }).longTasks
+          .filter(([start]) => start >= from)
+          .map(([, duration]) => duration),
+      ),
+    since,
+  );
 
 // CI installs Chromium and sets REQUIRE_CHROMIUM=1, so there a missing browser fails.
 it.skipIf(!missing || !process.env.REQUIRE_CHROMIUM)(
@@ -83,11 +104,16 @@ describe.skipIf(missing)(
       await page.close();
     }, 60_000);
 
-    // A short run on each backend the browser has: 400 iterations reach well past 0.85.
+    // A short run on each backend the browser has: 400 iterations reach well past 0.85,
+    // and the page's main thread never runs a task over 200 ms: training and evaluation
+    // are in the page's worker.
+    const measured: Record<string, { longestTaskMs: number; stopMs?: number }> = {};
+    afterAll(() => console.log('playground long tasks and stops:', JSON.stringify(measured)));
     for (const backend of ['cpu:float32', 'wasm', 'tfjs-webgl', 'tfjs-wasm', 'gpujs-webgl2']) {
-      it(`trains on ${backend} in the page past 0.85 test accuracy`, async () => {
+      it(`trains on ${backend} in the page past 0.85 test accuracy, the page never blocked over 200 ms`, async () => {
         const page = await open('?iters=400&every=1000#train');
         await page.getByTestId('backend').selectOption(backend);
+        const started = await page.evaluate(() => performance.now());
         await page.getByTestId('start').click();
         await page.waitForFunction(
           () =>
@@ -101,7 +127,38 @@ describe.skipIf(missing)(
           await page.getByTestId('accuracy').getAttribute('data-test-accuracy'),
         );
         expect(accuracy, status ?? '').toBeGreaterThan(0.85);
+        const longest = await longestTaskSince(page, started);
+        measured[backend] = { longestTaskMs: longest };
+        expect(longest, `the page's longest task while training on ${backend}`).toBeLessThanOrEqual(
+          200,
+        );
         await page.screenshot({ path: join(artifacts, `train-${backend.replace(':', '-')}.png`) });
+        await page.close();
+      }, 300_000);
+
+      it(`stops ${backend} within a second, also in the middle of an evaluation`, async () => {
+        const page = await open('?iters=100000#train');
+        await page.getByTestId('backend').selectOption(backend);
+        await page.getByTestId('start').click();
+        // the first loss arrives after iteration 0, and the book's first evaluation follows it
+        await page.waitForFunction(
+          () =>
+            /iteration \d+/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''),
+          null,
+          { timeout: 120_000 },
+        );
+        await page.waitForTimeout(300);
+        const clicked = Date.now();
+        await page.getByTestId('stop').click();
+        await page.waitForFunction(
+          () =>
+            /stopped after/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''),
+          null,
+          { timeout: 60_000 },
+        );
+        const stopMs = Date.now() - clicked;
+        measured[backend] = { ...measured[backend], stopMs };
+        expect(stopMs, `Stop on ${backend}`).toBeLessThan(1000);
         await page.close();
       }, 300_000);
     }

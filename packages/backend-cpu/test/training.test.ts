@@ -1,4 +1,12 @@
-import { datasetAccuracy, Random, SGD, TwoLayerNet, toDataset, trainNetwork } from '@backprop/core';
+import {
+  datasetAccuracy,
+  Random,
+  SGD,
+  TrainingDivergedError,
+  TwoLayerNet,
+  toDataset,
+  trainNetwork,
+} from '@backprop/core';
 import { loadMnist } from '@backprop/mnist';
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../src/index.js';
@@ -21,7 +29,7 @@ describe('training on the real MNIST files (5.7.4)', () => {
     const result = await trainNetwork(net, train, test, { iters: 300, batchSize: 100, random });
     // Chance is 0.1; the book's run is past 0.90 after its first epoch (600 iterations).
     expect(before).toBeLessThan(0.2);
-    expect(result.final.testAccuracy).toBeGreaterThanOrEqual(0.85);
+    expect(result.final?.testAccuracy).toBeGreaterThanOrEqual(0.85);
     expect(result.loss).toHaveLength(300);
     expect(result.loss.at(-1)!).toBeLessThan(result.loss[0]);
   }, 120_000);
@@ -82,5 +90,77 @@ describe('training on the real MNIST files (5.7.4)', () => {
     expect(result.completedIters).toBe(10);
     expect(result.interrupted).toBe(true);
     expect(result.loss).toHaveLength(10);
+  }, 60_000);
+
+  it('measures less when asked: the test set alone, the first N images, not at the start', async () => {
+    const { net, train, test, random } = setup('float32');
+    const epochs: number[] = [];
+    const result = await trainNetwork(
+      net,
+      train,
+      test,
+      { iters: 20, random, iterPerEpoch: 10, evalOn: 'test', evalSamples: 500, evalAtStart: false },
+      { onEpoch: (record) => epochs.push(record.iter) },
+    );
+    expect(epochs).toEqual([10]); // not 0: evalAtStart false
+    expect(result.epochs[0].trainAccuracy).toBeNull();
+    expect(result.final).toMatchObject({ trainAccuracy: null });
+    // 500 images: the accuracy is a count of 500
+    expect(Number.isInteger(Math.round((result.final?.testAccuracy ?? 0) * 500 * 1e6) / 1e6)).toBe(
+      true,
+    );
+  }, 60_000);
+
+  it('gives the host a turn while it trains and measures: no gap between timers over 300 ms', async () => {
+    const { net, train, test, random } = setup('float64');
+    let last = performance.now();
+    let longest = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 5);
+    try {
+      // one epoch of training with two full measurements (70 000 images each)
+      await trainNetwork(net, train, test, { iters: 200, random, iterPerEpoch: 100 });
+    } finally {
+      clearInterval(timer);
+    }
+    // The loop yields every ~50 ms of training and after every evaluation chunk, which
+    // is sized to ~50 ms; 300 ms allows for a loaded machine, far under a whole
+    // evaluation without turns (seconds here).
+    expect(longest).toBeLessThan(300);
+  }, 120_000);
+
+  it('stops in the middle of a measurement within one chunk, and reports what ran', async () => {
+    const { net, train, test, random } = setup('float64');
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 200); // inside iteration 0's measurement of 70 000 images
+    const started = performance.now();
+    const result = await trainNetwork(
+      net,
+      train,
+      test,
+      { iters: 1000, random, evalOnStop: 'never' },
+      { signal: stop.signal },
+    );
+    expect(performance.now() - started).toBeLessThan(1500); // a whole measurement takes seconds
+    expect(result).toMatchObject({ interrupted: true, completedIters: 1, final: null, epochs: [] });
+  }, 60_000);
+
+  it('stops a diverging run with an error that names the iteration and keeps what ran', async () => {
+    const { backend, net, train, test } = setup('float32');
+    const attempt = trainNetwork(net, train, test, {
+      iters: 50,
+      optimizer: new SGD(backend, 1e10),
+      iterPerEpoch: 1000,
+    });
+    const error = (await attempt.catch((e: unknown) => e)) as TrainingDivergedError;
+    expect(error).toBeInstanceOf(TrainingDivergedError);
+    expect(error.message).toMatch(
+      /^training diverged at iteration \d+: the loss is (NaN|Infinity); the learning rate is likely too high/,
+    );
+    expect(error.result.loss).toHaveLength(error.iter + 1);
+    expect(Number.isFinite(error.result.loss.at(-1) as number)).toBe(false);
   }, 60_000);
 });

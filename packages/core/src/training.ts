@@ -1,10 +1,15 @@
 /**
  * Section 5.7.4 — the training loop: mini-batches drawn with replacement, gradient by
- * backprop, SGD, and train/test accuracy once an epoch. Shared by the CLI, the bench
- * and the playground so that all three run exactly the same procedure.
+ * backprop, an optimizer step, and train/test accuracy once an epoch. Shared by the CLI,
+ * the bench and the playground so that all three run exactly the same procedure.
+ *
+ * It never holds its host for long: it gives the event loop (a page, a Node process's
+ * signals and timers) a turn at least every ~50 ms of training and between evaluation
+ * chunks, which are sized to take about that long; and it stops within one iteration, or
+ * one evaluation chunk, of being asked.
  */
 import type { Backend, Labels } from './backend.js';
-import { UsageError } from './errors.js';
+import { BackpropError, UsageError } from './errors.js';
 import type { Network } from './network.js';
 import { type Optimizer, SGD } from './optimizer.js';
 import type { Random } from './random.js';
@@ -16,6 +21,11 @@ export interface Dataset {
   labels: Labels;
 }
 
+/** What asks a loop to stop: an AbortSignal, or anything with the same `aborted`. */
+export interface StopSignal {
+  readonly aborted: boolean;
+}
+
 export interface TrainConfig {
   /** Iterations (default 10 000, the book's). */
   iters?: number;
@@ -25,37 +35,77 @@ export interface TrainConfig {
   optimizer?: Optimizer;
   /** Draws the mini-batches (default: the generator the network's weights came from, so one seed fixes the run). */
   random?: Random;
-  /** Accuracy is measured when iter % iterPerEpoch === 0; default max(trainSize / batchSize, 1). */
+  /** Accuracy is measured when iter % iterPerEpoch === 0 (default: one epoch, trainSize / batchSize); 0: only after the last. */
   iterPerEpoch?: number;
-  /** Samples per forward pass when measuring accuracy (bounds memory). */
+  /** Measure accuracy after the first iteration too (iteration 0), as the book does (default true). */
+  evalAtStart?: boolean;
+  /** Measure on both sets (the book) or on the test set alone, in half the time (default 'both'). */
+  evalOn?: 'both' | 'test';
+  /** Measure on the first N samples of each set instead of all of them. */
+  evalSamples?: number;
+  /** Rows per forward pass when measuring accuracy: a bound on memory (default 10 000, under the backend's maxRows). */
   evalChunkSize?: number;
+  /**
+   * After a stop, measure the stopped weights: 'always', 'never', or 'if-cheap' (default):
+   * when the last measurement took under two seconds.
+   */
+  evalOnStop?: 'always' | 'never' | 'if-cheap';
 }
 
-export interface EpochRecord {
+export interface Accuracy {
+  /** null when only the test set is measured (`evalOn: 'test'`). */
+  trainAccuracy: number | null;
+  testAccuracy: number;
+}
+
+export interface EpochRecord extends Accuracy {
   /** The 0-based iteration after whose update accuracy was measured. */
   iter: number;
+  /** iter / iterPerEpoch. */
   epoch: number;
-  trainAccuracy: number;
-  testAccuracy: number;
 }
 
 export interface TrainResult {
   /** Iterations actually run (fewer than asked when stopped). */
   completedIters: number;
+  /** Whether a stop signal ended the run early. */
   interrupted: boolean;
   /** The mini-batch loss of each iteration, measured on the forward pass of its gradient. */
   loss: number[];
   epochs: EpochRecord[];
-  /** Accuracy after the last completed iteration. */
-  final: { trainAccuracy: number; testAccuracy: number };
-  timing: { msPerIter: number; trainSeconds: number; evalSeconds: number };
+  /** Accuracy of the weights after the last completed iteration; null where a stopped run did not measure it (see evalOnStop). */
+  final: Accuracy | null;
+  timing: {
+    /** Training time a completed iteration, evaluation excluded. */
+    msPerIter: number;
+    trainSeconds: number;
+    evalSeconds: number;
+  };
 }
 
 export interface TrainHooks {
-  onIteration?(iter: number, loss: number): void;
+  /** After each iteration, with the seconds spent training so far (evaluation excluded). */
+  onIteration?(iter: number, loss: number, trainSeconds: number): void;
   onEpoch?(record: EpochRecord): void;
-  /** Stops the loop after the iteration in progress; the result covers what ran. */
-  signal?: AbortSignal;
+  /** Stops the loop within one iteration or evaluation chunk; the result covers what ran. */
+  signal?: StopSignal;
+}
+
+/**
+ * A run that went to a loss (or weights) that are not finite numbers: stopping is the only
+ * honest answer. `result` holds what ran, up to and including that iteration.
+ */
+export class TrainingDivergedError extends BackpropError {
+  override name = 'TrainingDivergedError';
+  constructor(
+    readonly iter: number,
+    readonly result: TrainResult,
+    what: string,
+  ) {
+    super(
+      `training diverged at iteration ${iter}: ${what}; the learning rate is likely too high (try a tenth of it)`,
+    );
+  }
 }
 
 /** Trains `net` on `train`, measuring accuracy on both sets once an epoch (the book's 5.7.4 loop). */
@@ -76,49 +126,19 @@ export async function trainNetwork(
     throw new UsageError(`batch size must be a whole number in 1…${trainSize}, got ${batchSize}`);
   }
   const iterPerEpoch = config.iterPerEpoch ?? Math.max(Math.floor(trainSize / batchSize), 1);
+  if (!Number.isInteger(iterPerEpoch) || iterPerEpoch < 0) {
+    throw new UsageError(`iterPerEpoch must be a whole number >= 0, got ${iterPerEpoch}`);
+  }
   const optimizer = config.optimizer ?? new SGD(backend, 0.1);
+  const evaluation = new Evaluation(net, train, test, config, hooks.signal);
 
   const loss: number[] = [];
   const epochs: EpochRecord[] = [];
-  let evalMs = 0;
-  const evaluate = async () => {
-    const start = performance.now();
-    const trainAccuracy = await datasetAccuracy(net, train, config.evalChunkSize);
-    const testAccuracy = await datasetAccuracy(net, test, config.evalChunkSize);
-    evalMs += performance.now() - start;
-    return { trainAccuracy, testAccuracy };
-  };
-
-  const started = performance.now();
-  let lastYield = started;
+  let trainMs = 0;
   let completedIters = 0;
-  let final: TrainResult['final'] | null = null;
-  for (let i = 0; i < iters; i++) {
-    if (hooks.signal?.aborted) break;
-    const batchMask = random.choice(trainSize, batchSize);
-    const lossValue = await trainingStep(net, optimizer, train, batchMask);
-
-    loss.push(lossValue);
-    completedIters = i + 1;
-    hooks.onIteration?.(i, lossValue);
-
-    if (i % iterPerEpoch === 0) {
-      const accuracy = await evaluate();
-      const record = { iter: i, epoch: i / iterPerEpoch, ...accuracy };
-      epochs.push(record);
-      hooks.onEpoch?.(record);
-      if (i === iters - 1) final = accuracy;
-    }
-    // Let timers, signals (Ctrl-C) and a page's events through every ~50 ms.
-    if (performance.now() - lastYield > 50) {
-      await yieldToEventLoop();
-      lastYield = performance.now();
-    }
-  }
-  final ??= await evaluate();
-  const totalMs = performance.now() - started;
-  const trainMs = totalMs - evalMs;
-  return {
+  let final: Accuracy | null = null;
+  let lastYield = performance.now();
+  const result = (): TrainResult => ({
     completedIters,
     interrupted: completedIters < iters,
     loss,
@@ -127,15 +147,141 @@ export async function trainNetwork(
     timing: {
       msPerIter: completedIters > 0 ? trainMs / completedIters : 0,
       trainSeconds: trainMs / 1000,
-      evalSeconds: evalMs / 1000,
+      evalSeconds: evaluation.ms / 1000,
     },
-  };
+  });
+
+  for (let i = 0; i < iters && !hooks.signal?.aborted; i++) {
+    const started = performance.now();
+    const batchMask = random.choice(trainSize, batchSize);
+    const lossValue = await trainingStep(net, optimizer, train, batchMask);
+    trainMs += performance.now() - started;
+    loss.push(lossValue);
+    completedIters = i + 1;
+    if (!Number.isFinite(lossValue)) {
+      throw new TrainingDivergedError(i, result(), `the loss is ${lossValue}`);
+    }
+    hooks.onIteration?.(i, lossValue, trainMs / 1000);
+
+    const due =
+      iterPerEpoch > 0 && i % iterPerEpoch === 0 && (i > 0 || config.evalAtStart !== false);
+    if (due || i === iters - 1) {
+      const accuracy = await evaluation.run();
+      if (!accuracy) break; // stopped in the middle: the partial measurement is dropped
+      if (i === iters - 1) final = accuracy;
+      if (due) {
+        const record = { iter: i, epoch: i / iterPerEpoch, ...accuracy };
+        epochs.push(record);
+        hooks.onEpoch?.(record);
+      }
+    }
+    // Let timers, signals (Ctrl-C) and a page's events through every ~50 ms.
+    if (performance.now() - lastYield > 50) {
+      await yieldToEventLoop();
+      lastYield = performance.now();
+    }
+  }
+
+  if (final === null && completedIters > 0) {
+    // Stopped early: measure the stopped weights where that is cheap, or asked for.
+    const when = config.evalOnStop ?? 'if-cheap';
+    if (when === 'always' || (when === 'if-cheap' && evaluation.lastMs < 2000)) {
+      final = await evaluation.run({ ignoreStop: true });
+    }
+  }
+  // A finite loss can still leave an update's weights infinite: check before anyone saves them.
+  for (const [name, values] of Object.entries(await net.readParams())) {
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new TrainingDivergedError(
+        completedIters - 1,
+        result(),
+        `${name}[${bad}] is ${values[bad]} after the update`,
+      );
+    }
+  }
+  return result();
 }
 
 /**
- * One iteration: gather the mini-batch, backprop, SGD. Returns the batch's loss as the
- * gradient's forward pass saw it (the book runs one more forward pass after the update
- * to record it; this one costs nothing extra), the only value read back.
+ * Accuracy over the evaluation sets, in chunks sized to take about 50 ms each (so the
+ * host gets a turn between them, and a stop is seen within one), timed apart from training.
+ */
+class Evaluation {
+  ms = 0;
+  /** How long the last complete measurement took (none yet: not known to be cheap). */
+  lastMs = Number.POSITIVE_INFINITY;
+  private chunk: number;
+
+  constructor(
+    private readonly net: Network,
+    private readonly train: Dataset,
+    private readonly test: Dataset,
+    private readonly config: TrainConfig,
+    private readonly signal: StopSignal | undefined,
+  ) {
+    const { evalSamples, evalChunkSize = 10_000 } = config;
+    if (evalSamples !== undefined && (!Number.isInteger(evalSamples) || evalSamples < 1)) {
+      throw new UsageError(`evalSamples must be a whole number >= 1, got ${evalSamples}`);
+    }
+    if (!Number.isInteger(evalChunkSize) || evalChunkSize < 1) {
+      throw new UsageError(`evalChunkSize must be a whole number >= 1, got ${evalChunkSize}`);
+    }
+    this.chunk = Math.min(evalChunkSize, net.backend.maxRows ?? evalChunkSize, 1000);
+  }
+
+  /** The accuracies, or null when a stop came first. */
+  async run({ ignoreStop = false } = {}): Promise<Accuracy | null> {
+    const started = performance.now();
+    const signal = ignoreStop ? undefined : this.signal;
+    let result: Accuracy | null = null;
+    try {
+      const testAccuracy = await this.accuracy(this.test, signal);
+      if (testAccuracy === null) return null;
+      if (this.config.evalOn === 'test') {
+        result = { trainAccuracy: null, testAccuracy };
+      } else {
+        const trainAccuracy = await this.accuracy(this.train, signal);
+        if (trainAccuracy !== null) result = { trainAccuracy, testAccuracy };
+      }
+      return result;
+    } finally {
+      const took = performance.now() - started;
+      this.ms += took;
+      if (result) this.lastMs = took; // a stopped measurement says nothing of a whole one
+    }
+  }
+
+  private async accuracy(data: Dataset, signal: StopSignal | undefined) {
+    const count = Math.min(
+      this.config.evalSamples ?? Number.POSITIVE_INFINITY,
+      data.images.shape[0],
+    );
+    const maxChunk = Math.min(
+      this.config.evalChunkSize ?? 10_000,
+      this.net.backend.maxRows ?? 10_000,
+    );
+    let correct = 0;
+    for (let start = 0; start < count; ) {
+      if (signal?.aborted) return null;
+      const rows = Math.min(this.chunk, count - start);
+      const began = performance.now();
+      correct += await countCorrectRows(this.net, data, start, rows);
+      start += rows;
+      // aim each chunk at ~50 ms: halve a slow one, double a quick one
+      const took = performance.now() - began;
+      if (took > 80 && this.chunk > 16) this.chunk = Math.floor(this.chunk / 2);
+      else if (took < 25 && this.chunk < maxChunk) this.chunk = Math.min(this.chunk * 2, maxChunk);
+      await yieldToEventLoop();
+    }
+    return correct / count;
+  }
+}
+
+/**
+ * One iteration: gather the mini-batch, backprop, the optimizer's step. Returns the
+ * batch's loss as the gradient's forward pass saw it (the book runs one more forward pass
+ * after the update to record it; this one costs nothing extra), the only value read back.
  */
 export async function trainingStep(
   net: Network,
@@ -146,51 +292,106 @@ export async function trainingStep(
   const { backend } = net;
   const xBatch = backend.gatherRows(train.images, batchMask);
   const tBatch = backend.gatherRows(train.labels, batchMask);
-  const grads = net.gradient(xBatch, tBatch);
-  const loss = (await backend.read(net.lastLoss as Tensor))[0];
-  optimizer.update(net.params, grads);
-  backend.dispose(xBatch);
-  backend.dispose(tBatch);
-  return loss;
+  try {
+    const grads = net.gradient(xBatch, tBatch);
+    const loss = (await backend.read(net.lastLoss as Tensor))[0];
+    optimizer.update(net.params, grads);
+    return loss;
+  } finally {
+    backend.dispose(xBatch);
+    backend.dispose(tBatch);
+  }
 }
 
-/** Accuracy over a whole dataset, a chunk of rows at a time. */
+/** How many of `rows` samples from `start` the network classifies right. */
+async function countCorrectRows(net: Network, data: Dataset, start: number, rows: number) {
+  const { backend } = net;
+  const indices = Array.from({ length: rows }, (_, i) => start + i);
+  const x = backend.gatherRows(data.images, indices);
+  const t = backend.gatherRows(data.labels, indices);
+  try {
+    return (await net.accuracy(x, t)) * rows;
+  } finally {
+    backend.dispose(x);
+    backend.dispose(t);
+  }
+}
+
+/** Accuracy over a whole dataset, a chunk of rows at a time, giving the host a turn between chunks. */
 export async function datasetAccuracy(
   net: Network,
   data: Dataset,
   chunkSize = 10_000,
 ): Promise<number> {
-  const { backend } = net;
   const count = data.images.shape[0];
-  const chunk = Math.min(chunkSize, backend.maxRows ?? chunkSize);
+  const chunk = Math.min(chunkSize, net.backend.maxRows ?? chunkSize);
   let correct = 0;
   for (let start = 0; start < count; start += chunk) {
-    const rows = Array.from({ length: Math.min(chunk, count - start) }, (_, i) => start + i);
-    const x = backend.gatherRows(data.images, rows);
-    const t = backend.gatherRows(data.labels, rows);
-    correct += (await net.accuracy(x, t)) * rows.length;
-    backend.dispose(x);
-    backend.dispose(t);
+    correct += await countCorrectRows(net, data, start, Math.min(chunk, count - start));
+    await yieldToEventLoop();
   }
   return correct / count;
 }
 
+/**
+ * Gives the host a turn: Node's I/O (signals) and timers, a page's input and painting. A
+ * MessageChannel in browsers, where setTimeout(0) waits at least 4 ms once nested.
+ */
 export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) =>
-    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
-  );
+  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+  const Channel = (globalThis as unknown as { MessageChannel?: new () => MessageChannelLike })
+    .MessageChannel;
+  if (Channel) {
+    return new Promise((resolve) => {
+      const channel = new Channel();
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      channel.port2.postMessage(null);
+    });
+  }
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-/** Uploads host arrays as a dataset on `backend`. */
+/** The part of a browser's MessageChannel used above (core's types do not include the DOM). */
+interface MessageChannelLike {
+  port1: { onmessage: (() => void) | null; close(): void };
+  port2: { postMessage(message: unknown): void };
+}
+
+/**
+ * Uploads host arrays as a dataset on `backend`: `images` holds `features` values a
+ * sample; `labels` one class index a sample, or one-hot rows (then its length is
+ * samples × classes). If the second upload fails, the first is freed.
+ */
 export function toDataset(
   backend: Backend,
   images: ArrayLike<number>,
   labels: ArrayLike<number>,
   features: number,
 ): Dataset {
-  const count = labels.length;
-  return {
-    images: backend.tensor(images, [count, features]),
-    labels: backend.tensor(labels, [count]),
-  };
+  if (!Number.isInteger(features) || features < 1 || images.length % features !== 0) {
+    throw new UsageError(
+      `toDataset: ${images.length} image values are not a whole number of samples of ${features} features`,
+    );
+  }
+  const count = images.length / features;
+  if (count === 0) throw new UsageError('toDataset: there are no samples');
+  if (labels.length % count !== 0 || labels.length === 0) {
+    throw new UsageError(
+      `toDataset: ${labels.length} label values fit neither ${count} class indices (one a sample) nor one-hot rows for ${count} samples`,
+    );
+  }
+  const classes = labels.length / count;
+  const imageTensor = backend.tensor(images, [count, features]);
+  try {
+    return {
+      images: imageTensor,
+      labels: backend.tensor(labels, classes === 1 ? [count] : [count, classes]),
+    };
+  } catch (error) {
+    backend.dispose(imageTensor);
+    throw error;
+  }
 }

@@ -15,7 +15,11 @@ export function readIdxFile(file: string, expectedDims?: number): IdxArray {
     const code = (error as NodeJS.ErrnoException).code;
     throw new DataError(
       file,
-      code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? String(error)})`,
+      code === 'ENOENT'
+        ? 'file not found'
+        : code === 'EISDIR'
+          ? 'is a folder, not an IDX file'
+          : `cannot be read (${code ?? String(error)})`,
     );
   }
   return parseIdx(file, bytes, expectedDims);

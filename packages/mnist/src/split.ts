@@ -52,6 +52,13 @@ export function toSplit(
 ): MnistSplit {
   const { normalize = true, oneHotLabel = false, classes = 10 } = options;
   const [count, rows, cols] = images.dims;
+  if (count === 0) throw new DataError(imagesName, 'holds no images (its header says 0)');
+  if (rows === 0 || cols === 0) {
+    throw new DataError(
+      imagesName,
+      `its images are ${rows}×${cols} pixels: there is nothing to learn from`,
+    );
+  }
   if (labels.dims[0] !== count) {
     throw new DataError(
       labelsName,
@@ -98,11 +105,26 @@ export function mnistFromBytes(
       options,
     );
   };
-  return {
-    train: split('trainImages', 'trainLabels'),
-    test: split('testImages', 'testLabels'),
-    dataDir: source,
-  };
+  return sameImageSize(
+    {
+      train: split('trainImages', 'trainLabels'),
+      test: split('testImages', 'testLabels'),
+      dataDir: source,
+    },
+    `${source}/${MNIST_FILES.testImages}`,
+  );
+}
+
+/** Test images must be the size the network learns from (the training images'). */
+export function sameImageSize(mnist: Mnist, testImagesName: string): Mnist {
+  const { train, test } = mnist;
+  if (train.rows !== test.rows || train.cols !== test.cols) {
+    throw new DataError(
+      testImagesName,
+      `its images are ${test.rows}×${test.cols} pixels but the training images are ${train.rows}×${train.cols}`,
+    );
+  }
+  return mnist;
 }
 
 /** Class indices → one-hot rows, like the book's `_change_one_hot_label`. */

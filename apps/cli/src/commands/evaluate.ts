@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { DataError, datasetAccuracy, modelFromJSON, toDataset, UsageError } from '@backprop/core';
-import { loadMnist } from '@backprop/mnist';
-import { type FlagSpec, parseFlags, userPath, wholeNumber } from '../args.js';
+import { type FlagSpec, parseFlags, pathFlag, wholeNumber } from '../args.js';
 import { BACKEND_LIST, backendFromFlags } from '../backends.js';
+import { readData } from '../data.js';
 
 export const evaluateHelp = `backprop evaluate — a saved model's accuracy on the MNIST test set
 
@@ -28,26 +28,26 @@ export async function evaluate(argv: string[]): Promise<number> {
     console.log(evaluateHelp);
     return 0;
   }
-  if (typeof values.model !== 'string')
+  const modelFile = pathFlag('model', values.model);
+  if (modelFile === undefined)
     throw new UsageError("evaluate: --model FILE is required; see 'backprop evaluate --help'");
-  const modelFile = userPath(values.model);
   const index = values.index === undefined ? undefined : wholeNumber('index', values.index, 0, 0);
+  const dataDir = pathFlag('data-dir', values['data-dir']);
 
   const json = readModelFile(modelFile);
+  const { test } = readData(dataDir);
+  if (index !== undefined && index >= test.count) {
+    throw new UsageError(
+      `--index must be below ${test.count}, the number of test images; got ${index}`,
+    );
+  }
   const backend = await backendFromFlags(values);
   const net = modelFromJSON(backend, json, modelFile);
-  const dataDir = values['data-dir'];
-  const { test } = loadMnist(typeof dataDir === 'string' ? { dataDir: userPath(dataDir) } : {});
   const { inputSize } = net.architecture;
   if (test.features !== inputSize) {
     throw new DataError(
       modelFile,
-      `the model takes ${inputSize} inputs but the images have ${test.features} pixels`,
-    );
-  }
-  if (index !== undefined && index >= test.count) {
-    throw new UsageError(
-      `--index must be below ${test.count}, the number of test images; got ${index}`,
+      `the model takes ${inputSize} inputs but the test images have ${test.features} pixels (${test.rows}×${test.cols})`,
     );
   }
   const testSet = toDataset(backend, test.images, test.labels, test.features);
@@ -80,7 +80,14 @@ function readModelFile(file: string): unknown {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new DataError(file, code === 'ENOENT' ? 'file not found' : `cannot be read (${code})`);
+    throw new DataError(
+      file,
+      code === 'ENOENT'
+        ? 'file not found'
+        : code === 'EISDIR'
+          ? 'is a folder, not a model file'
+          : `cannot be read (${code})`,
+    );
   }
   try {
     return JSON.parse(text);

@@ -1,7 +1,7 @@
-import { gradientCheck, TwoLayerNet } from '@backprop/core';
-import { loadMnist } from '@backprop/mnist';
-import { type FlagSpec, parseFlags, positiveNumber, userPath, wholeNumber } from '../args.js';
+import { gradientCheck, TwoLayerNet, UsageError } from '@backprop/core';
+import { type FlagSpec, parseFlags, pathFlag, positiveNumber, wholeNumber } from '../args.js';
 import { BACKEND_LIST, backendFromFlags } from '../backends.js';
+import { readData } from '../data.js';
 
 export const gradcheckHelp = `backprop gradcheck — backprop against numerical gradients (section 5.7.3)
 
@@ -33,12 +33,19 @@ export async function gradcheck(argv: string[]): Promise<number> {
     console.log(gradcheckHelp);
     return 0;
   }
-  const samples = wholeNumber('samples', values.samples, 3);
   const h = positiveNumber('h', values.h, 1e-4);
+  if (h > 1)
+    throw new UsageError(
+      `--h must be at most 1 (a central difference wants a small step), got ${h}`,
+    );
   const seed = wholeNumber('seed', values.seed, 0, 0);
+  const { train } = readData(pathFlag('data-dir', values['data-dir']));
+  // every parameter is nudged twice a sample: 100 samples is already minutes
+  const samples = wholeNumber('samples', values.samples, 3, 1, {
+    value: Math.min(100, train.count),
+    what: 'a gradient check needs a few samples, not the training set',
+  });
   const backend = await backendFromFlags(values);
-  const dataDir = values['data-dir'];
-  const { train } = loadMnist(typeof dataDir === 'string' ? { dataDir: userPath(dataDir) } : {});
 
   const net = new TwoLayerNet(backend, { inputSize: train.features, seed });
   const x = backend.tensor(train.images.subarray(0, samples * train.features), [

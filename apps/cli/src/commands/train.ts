@@ -1,15 +1,21 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderCharts } from '@backprop/charts';
 import {
+  type Accuracy,
   type Backend,
   createOptimizer,
+  DataError,
   DEFAULT_LEARNING_RATES,
+  type EpochRecord,
+  MODEL_FORMAT,
+  MODEL_VERSION,
+  type ModelFile,
   MultiLayerNet,
   modelToJSON,
   type Network,
   OPTIMIZER_NAMES,
   Random,
+  TrainingDivergedError,
   type TrainResult,
   TwoLayerNet,
   trainNetwork,
@@ -17,14 +23,17 @@ import {
 } from '@backprop/core';
 import {
   type FlagSpec,
+  nonNegativeNumber,
   oneOf,
   parseFlags,
+  pathFlag,
   positiveNumber,
   userPath,
   wholeNumber,
 } from '../args.js';
 import { BACKEND_LIST, backendFromFlags } from '../backends.js';
-import { loadMnistOn } from '../data.js';
+import { readData, uploadData } from '../data.js';
+import { prepareOutDir, removeIfEmpty, writeFilesAtomically } from '../files.js';
 import { TrainProgress } from '../progress.js';
 
 export const trainHelp = `backprop train — train the book's TwoLayerNet on MNIST (section 5.7.4), or a deeper net
@@ -42,12 +51,26 @@ Options (defaults are the book's):
                        net, else he for relu and xavier for sigmoid; section 6.2)
   --weight-decay X     λ of the L2 penalty ½·λ·ΣW² (default 0; section 6.4.1)
   --seed N             seed for the weights and the mini-batches (default 0)
+  --eval-every N       measure accuracy every N iterations (default: an epoch, 600);
+                       0: only after the last
+  --eval-on SETS       both (default) or test: the test set alone, in half the time
+  --eval-samples N     measure on the first N images of each set (default: all)
+  --no-eval-at-start   skip the book's measurement after the first iteration
+  --eval-on-stop       after a stop, always measure the stopped weights (default:
+                       only when a measurement takes under two seconds)
   --out DIR          where to write metrics.json, curves.svg, model.json
                      (default runs/<time>-<backend>-<dtype>)
   --data-dir DIR     your own IDX files (same format and names as MNIST)
-Ctrl-C stops after the current iteration and still writes the three files.`;
+Ctrl-C or SIGTERM stops within an iteration and still writes the three files (exit 130
+or 143); a second one writes what there is and quits at once. A run whose loss stops
+being a number is stopped, says so in metrics.json, writes no model.json and exits 1.`;
 
 const flags: FlagSpec = {
+  'eval-every': { type: 'string' },
+  'eval-on': { type: 'string' },
+  'eval-samples': { type: 'string' },
+  'no-eval-at-start': { type: 'boolean' },
+  'eval-on-stop': { type: 'boolean' },
   backend: { type: 'string' },
   dtype: { type: 'string' },
   iters: { type: 'string' },
@@ -69,113 +92,242 @@ export async function train(argv: string[]): Promise<number> {
     console.log(trainHelp);
     return 0;
   }
+  // Every flag is checked before anything is read, made or started.
   const iters = wholeNumber('iters', values.iters, 10_000);
-  const batchSize = wholeNumber('batch-size', values['batch-size'], 100);
   const optimizerName = oneOf('optimizer', values.optimizer, OPTIMIZER_NAMES, 'sgd');
   const learningRate = positiveNumber('lr', values.lr, DEFAULT_LEARNING_RATES[optimizerName]);
   const hidden = hiddenSizes(values.hidden);
   const activation = oneOf('activation', values.activation, ['relu', 'sigmoid'] as const, 'relu');
   const weightInit = weightInitFlag(values['weight-init']);
-  const weightDecay = nonNegativeNumber('weight-decay', values['weight-decay']);
+  const weightDecay = nonNegativeNumber('weight-decay', values['weight-decay'], 0);
   const seed = wholeNumber('seed', values.seed, 0, 0);
+  const evalOn = oneOf('eval-on', values['eval-on'], ['both', 'test'] as const, 'both');
+  const evalAtStart = !values['no-eval-at-start'];
+  const evalOnStop = values['eval-on-stop'] ? 'always' : 'if-cheap';
+  const outFlag = pathFlag('out', values.out);
+  const dataDir = pathFlag('data-dir', values['data-dir']);
+
+  const mnist = readData(dataDir);
+  const trainCount = mnist.train.count;
+  const batchSize = wholeNumber('batch-size', values['batch-size'], 100, 1, {
+    value: trainCount,
+    what: 'the number of training images',
+  });
+  const epochIters = Math.max(Math.floor(trainCount / batchSize), 1);
+  const evalEvery = wholeNumber('eval-every', values['eval-every'], epochIters, 0);
+  const largestSet = Math.max(trainCount, mnist.test.count);
+  const evalSamples =
+    values['eval-samples'] === undefined
+      ? undefined
+      : wholeNumber('eval-samples', values['eval-samples'], largestSet, 1, {
+          value: largestSet,
+          what: 'the images in the larger set',
+        });
 
   const backend = await backendFromFlags(values);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  const outDir = userPath(
-    typeof values.out === 'string'
-      ? values.out
-      : join('runs', `${stamp}-${backend.name}-${backend.dtype}`),
+  const out = prepareOutDir(
+    outFlag ?? userPath(join('runs', `${stamp}-${backend.name}-${backend.dtype}`)),
   );
-  const {
-    mnist,
-    train: trainSet,
-    test: testSet,
-    features,
-  } = loadMnistOn(backend, values['data-dir'] as string | undefined);
-  mkdirSync(outDir, { recursive: true }); // fail on an unwritable --out before training, not after
-
+  let net: Network;
+  let data: ReturnType<typeof uploadData>;
   const random = new Random(seed);
-  const net = makeNetwork(backend, features, hidden, activation, weightInit, weightDecay, random);
+  try {
+    data = uploadData(backend, mnist);
+    net = makeNetwork(
+      backend,
+      mnist.train.features,
+      hidden,
+      activation,
+      weightInit,
+      weightDecay,
+      random,
+    );
+  } catch (error) {
+    if (out.created) removeIfEmpty(out.dir);
+    throw error;
+  }
   const optimizer = createOptimizer(backend, optimizerName, learningRate);
   const { architecture } = net;
   console.log(`backend: ${backend.description}`);
+  console.log(`data: ${trainCount} train / ${mnist.test.count} test images from ${mnist.dataDir}`);
   console.log(
-    `data: ${mnist.train.count} train / ${mnist.test.count} test images from ${mnist.dataDir}`,
-  );
-  console.log(
-    `${architecture.kind} ${[features, ...hidden, 10].join('-')} (${activation}, weights ${architecture.weightInit}${weightDecay ? `, weight decay ${weightDecay}` : ''}), ` +
+    `${architecture.kind} ${[mnist.train.features, ...hidden, 10].join('-')} (${activation}, weights ${architecture.weightInit}${weightDecay ? `, weight decay ${weightDecay}` : ''}), ` +
       `${optimizerName} lr ${learningRate}, iters ${iters}, batch ${batchSize}, seed ${seed}`,
   );
 
-  const progress = new TrainProgress(iters);
+  // What a run writes, from whatever state it is in: the normal end, a stop, a second signal.
+  const run = {
+    settings: {
+      backend: backend.name,
+      description: backend.description,
+      dtype: backend.dtype,
+      iters,
+      batchSize,
+      optimizer: optimizerName,
+      learningRate,
+      architecture,
+      seed,
+      evaluation: {
+        every: evalEvery,
+        on: evalOn,
+        atStart: evalAtStart,
+        samples: evalSamples ?? null,
+      },
+      dataDir: mnist.dataDir,
+    },
+    loss: [] as number[],
+    epochs: [] as EpochRecord[],
+    saved: false,
+  };
+  const metricsOf = (result: Partial<TrainResult>, status: Record<string, unknown>) => ({
+    ...run.settings,
+    ...status,
+    completedIters: result.completedIters ?? run.loss.length,
+    epochs: result.epochs ?? run.epochs,
+    final: result.final ?? null,
+    loss: result.loss ?? run.loss,
+    timing: result.timing ?? null,
+    node: process.version,
+    finishedAt: new Date().toISOString(),
+  });
+  const trainedWith = (result: Partial<TrainResult>) => ({
+    backend: backend.name,
+    dtype: backend.dtype,
+    optimizer: optimizerName,
+    learningRate,
+    iters: result.completedIters ?? run.loss.length,
+    seed,
+    final: result.final ?? null,
+  });
+
+  // The first SIGINT or SIGTERM stops the loop (within an iteration or an evaluation
+  // chunk) and the files are written as for a finished run; a second one writes what
+  // there is, synchronously, and leaves at once.
   const stop = new AbortController();
-  const onSigint = () => {
-    if (stop.signal.aborted) process.exit(130); // a second Ctrl-C: leave at once
+  let stoppedBy: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    const code = signal === 'SIGTERM' ? 143 : 130;
+    if (stoppedBy) {
+      if (!run.saved && backend.canReadSync) {
+        const params = Object.fromEntries(
+          Object.entries(net.params).map(([name, t]) => [name, backend.readSync(t)]),
+        );
+        const finite = Object.values(params).every((v) => v.every(Number.isFinite));
+        const files: Record<string, string> = {
+          'metrics.json': `${JSON.stringify(metricsOf({}, { status: 'interrupted', interrupted: true, stoppedBy: signal }), null, 2)}\n`,
+        };
+        if (finite) files['model.json'] = JSON.stringify(modelFileOf(net, params, trainedWith({})));
+        const where = writeFilesAtomically(out.dir, files);
+        process.stderr.write(
+          `\nquit at once; wrote ${Object.keys(files).join(', ')} to ${where}\n`,
+        );
+      }
+      process.exit(code);
+    }
+    stoppedBy = signal;
     stop.abort();
     process.stderr.write(
-      '\nstopping after this iteration; writing results (Ctrl-C again to quit now)\n',
+      `\n${signal}: stopping; writing the results (${signal === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit at once)\n`,
     );
   };
-  process.on('SIGINT', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const progress = new TrainProgress(iters);
   progress.epochHeader();
   let result: TrainResult;
   try {
     result = await trainNetwork(
       net,
-      trainSet,
-      testSet,
-      { iters, batchSize, optimizer, random },
+      data.train,
+      data.test,
       {
-        onIteration: (i, loss) => progress.iteration(i, loss),
-        onEpoch: (record) => progress.epoch(record),
+        iters,
+        batchSize,
+        optimizer,
+        random,
+        iterPerEpoch: evalEvery,
+        evalAtStart,
+        evalOn,
+        evalSamples,
+        evalOnStop,
+      },
+      {
+        onIteration: (i, loss, trainSeconds) => {
+          run.loss.push(loss);
+          progress.iteration(i, loss, trainSeconds);
+        },
+        onEpoch: (record) => {
+          run.epochs.push(record);
+          progress.epoch(record);
+        },
         signal: stop.signal,
       },
     );
+  } catch (error) {
+    progress.finish();
+    if (!(error instanceof TrainingDivergedError)) {
+      if (out.created) removeIfEmpty(out.dir);
+      throw error;
+    }
+    // No model.json: weights that are not numbers cannot be loaded, nor used.
+    const metrics = metricsOf(error.result, {
+      status: 'diverged',
+      interrupted: false,
+      diverged: { iter: error.iter, message: error.message },
+    });
+    const where = writeFilesAtomically(out.dir, {
+      'metrics.json': `${JSON.stringify(metrics, null, 2)}\n`,
+      'curves.svg': curves(error.result, iters),
+    });
+    run.saved = true;
+    throw new DataError(join(where, 'metrics.json'), `${error.message} (no model.json written)`);
   } finally {
-    process.off('SIGINT', onSigint);
     progress.finish();
   }
 
-  const metrics = {
-    backend: backend.name,
-    description: backend.description,
-    dtype: backend.dtype,
-    iters,
-    completedIters: result.completedIters,
-    interrupted: result.interrupted,
-    batchSize,
-    optimizer: optimizerName,
-    learningRate,
-    architecture,
-    seed,
-    dataDir: mnist.dataDir,
-    epochs: result.epochs,
-    final: result.final,
-    loss: result.loss,
-    timing: result.timing,
-    node: process.version,
-    finishedAt: new Date().toISOString(),
-  };
-  const model = await modelToJSON(net, {
-    backend: backend.name,
-    dtype: backend.dtype,
-    optimizer: optimizerName,
-    learningRate,
-    iters: result.completedIters,
-    seed,
-    final: result.final,
+  const status = result.interrupted
+    ? { status: 'interrupted', interrupted: true, stoppedBy }
+    : { status: 'completed', interrupted: false, stoppedBy: null };
+  const model = await modelToJSON(net, trainedWith(result));
+  const where = writeFilesAtomically(out.dir, {
+    'metrics.json': `${JSON.stringify(metricsOf(result, status), null, 2)}\n`,
+    'curves.svg': curves(result, iters),
+    'model.json': JSON.stringify(model),
   });
-  writeFileSync(join(outDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
-  writeFileSync(join(outDir, 'curves.svg'), curves(result, iters));
-  writeFileSync(join(outDir, 'model.json'), JSON.stringify(model));
+  run.saved = true; // a signal from here on only ends the process: the files are written
 
+  const accuracy = (a: Accuracy | null) =>
+    a === null
+      ? 'the stopped weights were not measured (that takes a while: backprop evaluate --model does it)'
+      : `${a.trainAccuracy === null ? '' : `train accuracy ${a.trainAccuracy.toFixed(4)}, `}test accuracy ${a.testAccuracy.toFixed(4)}`;
   console.log(
     `${result.interrupted ? `stopped after ${result.completedIters} of ${iters} iterations` : 'done'}: ` +
-      `train accuracy ${result.final.trainAccuracy.toFixed(4)}, test accuracy ${result.final.testAccuracy.toFixed(4)}, ` +
-      `${result.timing.msPerIter.toFixed(2)} ms/iter (+${result.timing.evalSeconds.toFixed(1)} s evaluating)`,
+      `${accuracy(result.final)}, ${result.timing.msPerIter.toFixed(2)} ms/iter (+${result.timing.evalSeconds.toFixed(1)} s evaluating)`,
   );
-  console.log(`wrote ${join(outDir, 'metrics.json')}, curves.svg, model.json`);
-  return result.interrupted ? 130 : 0;
+  console.log(`wrote ${join(where, 'metrics.json')}, curves.svg, model.json`);
+  return stoppedBy === 'SIGTERM' ? 143 : result.interrupted ? 130 : 0;
+}
+
+/** The model file from values already read (a second signal cannot wait for an async read). */
+function modelFileOf(
+  net: Network,
+  values: Record<string, ArrayLike<number>>,
+  trainedWith: Record<string, unknown>,
+): ModelFile {
+  const params: ModelFile['params'] = {};
+  for (const [name, t] of Object.entries(net.params)) {
+    params[name] = { shape: [...t.shape], values: Array.from(values[name]) };
+  }
+  return {
+    format: MODEL_FORMAT,
+    version: MODEL_VERSION,
+    architecture: net.architecture,
+    dtype: net.backend.dtype,
+    trainedWith,
+    params,
+  };
 }
 
 /** `--hidden 50` or `--hidden 100,100,100`. */
@@ -199,15 +351,6 @@ function weightInitFlag(value: string | boolean | undefined): 'he' | 'xavier' | 
     );
   }
   return std;
-}
-
-function nonNegativeNumber(flag: string, value: string | boolean | undefined): number {
-  if (value === undefined) return 0;
-  const n = Number(value);
-  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n < 0) {
-    throw new UsageError(`--${flag} must be a number >= 0, got '${String(value)}'`);
-  }
-  return n;
 }
 
 /** The book's TwoLayerNet for its own settings; MultiLayerNet for anything else. */
@@ -250,14 +393,16 @@ function curves(result: TrainResult, iters: number): string {
   // At most ~1000 points keeps the file small and the line readable.
   const step = Math.max(1, Math.floor(result.loss.length / 1000));
   const lossPoints: [number, number][] = [];
-  for (let i = 0; i < result.loss.length; i += step) lossPoints.push([i, result.loss[i]]);
+  for (let i = 0; i < result.loss.length; i += step) {
+    if (Number.isFinite(result.loss[i])) lossPoints.push([i, result.loss[i]]); // a diverged run ends in NaN
+  }
   const suffix = result.interrupted ? ` (stopped at ${result.completedIters}/${iters})` : '';
   return renderCharts([
     {
       title: `Training loss${suffix}`,
       xLabel: 'iteration',
       yLabel: 'loss (mini-batch cross-entropy)',
-      yRange: [0, Math.max(...result.loss, 1e-9)],
+      yRange: [0, Math.max(...lossPoints.map((p) => p[1]), 1e-9)],
       series: [{ label: 'loss', points: lossPoints, color: '#1f77b4' }],
     },
     {
@@ -269,7 +414,9 @@ function curves(result: TrainResult, iters: number): string {
       series: [
         {
           label: 'train',
-          points: result.epochs.map((e) => [e.epoch, e.trainAccuracy]),
+          points: result.epochs.flatMap((e): [number, number][] =>
+            e.trainAccuracy === null ? [] : [[e.epoch, e.trainAccuracy]],
+          ),
           color: '#1f77b4',
         },
         {

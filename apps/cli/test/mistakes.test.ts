@@ -1,0 +1,461 @@
+/**
+ * The command as a user misuses it: every mistake in a flag, a path, a model file or a
+ * data file must end in one line on stderr that names the flag or the file, says what was
+ * wrong and what is allowed, with exit 2 for the command line and 1 for data — no stack
+ * trace, and nothing left behind that claims a run succeeded.
+ */
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'backprop-mistakes-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function backprop(args: string[]): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [main, ...args], {
+    encoding: 'utf8',
+    cwd: work,
+    env: { ...process.env, INIT_CWD: work },
+  });
+}
+
+// ---- data files: a tiny valid set, and one broken variant a folder ------------------------
+
+/** An unsigned-byte IDX file: magic 0x0000 08 <dims>, big-endian sizes, then the bytes. */
+function idx(dims: number[], values?: number[], { type = 0x08, extra = 0 } = {}): Buffer {
+  const count = dims.reduce((a, b) => a * b, 1);
+  const header = Buffer.alloc(4 + 4 * dims.length);
+  header.writeUInt8(type, 2);
+  header.writeUInt8(dims.length, 3);
+  dims.forEach((d, i) => {
+    header.writeUInt32BE(d, 4 + 4 * i);
+  });
+  const body = Buffer.from(values ?? Array.from({ length: count }, (_, i) => (i * 37) % 256));
+  return Buffer.concat([header, body, Buffer.alloc(extra)]);
+}
+
+const FILES = {
+  trainImages: 'train-images-idx3-ubyte',
+  trainLabels: 'train-labels-idx1-ubyte',
+  testImages: 't10k-images-idx3-ubyte',
+  testLabels: 't10k-labels-idx1-ubyte',
+};
+const labels = (n: number) => Array.from({ length: n }, (_, i) => i % 10);
+const valid = (): Record<keyof typeof FILES, Buffer> => ({
+  trainImages: idx([20, 4, 4]),
+  trainLabels: idx([20], labels(20)),
+  testImages: idx([10, 4, 4]),
+  testLabels: idx([10], labels(10)),
+});
+
+function dataDir(name: string, change: (files: Record<string, Buffer>) => void = () => {}) {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  const files: Record<string, Buffer> = valid();
+  change(files);
+  for (const [key, bytes] of Object.entries(files)) {
+    writeFileSync(join(dir, FILES[key as keyof typeof FILES]), bytes);
+  }
+  return name;
+}
+
+dataDir('tiny');
+dataDir('truncated', (f) => {
+  f.trainImages = f.trainImages.subarray(0, 100);
+});
+dataDir('bad-magic', (f) => {
+  f.trainLabels = idx([20], labels(20), { type: 0x0d });
+});
+dataDir('no-images', (f) => {
+  f.trainImages = idx([0, 4, 4], []);
+  f.trainLabels = idx([0], []);
+});
+dataDir('no-pixels', (f) => {
+  f.trainImages = idx([20, 0, 0], []);
+});
+dataDir('other-size', (f) => {
+  f.testImages = idx([10, 5, 5]);
+});
+dataDir('label-12', (f) => {
+  f.trainLabels = idx([20], [...labels(19), 12]);
+});
+dataDir('count-mismatch', (f) => {
+  f.trainLabels = idx([19], labels(19));
+});
+dataDir('trailing', (f) => {
+  f.testLabels = idx([10], labels(10), { extra: 3 });
+});
+dataDir('two-dims', (f) => {
+  f.trainImages = idx([20, 16]);
+});
+const gz = dataDir('bad-gzip');
+rmSync(join(work, gz, FILES.trainImages));
+writeFileSync(join(work, gz, `${FILES.trainImages}.gz`), Buffer.from('not gzip at all'));
+const folder = dataDir('image-folder');
+rmSync(join(work, folder, FILES.testImages));
+mkdirSync(join(work, folder, FILES.testImages));
+const zipped = dataDir('gzipped-ok');
+writeFileSync(join(work, zipped, `${FILES.trainImages}.gz`), gzipSync(valid().trainImages));
+rmSync(join(work, zipped, FILES.trainImages));
+
+// ---- model files --------------------------------------------------------------------------
+
+const param = (shape: number[], value = 0.01) => ({
+  shape,
+  values: new Array(shape.reduce((a, b) => a * b, 1)).fill(value),
+});
+const model = (change: (m: Record<string, unknown>) => void = () => {}) => {
+  const m: Record<string, unknown> = {
+    format: 'backprop.network',
+    version: 2,
+    architecture: {
+      kind: 'TwoLayerNet',
+      inputSize: 16,
+      hiddenSizes: [3],
+      outputSize: 10,
+      activation: 'relu',
+      weightInit: 0.01,
+      weightDecay: 0,
+    },
+    dtype: 'float32',
+    params: { W1: param([16, 3]), b1: param([3]), W2: param([3, 10]), b2: param([10]) },
+  };
+  change(m);
+  return JSON.stringify(m);
+};
+const models: Record<string, string> = {
+  'good.json': model(),
+  'garbage.json': '{"format": ',
+  'array.json': '[1, 2, 3]',
+  'other.json': '{"name": "not a model"}',
+  'v3.json': model((m) => {
+    m.version = 3;
+  }),
+  'kind.json': model((m) => {
+    (m.architecture as Record<string, unknown>).kind = 'Perceptron';
+  }),
+  'hidden.json': model((m) => {
+    (m.architecture as Record<string, unknown>).hiddenSizes = 'many';
+  }),
+  'missing-param.json': model((m) => {
+    delete (m.params as Record<string, unknown>).b2;
+  }),
+  'shape.json': model((m) => {
+    (m.params as Record<string, unknown>).W1 = param([3, 16]);
+  }),
+  'null-value.json': model((m) => {
+    const w = param([3]);
+    (w.values as unknown[])[2] = null;
+    (m.params as Record<string, unknown>).b1 = w;
+  }),
+  'extra.json': model((m) => {
+    (m.params as Record<string, unknown>).W3 = param([2, 2]);
+  }),
+  'huge.json': model((m) => {
+    (m.params as Record<string, unknown>).b1 = param([3], 1e39);
+  }),
+  'sigmoid-two-layer.json': model((m) => {
+    (m.architecture as Record<string, unknown>).activation = 'sigmoid';
+  }),
+};
+for (const [name, text] of Object.entries(models)) writeFileSync(join(work, name), text);
+mkdirSync(join(work, 'a-folder.json'));
+writeFileSync(join(work, 'a-file'), 'x');
+
+// ---- the table --------------------------------------------------------------------------
+
+type Case = [args: string[], message: RegExp, status: number];
+const train = (...args: string[]) => ['train', '--data-dir', 'tiny', '--out', 'out', ...args];
+
+const cases: Case[] = [
+  // numbers
+  [train('--iters', '0'), /--iters must be a whole number >= 1, got '0'$/, 2],
+  [train('--iters', '1.5'), /--iters must be a whole number >= 1, got '1\.5'$/, 2],
+  [train('--iters', 'ten'), /--iters must be a whole number >= 1, got 'ten'$/, 2],
+  [train('--iters', ''), /--iters must be a whole number >= 1, got ''$/, 2],
+  [train('--iters=-5'), /--iters must be a whole number >= 1, got '-5'$/, 2],
+  [train('--iters', '99999999999999999999'), /--iters must be a whole number >= 1/, 2],
+  [train('--iters', '1e3'), /--iters must be a whole number >= 1, got '1e3'$/, 2],
+  [train('--batch-size', '0'), /--batch-size must be a whole number >= 1/, 2],
+  [
+    train('--batch-size', '21'),
+    /--batch-size must be at most 20 \(the number of training images\), got 21$/,
+    2,
+  ],
+  [train('--lr', '0'), /--lr must be a positive number, got '0'$/, 2],
+  [train('--lr', 'NaN'), /--lr must be a positive number, got 'NaN'$/, 2],
+  [train('--lr', 'Infinity'), /--lr must be a positive number, got 'Infinity'$/, 2],
+  [train('--lr', '1e400'), /--lr must be a positive number, got '1e400'$/, 2],
+  [train('--lr', '-1'), /--lr needs a value; for one that starts with '-', write --lr=VALUE$/, 2],
+  [train('--seed', '-1'), /--seed needs a value; for one that starts with '-'/, 2],
+  [train('--seed', '1.5'), /--seed must be a whole number >= 0, got '1\.5'$/, 2],
+  [train('--hidden', '0'), /--hidden must be whole numbers >= 1, separated by commas/, 2],
+  [train('--hidden', '10,'), /--hidden must be whole numbers >= 1, separated by commas/, 2],
+  [train('--hidden', 'a,b'), /--hidden must be whole numbers >= 1/, 2],
+  [train('--hidden', '2000000000'), /layer sizes 16-2000000000-10 need more memory than/, 2],
+  [
+    train('--weight-init', '0'),
+    /--weight-init must be he, xavier or a positive standard deviation/,
+    2,
+  ],
+  [train('--weight-init', 'lecun'), /--weight-init must be he, xavier or a positive/, 2],
+  [train('--weight-decay=-1'), /--weight-decay must be a number >= 0, got '-1'$/, 2],
+  [train('--weight-decay', 'lots'), /--weight-decay must be a number >= 0, got 'lots'$/, 2],
+  [train('--eval-every', 'x'), /--eval-every must be a whole number >= 0, got 'x'$/, 2],
+  [train('--eval-samples', '0'), /--eval-samples must be a whole number >= 1, got '0'$/, 2],
+  [
+    train('--eval-samples', '25'),
+    /--eval-samples must be at most 20 \(the images in the larger set\)/,
+    2,
+  ],
+  [train('--eval-on', 'train'), /--eval-on must be one of both, test, got 'train'$/, 2],
+  // choices
+  [train('--dtype', 'float16'), /--dtype must be one of float64, float32, got 'float16'$/, 2],
+  [
+    train('--backend', 'wasm', '--dtype', 'float64'),
+    /backend 'wasm' has no float64; it offers float32$/,
+    2,
+  ],
+  [train('--backend', ''), /unknown backend ''; backends: cpu, wasm/, 1],
+  [train('--backend', 'cuda'), /unknown backend 'cuda'; backends: cpu, wasm/, 1],
+  [
+    train('--backend', 'gpujs-webgl2'),
+    /the webgl2 engine is not available here \(it needs a browser\)/,
+    1,
+  ],
+  [train('--backend', 'tfjs-node'), /install @tensorflow\/tfjs-node@4\.22\.0/, 1],
+  [
+    train('--optimizer', 'lbfgs'),
+    /--optimizer must be one of sgd, momentum, adagrad, adam, got 'lbfgs'$/,
+    2,
+  ],
+  [train('--activation', 'tanh'), /--activation must be one of relu, sigmoid, got 'tanh'$/, 2],
+  // the command line itself
+  [train('--wat'), /^backprop: train: unknown option --wat; see 'backprop train --help'$/, 2],
+  [train('extra'), /train: unexpected argument 'extra'; see 'backprop train --help'$/, 2],
+  [
+    ['fly'],
+    /^backprop: unknown command 'fly'; commands: train, gradcheck, evaluate, conformance$/,
+    2,
+  ],
+  [['train', '--iters'], /--iters needs a value|argument missing/, 2],
+  // paths
+  [['train', '--out', ''], /--out needs a path, got an empty one$/, 2],
+  [['train', '--data-dir', '', '--out', 'x'], /--data-dir needs a path, got an empty one$/, 2],
+  [train('--out', 'a-file'), /--out .*a-file is a file; give a folder/, 2],
+  [
+    train('--out', 'a-file/run'),
+    /--out .*a-file\/run: a part of it \(.*a-file\) is a file, not a folder$/,
+    2,
+  ],
+  [
+    train('--out', '/proc/backprop-run'),
+    /--out \/proc\/backprop-run: it cannot be (made|written)/,
+    2,
+  ],
+  // data files
+  [
+    ['train', '--data-dir', 'no-such-dir', '--out', 'x'],
+    /no-such-dir\/train-images-idx3-ubyte: file not found$/,
+    1,
+  ],
+  [
+    ['train', '--data-dir', 'truncated', '--out', 'x'],
+    /truncated\/train-images-idx3-ubyte: truncated: 100 bytes, but its header \(20×4×4\) says 336$/,
+    1,
+  ],
+  [
+    ['train', '--data-dir', 'bad-magic', '--out', 'x'],
+    /bad-magic\/train-labels-idx1-ubyte: not an unsigned-byte IDX file: magic number 0x00000d01/,
+    1,
+  ],
+  [
+    ['train', '--data-dir', 'no-images', '--out', 'x'],
+    /no-images\/train-images-idx3-ubyte: holds no images/,
+    1,
+  ],
+  [
+    ['train', '--data-dir', 'no-pixels', '--out', 'x'],
+    /no-pixels\/train-images-idx3-ubyte: its images are 0×0 pixels/,
+    1,
+  ],
+  [
+    ['train', '--data-dir', 'other-size', '--out', 'x'],
+    /other-size\/t10k-images-idx3-ubyte: its images are 5×5 pixels but the training images are 4×4$/,
+    1,
+  ],
+  [
+    ['train', '--data-dir', 'label-12', '--out', 'x'],
+    /label-12\/train-labels-idx1-ubyte: label 12 at index 19 is not a class in 0…9$/,
+    1,
+  ],
+  [
+    ['train', '--data-dir', 'count-mismatch', '--out', 'x'],
+    /count-mismatch\/train-labels-idx1-ubyte: has 19 labels but .* has 20 images$/,
+    1,
+  ],
+  [
+    ['train', '--data-dir', 'trailing', '--out', 'x'],
+    /trailing\/t10k-labels-idx1-ubyte: has trailing bytes/,
+    1,
+  ],
+  [
+    ['train', '--data-dir', 'two-dims', '--out', 'x'],
+    /two-dims\/train-images-idx3-ubyte: has 2 dimensions, expected 3$/,
+    1,
+  ],
+  [
+    ['train', '--data-dir', 'bad-gzip', '--out', 'x'],
+    /bad-gzip\/train-images-idx3-ubyte\.gz: is not valid gzip data/,
+    1,
+  ],
+  [
+    ['train', '--data-dir', 'image-folder', '--out', 'x'],
+    /image-folder\/t10k-images-idx3-ubyte: is a folder, not an IDX file$/,
+    1,
+  ],
+  // evaluate and model files
+  [['evaluate'], /--model FILE is required/, 2],
+  [['evaluate', '--model', ''], /--model needs a path, got an empty one$/, 2],
+  [['evaluate', '--model', 'missing.json'], /missing\.json: file not found$/, 1],
+  [['evaluate', '--model', 'a-folder.json'], /a-folder\.json: is a folder, not a model file$/, 1],
+  [['evaluate', '--model', 'garbage.json'], /garbage\.json: is not valid JSON/, 1],
+  [
+    ['evaluate', '--model', 'array.json'],
+    /array\.json: not a backprop model file: expected a JSON object$/,
+    1,
+  ],
+  [
+    ['evaluate', '--model', 'other.json'],
+    /other\.json: not a backprop model file: "format" must be "backprop.network"/,
+    1,
+  ],
+  [
+    ['evaluate', '--model', 'v3.json'],
+    /v3\.json: not a backprop model file: version 3 is not supported \(expected 2\)$/,
+    1,
+  ],
+  [
+    ['evaluate', '--model', 'kind.json'],
+    /kind\.json: .*architecture\.kind must be "TwoLayerNet" or "MultiLayerNet", got "Perceptron"$/,
+    1,
+  ],
+  [['evaluate', '--model', 'hidden.json'], /hidden\.json: .*a list of whole hiddenSizes$/, 1],
+  [
+    ['evaluate', '--model', 'missing-param.json'],
+    /missing-param\.json: .*parameter b2 is missing$/,
+    1,
+  ],
+  [
+    ['evaluate', '--model', 'shape.json'],
+    /shape\.json: .*parameter W1 must have shape \[16,3\] \(48 values\), got \[3,16\]/,
+    1,
+  ],
+  [
+    ['evaluate', '--model', 'null-value.json'],
+    /null-value\.json: .*parameter b1 has a non-finite value at index 2$/,
+    1,
+  ],
+  [
+    ['evaluate', '--model', 'extra.json'],
+    /extra\.json: .*parameters W3 do not belong to this architecture$/,
+    1,
+  ],
+  [
+    ['evaluate', '--model', 'sigmoid-two-layer.json'],
+    /a TwoLayerNet uses relu between its layers$/,
+    1,
+  ],
+  [
+    ['evaluate', '--model', 'huge.json', '--backend', 'wasm', '--data-dir', 'tiny'],
+    /huge\.json: .*1e\+39 at index 0 is too large for float32/,
+    1,
+  ],
+  [
+    ['evaluate', '--model', 'good.json'],
+    /good\.json: the model takes 16 inputs but the test images have 784 pixels \(28×28\)$/,
+    1,
+  ],
+  [
+    ['evaluate', '--model', 'good.json', '--data-dir', 'tiny', '--index', '10'],
+    /--index must be below 10, the number of test images; got 10$/,
+    2,
+  ],
+  [
+    ['evaluate', '--model', 'good.json', '--data-dir', 'tiny', '--index', 'first'],
+    /--index must be a whole number >= 0, got 'first'$/,
+    2,
+  ],
+  // gradcheck and conformance
+  [['gradcheck', '--samples', '0'], /--samples must be a whole number >= 1, got '0'$/, 2],
+  [
+    ['gradcheck', '--samples', '101'],
+    /--samples must be at most 100 \(a gradient check needs a few samples/,
+    2,
+  ],
+  [['gradcheck', '--h', '0'], /--h must be a positive number, got '0'$/, 2],
+  [['gradcheck', '--h', '5'], /--h must be at most 1/, 2],
+  [
+    ['gradcheck', '--backend', 'tfjs-webgl'],
+    /the webgl engine cannot run here \(it needs a browser with WebGL\)/,
+    1,
+  ],
+  [['conformance', '--case', 'kernel/'], /no conformance case starts with 'kernel\/'/, 2],
+  [
+    ['conformance', '--backend', 'cpu:float16'],
+    /backend 'cpu' has no float16; it offers float64, float32$/,
+    2,
+  ],
+  [['conformance', '--backend', 'nope'], /unknown backend 'nope'; backends:/, 1],
+];
+
+describe('user mistakes: one line naming what was wrong, the right exit code, no stack trace', () => {
+  it(`the table has ${cases.length} cases`, () => {
+    expect(cases.length).toBeGreaterThanOrEqual(60);
+  });
+  for (const [args, message, status] of cases) {
+    it(`backprop ${args.map((a) => (a === '' ? "''" : a)).join(' ')}`, () => {
+      rmSync(join(work, 'out'), { recursive: true, force: true });
+      rmSync(join(work, 'x'), { recursive: true, force: true });
+      const run = backprop(args);
+      const lines = run.stderr.trim().split('\n');
+      expect(lines, run.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(message);
+      expect(lines[0]).toMatch(/^backprop: /);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      expect(run.status, run.stderr).toBe(status);
+      // nothing that claims a run happened: --out was not made, or was left empty
+      for (const dir of ['out', 'x']) {
+        const path = join(work, dir);
+        if (existsSync(path)) expect(readdirSync(path)).toEqual([]);
+      }
+    }, 60_000);
+  }
+
+  it('and the data that is fine trains: the tiny set, a gzipped file among them', () => {
+    for (const dir of ['tiny', 'gzipped-ok']) {
+      const run = backprop([
+        'train',
+        '--data-dir',
+        dir,
+        '--iters',
+        '5',
+        '--batch-size',
+        '5',
+        '--out',
+        `ok-${dir}`,
+      ]);
+      expect(run.status, run.stderr).toBe(0);
+      expect(readdirSync(join(work, `ok-${dir}`)).sort()).toEqual([
+        'curves.svg',
+        'metrics.json',
+        'model.json',
+      ]);
+    }
+  }, 60_000);
+});

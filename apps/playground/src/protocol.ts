@@ -1,0 +1,53 @@
+/**
+ * What the page and its worker say to each other. Training, evaluation, prediction and
+ * the conformance suite run in the worker, so the page never waits on a kernel: it sends
+ * requests and draws what comes back.
+ */
+import type { ConformanceReport } from '@backprop/conformance';
+import type { Accuracy, EpochRecord } from '@backprop/core';
+
+export interface TrainRequest {
+  type: 'train';
+  /** The page's address: MNIST and TensorFlow.js's .wasm files are served beside it. */
+  base: string;
+  /** A menu choice: a registry name, `name:dtype` for a dtype. */
+  backend: string;
+  iters: number;
+  batchSize: number;
+  learningRate: number;
+  /** Accuracy every N iterations (0: only at the end). */
+  every: number;
+  /** Measure on both sets, or the test set alone (half the time). */
+  evalOn: 'both' | 'test';
+  /** Measure on the first N images of each set (all when absent). */
+  evalSamples?: number;
+  /** Measure after the first iteration too, as the book does. */
+  evalAtStart: boolean;
+}
+
+export type ToWorker =
+  | TrainRequest
+  | { type: 'stop' }
+  | { type: 'predict'; id: number; pixels: Float32Array }
+  | { type: 'conformance'; backends: string[]; base: string };
+
+export type FromWorker =
+  /** Loading, starting: a line for the status bar. */
+  | { type: 'status'; text: string }
+  | { type: 'started'; backend: string; description: string }
+  /** Losses of iterations `from`, `from + 1`, …, sent a few times a second. */
+  | { type: 'losses'; from: number; values: number[]; trainSeconds: number }
+  | { type: 'epoch'; record: EpochRecord }
+  | {
+      type: 'done';
+      interrupted: boolean;
+      completedIters: number;
+      final: Accuracy | null;
+      msPerIter: number;
+    }
+  /** A run that could not start or failed; the previous network, if any, is still there. */
+  | { type: 'error'; message: string }
+  | { type: 'prediction'; id: number; probs: number[] | null; backend: string }
+  | { type: 'conformance-progress'; text: string }
+  | { type: 'conformance-report'; report: ConformanceReport }
+  | { type: 'conformance-done'; skipped: string[] };

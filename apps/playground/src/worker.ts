@@ -1,0 +1,185 @@
+/**
+ * The page's worker: it holds the backend, the data and the network, trains and
+ * evaluates with core's loop, answers predictions, and runs the conformance suite. The
+ * loop gives the worker's event loop a turn every ~50 ms, which is when a Stop or a
+ * prediction request is read.
+ */
+import { runConformance } from '@backprop/conformance';
+import {
+  type Backend,
+  type Dataset,
+  SGD,
+  TwoLayerNet,
+  toDataset,
+  trainNetwork,
+} from '@backprop/core';
+import { createChoice, GLSL_CHOICES, GLSL_EXP, loadMnistInBrowser } from './backends.js';
+import type { FromWorker, ToWorker, TrainRequest } from './protocol.js';
+
+const post = (message: FromWorker) => (self as unknown as Worker).postMessage(message);
+
+interface Current {
+  choice: string;
+  backend: Backend;
+  train: Dataset;
+  test: Dataset;
+  net: TwoLayerNet;
+}
+
+/** The network trained last: what predictions use, kept until a new run has started. */
+let current: Current | null = null;
+let stop: AbortController | null = null;
+let busy = false;
+
+self.onmessage = async (event: MessageEvent<ToWorker>) => {
+  const message = event.data;
+  switch (message.type) {
+    case 'train':
+      if (!busy) await guarded(() => train(message));
+      break;
+    case 'stop':
+      stop?.abort();
+      break;
+    case 'predict':
+      predict(message.id, message.pixels);
+      break;
+    case 'conformance':
+      if (!busy) await guarded(() => conformance(message.backends, message.base));
+      break;
+  }
+};
+
+async function guarded(task: () => Promise<void>): Promise<void> {
+  busy = true;
+  try {
+    await task();
+  } catch (error) {
+    post({ type: 'error', message: (error as Error).message });
+  } finally {
+    busy = false;
+  }
+}
+
+async function train(request: TrainRequest): Promise<void> {
+  const mnist = await loadMnistInBrowser(request.base, (text) => post({ type: 'status', text }));
+  post({ type: 'status', text: `starting ${request.backend}…` });
+  // The new backend and network first: if either fails, the previous ones stay usable.
+  const backend = await createChoice(request.backend, request.base);
+  let next: Current;
+  try {
+    const train = toDataset(backend, mnist.train.images, mnist.train.labels, 784);
+    const test = toDataset(backend, mnist.test.images, mnist.test.labels, 784);
+    next = { choice: request.backend, backend, train, test, net: new TwoLayerNet(backend) };
+  } catch (error) {
+    backend.close();
+    throw error;
+  }
+  release(current);
+  current = next;
+  post({ type: 'started', backend: request.backend, description: backend.description });
+
+  stop = new AbortController();
+  const losses: number[] = [];
+  let sentUpTo = 0;
+  let lastSent = 0;
+  const flush = (trainSeconds: number) => {
+    post({ type: 'losses', from: sentUpTo, values: losses.slice(sentUpTo), trainSeconds });
+    sentUpTo = losses.length;
+    lastSent = performance.now();
+  };
+  const { net, train: trainSet, test } = next;
+  let trainSeconds = 0;
+  const result = await trainNetwork(
+    net,
+    trainSet,
+    test,
+    {
+      iters: request.iters,
+      batchSize: request.batchSize,
+      optimizer: new SGD(backend, request.learningRate),
+      random: net.random,
+      iterPerEpoch: request.every,
+      evalOn: request.evalOn,
+      evalSamples: request.evalSamples,
+      evalAtStart: request.evalAtStart,
+      // a Stop ends the run at once; measuring the stopped weights could take minutes on GL
+      evalOnStop: 'never',
+    },
+    {
+      signal: stop.signal,
+      onIteration(_, loss, seconds) {
+        losses.push(loss);
+        trainSeconds = seconds;
+        if (performance.now() - lastSent > 150) flush(seconds);
+      },
+      onEpoch(record) {
+        flush(trainSeconds);
+        post({ type: 'epoch', record });
+      },
+    },
+  );
+  flush(trainSeconds);
+  post({
+    type: 'done',
+    interrupted: result.interrupted,
+    completedIters: result.completedIters,
+    final: result.final,
+    msPerIter: result.timing.msPerIter,
+  });
+}
+
+async function predict(id: number, pixels: Float32Array): Promise<void> {
+  if (!current) {
+    post({ type: 'prediction', id, probs: null, backend: '' });
+    return;
+  }
+  const { backend, net, choice } = current;
+  const x = backend.tensor(pixels, [1, 784]);
+  const probs = net.probabilities(x);
+  try {
+    post({ type: 'prediction', id, probs: Array.from(await backend.read(probs)), backend: choice });
+  } finally {
+    backend.dispose(x);
+    backend.dispose(probs);
+  }
+}
+
+async function conformance(choices: string[], base: string): Promise<void> {
+  const mnist = await loadMnistInBrowser(base, (text) =>
+    post({ type: 'conformance-progress', text }),
+  );
+  const skipped: string[] = [];
+  for (const choice of choices) {
+    let backend: Backend;
+    try {
+      backend = await createChoice(choice, base);
+    } catch (error) {
+      skipped.push(`${choice} (${(error as Error).message})`);
+      continue;
+    }
+    let done = 0;
+    const report = await runConformance(
+      () => backend,
+      {
+        mnist: () => mnist,
+        // 10 000 iterations a backend would take minutes in a page; 1000 show a leak
+        leakIterations: 1000,
+        leakIterationsReason: 'in a page',
+        ...(GLSL_CHOICES.has(choice) ? { looser: { exp: GLSL_EXP } } : {}),
+      },
+      () => post({ type: 'conformance-progress', text: `${backend.description}: ${++done} cases` }),
+    );
+    backend.close();
+    post({ type: 'conformance-report', report });
+  }
+  post({ type: 'conformance-done', skipped });
+}
+
+function release(run: Current | null): void {
+  if (!run) return;
+  run.net.dispose();
+  for (const t of [run.train.images, run.train.labels, run.test.images, run.test.labels]) {
+    run.backend.dispose(t);
+  }
+  run.backend.close();
+}
