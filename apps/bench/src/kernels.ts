@@ -10,7 +10,8 @@ export interface KernelWork {
   name: string;
   /** Nominal floating-point operations per call (products only), for GFLOP/s. */
   flops: number;
-  setup(backend: Backend): { call(): void; dispose(): void };
+  /** `call` runs the kernel once and returns its result, for the caller to read or free. */
+  setup(backend: Backend): { call(): Tensor; dispose(): void };
 }
 
 function tensors(backend: Backend, mnist: Mnist) {
@@ -49,7 +50,7 @@ function product(
     flops,
     setup(backend) {
       const data = tensors(backend, mnist);
-      return { call: () => backend.dispose(run(backend, data)), dispose: data.release };
+      return { call: () => run(backend, data), dispose: data.release };
     },
   });
 }
@@ -78,7 +79,9 @@ export const KERNEL_WORK: ((mnist: Mnist) => KernelWork)[] = [
         call() {
           const { probs, loss } = backend.softmaxCrossEntropy(d.logits, d.labels);
           const dx = backend.softmaxCrossEntropyBackward(probs, d.labels);
-          for (const t of [probs, loss, dx]) backend.dispose(t);
+          backend.dispose(probs);
+          backend.dispose(loss);
+          return dx;
         },
         dispose: d.release,
       };

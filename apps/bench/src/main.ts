@@ -7,7 +7,15 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, type } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BackpropError, Random, SGD, TwoLayerNet, toDataset, trainNetwork } from '@backprop/core';
+import {
+  BackpropError,
+  Random,
+  SGD,
+  type Tensor,
+  TwoLayerNet,
+  toDataset,
+  trainNetwork,
+} from '@backprop/core';
 import { loadMnist } from '@backprop/mnist';
 import { ab } from './ab.js';
 import { KERNEL_WORK } from './kernels.js';
@@ -170,10 +178,20 @@ async function main(argv: string[]): Promise<number> {
       const calls = new Map(
         backends.map((s) => [s, work.setup(s.backend as NonNullable<Subject['backend']>)]),
       );
+      // A GPU backend queues its kernels and answers at once: each sample ends by reading
+      // its last result, so every backend is timed to the kernels' completion (the read of
+      // one small result is inside the sample).
       const time = async (s: Subject, reps: number) => {
-        const call = calls.get(s)?.call as () => void;
+        const backend = s.backend as NonNullable<Subject['backend']>;
+        const call = calls.get(s)?.call as () => Tensor;
         const start = performance.now();
-        for (let i = 0; i < reps; i++) call();
+        let out = call();
+        for (let i = 1; i < reps; i++) {
+          backend.dispose(out);
+          out = call();
+        }
+        await backend.read(out);
+        backend.dispose(out);
         return (performance.now() - start) * 1000; // µs
       };
       // `time` answers in µs, so the block budget is in µs too: a fifth of a step block.

@@ -63,7 +63,7 @@ export async function backendSubjects(
       subjects.push({
         id,
         kind: 'backend',
-        description: backend.description,
+        description: await withAdapter(name, backend.description),
         backend,
         async step({ hidden, batch }) {
           // The exact iteration `backprop train` runs (core's trainingStep).
@@ -88,6 +88,18 @@ export async function backendSubjects(
     }
   }
   return { subjects, skipped };
+}
+
+/**
+ * gpu.js's and TensorFlow.js's WebGPU engines do not say which adapter they run on: the
+ * registry gave them Dawn's, chosen as the webgpu backend chooses — named here, and a
+ * software one (SwiftShader) called what it is, so nobody reads its times as a GPU's.
+ */
+async function withAdapter(name: string, description: string): Promise<string> {
+  if (!name.endsWith('-webgpu')) return description;
+  const { provideNavigatorGpu } = await import('@backprop/backend-webgpu');
+  const { adapter, software } = await provideNavigatorGpu();
+  return `${description}, on ${adapter}${software ? ' — software, for correctness not speed' : ''}`;
 }
 
 /** The same iteration written directly in TensorFlow.js, the way a tfjs user would. */

@@ -7,10 +7,23 @@ export const BROWSER_BACKENDS = [
   'wasm',
   'cpu:float32',
   'cpu:float64',
+  'webgpu',
   'tfjs-webgl',
+  'tfjs-webgpu',
   'tfjs-wasm',
   'gpujs-webgl2',
+  'gpujs-webgpu',
 ] as const;
+
+/** The choices that need WebGPU: a browser without `navigator.gpu` is told so before anything downloads. */
+export const WEBGPU_CHOICES = new Set(['webgpu', 'tfjs-webgpu', 'gpujs-webgpu']);
+
+/** Why this browser cannot run the WebGPU choices, or '' where it has WebGPU. */
+export function webgpuMissing(): string {
+  return 'gpu' in navigator
+    ? ''
+    : 'this browser has no WebGPU (navigator.gpu): Chrome and Edge 113+ have it, Firefox 141+ on Windows, Safari 26; Chromium without a GPU driver it trusts needs --enable-unsafe-webgpu';
+}
 
 /** A menu choice made into a backend, through the same registry as the command line's. */
 export function createChoice(choice: string, base: string): Promise<Backend> {
@@ -21,10 +34,6 @@ export function createChoice(choice: string, base: string): Promise<Backend> {
     wasmPaths: new URL('./tfjs-wasm/', base).href,
   });
 }
-
-/** The choices whose kernels are GLSL, and the exp precision GLSL ES 3.00 (4.5.1) allows: (3 + 2·|x|) ulp, 19 for the suite's |x| ≤ 8. */
-export const GLSL_CHOICES = new Set(['tfjs-webgl', 'gpujs-webgl2']);
-export const GLSL_EXP = { factor: 19 / 8, reason: 'GLSL exp may be off by (3 + 2·|x|) ulp' };
 
 let mnist: Promise<Mnist> | null = null;
 

@@ -16,16 +16,27 @@ import {
 import { GPU, type IKernelRunShortcut, Input, type Texture } from 'gpu.js';
 import { binarySource, KERNELS, type KernelName, reduceSource, unarySource } from './kernels.js';
 
-/** gpu.js's engines: GLSL on headless-gl (Node), WebGL2/WebGL (browsers), its WebAssembly engine, plain JS. */
-export type GpujsEngine = 'auto' | 'headlessgl' | 'webgl2' | 'webgl' | 'webasm' | 'cpu';
+/**
+ * gpu.js's engines: GLSL on headless-gl (Node), WebGL2/WebGL (browsers), WGSL on WebGPU
+ * (browsers; Node with `navigator.gpu` from the npm package webgpu), its WebAssembly
+ * engine, plain JS.
+ */
+export type GpujsEngine = 'auto' | 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu' | 'webasm' | 'cpu';
 export const GPUJS_ENGINES: readonly GpujsEngine[] = [
   'auto',
   'headlessgl',
   'webgl2',
   'webgl',
+  'webgpu',
   'webasm',
   'cpu',
 ];
+
+/** A WebGPU kernel's output (gpu.js's WebGPUBufferResult): read back asynchronously. */
+interface GpuBuffer {
+  toArray(): Promise<ArrayLike<number>[] | ArrayLike<number>>;
+  delete(): void;
+}
 
 /**
  * A tensor's values as a [rows, cols] matrix: on the device (a texture), or on the host
@@ -34,7 +45,8 @@ export const GPUJS_ENGINES: readonly GpujsEngine[] = [
  * under another size).
  */
 export interface GpujsStorage {
-  value: Texture | Input | Float32Array[];
+  /** On the WebGPU engine, a promise: its kernels answer asynchronously (see `deferred`). */
+  value: Texture | Input | Float32Array[] | Promise<GpuBuffer | Input>;
   rows: number;
   cols: number;
 }
@@ -46,6 +58,8 @@ export interface GpujsBackendOptions {
 
 const isTexture = (value: GpujsStorage['value']): value is Texture =>
   typeof (value as Texture).delete === 'function';
+const isPending = (value: GpujsStorage['value']): value is Promise<GpuBuffer | Input> =>
+  value instanceof Promise;
 // gpu.js's typings say number[] where it takes any typed array.
 const input = (values: Float32Array, rows: number, cols: number) =>
   new Input(values as unknown as number[], [cols, rows]);
@@ -66,6 +80,17 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
   readonly maxRows: number | undefined;
   private textures = 0;
   private readonly compiled = new Map<string, IKernelRunShortcut>();
+  /**
+   * gpu.js's WebGPU kernels return promises. Kernels stay synchronous here by queueing:
+   * every kernel, read and free runs in the order it was called, on one promise chain,
+   * so a buffer is freed only after the kernels that read it were sent to the device. A
+   * failure surfaces at the next read.
+   */
+  private readonly deferred: boolean;
+  private queue: Promise<unknown> = Promise.resolve();
+  private inQueue = false;
+  /** A synchronous read, where the engine has one (not on WebGPU). */
+  readonly downloadSync?: (data: GpujsStorage, size: number) => FloatArray;
 
   constructor(
     private readonly gpu: GPU,
@@ -75,6 +100,8 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
     this.name = `gpujs-${engine}`;
     this.description = `${this.name}: gpu.js ${engine} engine, float32 (precision single)`;
     this.maxRows = engine === 'webasm' || engine === 'cpu' ? undefined : 4096;
+    this.deferred = engine === 'webgpu';
+    if (!this.deferred) this.downloadSync = (data, size) => this.flat(data).slice(0, size);
   }
 
   /** Textures alive now (what must stay flat over training), and kernels compiled (one per kernel and shapes). */
@@ -93,18 +120,26 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
   }
 
   async download(data: GpujsStorage, size: number): Promise<FloatArray> {
-    return this.downloadSync(data, size);
-  }
-
-  downloadSync(data: GpujsStorage, size: number): FloatArray {
-    return this.flat(data).slice(0, size);
+    if (!this.deferred) return this.flat(data).slice(0, size);
+    const value = data.value;
+    return (await this.enqueue(() => this.readPending(value, data.rows, data.cols))).slice(0, size);
   }
 
   write(data: GpujsStorage, values: ArrayLike<number>, offset: number): void {
-    const updated = Float32Array.from(this.flat(data));
-    updated.set(values, offset);
-    this.release(data.value);
-    data.value = input(updated, data.rows, data.cols);
+    const old = data.value;
+    if (this.deferred) {
+      const { rows, cols } = data;
+      data.value = this.enqueue(async () => {
+        const updated = await this.readPending(old, rows, cols);
+        updated.set(values, offset);
+        return input(updated, rows, cols);
+      });
+    } else {
+      const updated = Float32Array.from(this.flat(data));
+      updated.set(values, offset);
+      data.value = input(updated, data.rows, data.cols);
+    }
+    this.release(old);
   }
 
   free(data: GpujsStorage): void {
@@ -334,6 +369,9 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
     constants: Record<string, number>,
     ...args: (GpujsStorage['value'] | number)[]
   ): GpujsStorage {
+    if (this.deferred && !this.inQueue) {
+      return this.runDeferred(name, source, rows, cols, constants, args);
+    }
     const key = `${name}|${rows}x${cols}|${JSON.stringify(constants)}|${args.map(describeArg).join(',')}`;
     let kernel = this.compiled.get(key);
     if (!kernel) {
@@ -357,6 +395,51 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
     return { value, rows, cols };
   }
 
+  /** `run` on the WebGPU engine: in the queue, once the arguments are known. */
+  private runDeferred(
+    name: string,
+    source: string,
+    rows: number,
+    cols: number,
+    constants: Record<string, number>,
+    args: (GpujsStorage['value'] | number)[],
+  ): GpujsStorage {
+    this.textures++; // a buffer, once it is made
+    const value = this.enqueue(async () => {
+      const resolved = await Promise.all(
+        args.map((a) => (typeof a !== 'number' && isPending(a) ? a : Promise.resolve(a))),
+      );
+      this.inQueue = true;
+      try {
+        return this.run(name, source, rows, cols, constants, ...(resolved as never[]))
+          .value as unknown as Promise<GpuBuffer>;
+      } finally {
+        this.inQueue = false;
+      }
+    });
+    return { value, rows, cols };
+  }
+
+  /** Runs `step` after everything queued before it; the queue goes on if it fails. */
+  private enqueue<T>(step: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(step);
+    this.queue = result.catch(() => {}); // the failure reaches whoever awaits `result`
+    result.catch(() => {}); // and is not an unhandled rejection where nobody does
+    return result;
+  }
+
+  /** The values of a queued value, flat (call inside the queue). */
+  private async readPending(
+    value: GpujsStorage['value'],
+    rows: number,
+    cols: number,
+  ): Promise<Float32Array> {
+    const resolved = await value;
+    if (resolved instanceof Input) return Float32Array.from(inputValues(resolved));
+    const read = (await (resolved as GpuBuffer).toArray()) as GpujsStorage['value'];
+    return this.flat({ value: read, rows, cols });
+  }
+
   /** The values as the [rows, cols] matrix a kernel reads (see GpujsStorage). */
   private as(data: GpujsStorage, rows: number, cols: number): GpujsStorage['value'] {
     return this.asStorage(data, rows, cols).value;
@@ -368,7 +451,9 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
       // the same array under another size: free
       return { value: input(inputValues(data.value), rows, cols), rows, cols };
     }
-    if (!isTexture(data.value)) return { value: input(this.flat(data), rows, cols), rows, cols };
+    if (!isTexture(data.value) && !isPending(data.value)) {
+      return { value: input(this.flat(data), rows, cols), rows, cols };
+    }
     // On the device: a kernel reads it in the new order. The copy replaces the storage's
     // value (same values, the layout this tensor is used in).
     const copy = this.run(
@@ -407,7 +492,14 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
   }
 
   private release(value: GpujsStorage['value']): void {
-    if (isTexture(value)) {
+    if (isPending(value)) {
+      // after every kernel queued so far, some of which may read it
+      this.textures--;
+      void this.enqueue(async () => {
+        const resolved = await value.catch(() => null);
+        if (resolved && !(resolved instanceof Input)) resolved.delete();
+      });
+    } else if (isTexture(value)) {
       value.delete();
       this.textures--;
     }
@@ -454,6 +546,7 @@ export class GpujsBackend extends Backend<GpujsKernels> {
 /** A kernel compiled for textures cannot take arrays and back: the argument kinds are part of its key. */
 function describeArg(arg: GpujsStorage['value'] | number): string {
   if (typeof arg === 'number') return 'n';
+  if (isPending(arg)) return 'p'; // never: deferred kernels are keyed once their arguments are known
   if (arg instanceof Input) return `i${arg.size.join('x')}`;
   return isTexture(arg)
     ? `t${(arg as { size?: number[] }).size?.join('x') ?? ''}`

@@ -1,5 +1,9 @@
-import { defineConformanceSuite } from '@backprop/conformance/vitest';
-import { describe, expect, it } from 'vitest';
+import { provideNavigatorGpu } from '@backprop/backend-webgpu';
+import {
+  defineConformanceSuite,
+  defineConformanceSuiteWhereAvailable,
+} from '@backprop/conformance/vitest';
+import { expect, it } from 'vitest';
 import { GpujsBackend } from '../src/index.js';
 
 // gpu.js's WebAssembly engine runs everywhere.
@@ -11,32 +15,40 @@ defineConformanceSuite('gpujs webasm', () => GpujsBackend.create({ engine: 'weba
 // GLSL on headless-gl needs the optional `gl` package built (Debian: libxi-dev libx11-dev
 // libxext-dev libgl-dev pkg-config) and an X display (xvfb-run -a). CI provides both and
 // sets REQUIRE_HEADLESSGL=1, so there a missing GL fails instead of skipping.
-let glUnavailable = '';
-try {
-  (await GpujsBackend.create({ engine: 'headlessgl' })).close();
-} catch (error) {
-  glUnavailable = (error as Error).message;
-}
+// Textures are what leak on a GL engine: the full 10 000 iterations (software GL, ~1 min).
+const exp = (language: string) => ({
+  // GLSL ES 3.00 (section 4.5.1) and WGSL allow exp (3 + 2·|x|) ulp; the case's x reach ±8: 19.
+  exp: { factor: 19 / 8, reason: `${language} exp may be off by (3 + 2·|x|) ulp` },
+});
+await defineConformanceSuiteWhereAvailable(
+  'gpujs headlessgl',
+  () => GpujsBackend.create({ engine: 'headlessgl' }),
+  { looser: exp('GLSL') },
+  'REQUIRE_HEADLESSGL',
+);
 
-if (glUnavailable) {
-  describe('gpujs headlessgl', () => {
-    it.skipIf(!process.env.REQUIRE_HEADLESSGL)(
-      `is required here (REQUIRE_HEADLESSGL) but: ${glUnavailable}`,
-      () => {
-        expect.fail(glUnavailable);
-      },
-    );
-    it.skip(`conformance cases skipped: ${glUnavailable}`, () => {});
-  });
-} else {
-  // Textures are what leak on a GL engine: the full 10 000 iterations (software GL, ~1 min).
-  defineConformanceSuite('gpujs headlessgl', () => GpujsBackend.create({ engine: 'headlessgl' }), {
-    looser: {
-      // GLSL ES 3.00 (section 4.5.1) allows exp (3 + 2·|x|) ulp; the case's x reach ±8: 19.
-      exp: { factor: 19 / 8, reason: 'GLSL exp may be off by (3 + 2·|x|) ulp' },
-    },
-  });
-}
+// gpu.js's WGSL engine: in Node on Dawn (npm: webgpu), which @backprop/backend-webgpu puts
+// at navigator.gpu — a real GPU, else SwiftShader (Debian's chromium + libvulkan1). CI
+// has SwiftShader and sets REQUIRE_WEBGPU=1, so there a missing adapter fails.
+const gpu = await provideNavigatorGpu().catch(() => undefined);
+await defineConformanceSuiteWhereAvailable(
+  `gpujs webgpu on ${gpu?.adapter ?? 'no adapter'}`,
+  async () => {
+    await provideNavigatorGpu(); // rejects with the reason where there is no adapter
+    return GpujsBackend.create({ engine: 'webgpu' });
+  },
+  {
+    looser: exp('WGSL'),
+    ...(gpu?.software
+      ? {
+          leakIterations: 300,
+          leakIterationsReason:
+            'a software adapter, ~0.2 s an iteration; a lost buffer shows in the count at once',
+        }
+      : {}),
+  },
+  'REQUIRE_WEBGPU',
+);
 
 it('names the fix when an engine cannot run here', async () => {
   await expect(GpujsBackend.create({ engine: 'webgl2' })).rejects.toThrow(

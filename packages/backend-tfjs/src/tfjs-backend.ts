@@ -165,7 +165,7 @@ export class TfjsKernels implements KernelBackend<TfjsStorage> {
       const matrix = shaped(x.value, [rows, cols]);
       if (op === 'sum') return tf.sum(matrix, axis);
       if (op === 'max') return tf.max(matrix, axis);
-      return tf.cast(tf.argMax(matrix, axis), 'float32'); // the first of equal maxima, as numpy
+      return tf.cast(this.argMax(matrix, axis), 'float32');
     });
   }
 
@@ -248,16 +248,29 @@ export class TfjsKernels implements KernelBackend<TfjsStorage> {
 
   countCorrect(scores: TfjsStorage, labels: TfjsStorage, dims: LabelDims): TfjsStorage {
     return this.run(() => {
-      // the first of equal maxima, as numpy
-      const predicted = tf.argMax(shaped(scores.value, [dims.batch, dims.classes]), 1);
+      const predicted = this.argMax(shaped(scores.value, [dims.batch, dims.classes]), 1);
       const truth = dims.oneHot
-        ? tf.argMax(shaped(labels.value, [dims.batch, dims.classes]), 1)
+        ? this.argMax(shaped(labels.value, [dims.batch, dims.classes]), 1)
         : tf.cast(shaped(labels.value, [dims.batch]), 'int32');
       return tf.sum(tf.cast(tf.equal(predicted, truth), 'float32'));
     });
   }
 
   // ---- helpers ------------------------------------------------------------------------
+
+  /**
+   * The first of equal maxima, as numpy. The webgpu engine's argMax returns another one
+   * over long rows (ties in 5000 values: 2630 for 2629), so there the maxima are marked and
+   * the first is made the only largest value: (n − index) where x equals the maximum, 0
+   * elsewhere.
+   */
+  private argMax(matrix: tf.Tensor, axis: 0 | 1): tf.Tensor {
+    if (this.engine !== 'webgpu') return tf.argMax(matrix, axis);
+    const n = matrix.shape[axis] ?? 1;
+    const isMax = tf.cast(tf.equal(matrix, tf.max(matrix, axis, true)), 'float32');
+    const countdown = tf.reshape(tf.range(n, 0, -1), axis === 1 ? [1, n] : [n, 1]);
+    return tf.argMax(tf.mul(isMax, countdown), axis);
+  }
 
   /** Runs one kernel's ops on this backend's engine, keeping only its result. */
   private run(ops: () => tf.Tensor): TfjsStorage {

@@ -1,4 +1,8 @@
-import { defineConformanceSuite } from '@backprop/conformance/vitest';
+import { provideNavigatorGpu } from '@backprop/backend-webgpu';
+import {
+  defineConformanceSuite,
+  defineConformanceSuiteWhereAvailable,
+} from '@backprop/conformance/vitest';
 import { TfjsBackend } from '../src/index.js';
 
 // Both engines that run in Node. TensorFlow.js's own tensor count (engineTensors) must
@@ -12,3 +16,26 @@ for (const engine of ['cpu', 'wasm'] as const) {
       : {},
   );
 }
+
+// The webgpu engine registers itself only where it sees navigator.gpu: in Node that is
+// Dawn's (npm: webgpu), put there by @backprop/backend-webgpu before the engine is
+// imported — a real GPU, else SwiftShader (Debian's chromium + libvulkan1). CI has
+// SwiftShader and sets REQUIRE_WEBGPU=1, so there a missing adapter fails.
+const gpu = await provideNavigatorGpu().catch(() => undefined);
+await defineConformanceSuiteWhereAvailable(
+  'tfjs webgpu',
+  async () => {
+    await provideNavigatorGpu(); // rejects with the reason where there is no adapter
+    return TfjsBackend.create({ engine: 'webgpu' });
+  },
+  {
+    looser: {
+      // WGSL allows exp (3 + 2·|x|) ulp; the case's x reach ±8: 19.
+      exp: { factor: 19 / 8, reason: 'WGSL exp may be off by (3 + 2·|x|) ulp' },
+    },
+    ...(gpu?.software
+      ? { leakIterations: 300, leakIterationsReason: 'a software adapter: ~0.3 s an iteration' }
+      : {}),
+  },
+  'REQUIRE_WEBGPU',
+);

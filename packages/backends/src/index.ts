@@ -29,17 +29,33 @@ export interface CreateOptions {
 
 interface Entry extends BackendInfo {
   create(dtype: DType, options: CreateOptions): Promise<Backend>;
+  /** The shading language of its kernels, whose exp is less exact than JavaScript's. */
+  shader?: 'GLSL' | 'WGSL';
+}
+
+/**
+ * Node has no `navigator.gpu`: gpu.js's and TensorFlow.js's WebGPU paths get Dawn's, chosen
+ * as the webgpu backend chooses its adapter (a real GPU, else SwiftShader, never Dawn's
+ * null adapter). Before their import: TensorFlow.js registers its engine only if it sees one.
+ */
+async function provideWebgpuInNode(): Promise<void> {
+  if (typeof process !== 'object' || typeof process.versions?.node !== 'string') return;
+  const { provideNavigatorGpu } = await import('@backprop/backend-webgpu');
+  await provideNavigatorGpu();
 }
 
 const tfjs =
   (engine: 'cpu' | 'wasm' | 'webgl' | 'webgpu' | 'tensorflow') =>
   async (_: DType, { wasmPaths }: CreateOptions) => {
+    if (engine === 'webgpu') await provideWebgpuInNode();
     const { TfjsBackend } = await import('@backprop/backend-tfjs');
     return TfjsBackend.create({ engine, wasmPaths });
   };
 
 const gpujs =
-  (engine: 'auto' | 'headlessgl' | 'webgl2' | 'webgl' | 'webasm' | 'cpu') => async () => {
+  (engine: 'auto' | 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu' | 'webasm' | 'cpu') =>
+  async () => {
+    if (engine === 'webgpu') await provideWebgpuInNode();
     const { GpujsBackend } = await import('@backprop/backend-gpujs');
     return GpujsBackend.create({ engine });
   };
@@ -66,6 +82,17 @@ const ENTRIES: Entry[] = [
     },
   },
   {
+    name: 'webgpu',
+    summary: 'hand-written WGSL compute shaders: WebGPU in browsers, Dawn (npm: webgpu) in Node',
+    dtypes: ['float32'],
+    shader: 'WGSL',
+    package: '@backprop/backend-webgpu',
+    async create() {
+      const { WebgpuBackend } = await import('@backprop/backend-webgpu');
+      return WebgpuBackend.create();
+    },
+  },
+  {
     name: 'tfjs-wasm',
     summary: 'TensorFlow.js, its WebAssembly engine',
     dtypes: ['float32'],
@@ -83,13 +110,15 @@ const ENTRIES: Entry[] = [
     name: 'tfjs-webgl',
     summary: 'TensorFlow.js on WebGL (browsers)',
     dtypes: ['float32'],
+    shader: 'GLSL',
     package: '@backprop/backend-tfjs',
     create: tfjs('webgl'),
   },
   {
     name: 'tfjs-webgpu',
-    summary: 'TensorFlow.js on WebGPU (browsers)',
+    summary: 'TensorFlow.js on WebGPU: browsers, and Node through Dawn (npm: webgpu)',
     dtypes: ['float32'],
+    shader: 'WGSL',
     package: '@backprop/backend-tfjs',
     create: tfjs('webgpu'),
   },
@@ -111,6 +140,7 @@ const ENTRIES: Entry[] = [
     name: 'gpujs-headlessgl',
     summary: 'gpu.js, GLSL on headless-gl (Node, with an X display)',
     dtypes: ['float32'],
+    shader: 'GLSL',
     package: '@backprop/backend-gpujs',
     create: gpujs('headlessgl'),
   },
@@ -118,6 +148,7 @@ const ENTRIES: Entry[] = [
     name: 'gpujs-webgl2',
     summary: 'gpu.js, GLSL on WebGL2 (browsers)',
     dtypes: ['float32'],
+    shader: 'GLSL',
     package: '@backprop/backend-gpujs',
     create: gpujs('webgl2'),
   },
@@ -125,8 +156,17 @@ const ENTRIES: Entry[] = [
     name: 'gpujs-webgl',
     summary: 'gpu.js, GLSL on WebGL 1 (browsers)',
     dtypes: ['float32'],
+    shader: 'GLSL',
     package: '@backprop/backend-gpujs',
     create: gpujs('webgl'),
+  },
+  {
+    name: 'gpujs-webgpu',
+    summary: 'gpu.js on WebGPU: browsers, and Node through Dawn (npm: webgpu)',
+    dtypes: ['float32'],
+    shader: 'WGSL',
+    package: '@backprop/backend-gpujs',
+    create: gpujs('webgpu'),
   },
   {
     name: 'gpujs-webasm',
@@ -190,6 +230,21 @@ export async function listBackends(
     }
   }
   return list;
+}
+
+/**
+ * What the conformance suite must allow `name` beyond JavaScript's own rounding, by case
+ * (the shape of `ConformanceOptions.looser`): GLSL ES 3.00 (4.5.1) and WGSL let exp be off
+ * by (3 + 2·|x|) ulp, 19 ulp for the suite's |x| ≤ 8, where the case allows 8. `gpujs`
+ * picks its engine at run time: a GL one is assumed.
+ */
+export function conformanceAllowances(
+  name: string,
+): Record<string, { factor: number; reason: string }> {
+  const shader = name === 'gpujs' ? 'GLSL' : entry(name).shader;
+  return shader
+    ? { exp: { factor: 19 / 8, reason: `${shader} exp may be off by (3 + 2·|x|) ulp` } }
+    : {};
 }
 
 /** The dtypes `name` offers (or a BackendError naming the backends there are). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectReadmeExampleRuns } from '../../../tooling/readme-example.js';
-import { BACKEND_NAMES, createBackend, listBackends } from '../src/index.js';
+import { BACKEND_NAMES, conformanceAllowances, createBackend, listBackends } from '../src/index.js';
 
 describe('the registry', () => {
   it('creates each backend that runs in Node, and its name creates it again', async () => {
@@ -17,9 +17,33 @@ describe('the registry', () => {
     expect(BACKEND_NAMES).toContain(auto.name);
   });
 
+  // The WebGPU names need an adapter (SwiftShader in CI, which sets REQUIRE_WEBGPU).
+  it.skipIf(!process.env.REQUIRE_WEBGPU)(
+    'creates the three WebGPU backends in Node on Dawn, each again from its name',
+    async () => {
+      for (const name of ['webgpu', 'tfjs-webgpu', 'gpujs-webgpu']) {
+        const backend = await createBackend(name);
+        const again = await createBackend(backend.name);
+        expect([backend.name, again.name]).toEqual([name, name]);
+        const x = backend.tensor([-1, 2], [2]);
+        expect(Array.from(await backend.read(backend.relu(x)))).toEqual([0, 2]);
+        backend.close();
+        again.close();
+      }
+    },
+    120_000,
+  );
+
+  it('says what the conformance suite allows a shader backend, by case', () => {
+    expect(conformanceAllowances('cpu')).toEqual({});
+    expect(conformanceAllowances('webgpu').exp?.reason).toMatch(/WGSL exp/);
+    expect(conformanceAllowances('gpujs-webgl2').exp?.factor).toBeCloseTo(19 / 8);
+    expect(() => conformanceAllowances('cuda')).toThrow(/unknown backend 'cuda'/);
+  });
+
   it('names the mistake: an unknown name, a dtype a backend lacks', async () => {
     await expect(createBackend('cuda')).rejects.toThrow(
-      /unknown backend 'cuda'; backends: cpu, wasm, tfjs-wasm/,
+      /unknown backend 'cuda'; backends: cpu, wasm, webgpu, tfjs-wasm/,
     );
     await expect(createBackend('wasm', { dtype: 'float64' })).rejects.toThrow(
       /backend 'wasm' has no float64; it offers float32/,

@@ -38,4 +38,37 @@ export function defineConformanceSuite(
   });
 }
 
+/**
+ * The suite for a backend that starts only where something is installed — a GL display, a
+ * GPU adapter. It is started once to find out: where it cannot start, one skipped test
+ * names the reason, and where the environment variable `requiredBy` is set (CI sets it
+ * where it installed what the backend needs) a failing test says so instead. `options`
+ * may depend on the started backend (a software adapter runs fewer leak iterations, say);
+ * its `description` is added to the suite's name.
+ */
+export async function defineConformanceSuiteWhereAvailable(
+  name: string,
+  createBackend: () => Backend | Promise<Backend>,
+  options: ConformanceOptions | ((backend: Backend) => ConformanceOptions),
+  requiredBy: string,
+): Promise<void> {
+  let probe: Backend;
+  try {
+    probe = await createBackend();
+  } catch (error) {
+    const why = (error as Error).message;
+    describe(`conformance: ${name}`, () => {
+      it.skipIf(!process.env[requiredBy])(`is required here (${requiredBy}) but: ${why}`, () => {
+        expect.fail(why);
+      });
+      it.skip(`every case skipped: ${why}`, () => {});
+    });
+    return;
+  }
+  const resolved = typeof options === 'function' ? options(probe) : options;
+  const named = `${name} (${probe.description})`;
+  probe.close();
+  defineConformanceSuite(named, createBackend, resolved);
+}
+
 export type { ConformanceOptions } from './context.js';

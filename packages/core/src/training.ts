@@ -43,7 +43,12 @@ export interface TrainConfig {
   evalOn?: 'both' | 'test';
   /** Measure on the first N samples of each set instead of all of them. */
   evalSamples?: number;
-  /** Rows per forward pass when measuring accuracy: a bound on memory (default 10 000, under the backend's maxRows). */
+  /**
+   * Rows per forward pass when measuring accuracy, fixed. Unless given, the loop picks
+   * them: powers of two from 64 to 8192 (under the backend's maxRows), halved after a
+   * chunk that took over ~100 ms and doubled after one under ~20 ms, so each gives the
+   * host a turn soon; a few sizes, which a backend's buffer pool settles on.
+   */
   evalChunkSize?: number;
   /**
    * After a stop, measure the stopped weights: 'always', 'never', or 'if-cheap' (default):
@@ -211,7 +216,10 @@ class Evaluation {
   ms = 0;
   /** How long the last complete measurement took (none yet: not known to be cheap). */
   lastMs = Number.POSITIVE_INFINITY;
+  /** Rows per chunk now: fixed when asked for, else a power of two that adapts. */
   private chunk: number;
+  private readonly fixed: boolean;
+  private readonly maxChunk: number;
 
   constructor(
     private readonly net: Network,
@@ -220,14 +228,19 @@ class Evaluation {
     private readonly config: TrainConfig,
     private readonly signal: StopSignal | undefined,
   ) {
-    const { evalSamples, evalChunkSize = 10_000 } = config;
+    const { evalSamples, evalChunkSize } = config;
     if (evalSamples !== undefined && (!Number.isInteger(evalSamples) || evalSamples < 1)) {
       throw new UsageError(`evalSamples must be a whole number >= 1, got ${evalSamples}`);
     }
-    if (!Number.isInteger(evalChunkSize) || evalChunkSize < 1) {
+    if (evalChunkSize !== undefined && (!Number.isInteger(evalChunkSize) || evalChunkSize < 1)) {
       throw new UsageError(`evalChunkSize must be a whole number >= 1, got ${evalChunkSize}`);
     }
-    this.chunk = Math.min(evalChunkSize, net.backend.maxRows ?? evalChunkSize, 1000);
+    const maxRows = net.backend.maxRows ?? Number.POSITIVE_INFINITY;
+    this.fixed = evalChunkSize !== undefined;
+    this.maxChunk = this.fixed
+      ? Math.min(evalChunkSize as number, maxRows)
+      : 2 ** Math.floor(Math.log2(Math.min(8192, maxRows)));
+    this.chunk = this.fixed ? this.maxChunk : Math.min(1024, this.maxChunk);
   }
 
   /** The accuracies, or null when a stop came first. */
@@ -257,24 +270,31 @@ class Evaluation {
       this.config.evalSamples ?? Number.POSITIVE_INFINITY,
       data.images.shape[0],
     );
-    const maxChunk = Math.min(
-      this.config.evalChunkSize ?? 10_000,
-      this.net.backend.maxRows ?? 10_000,
-    );
     let correct = 0;
     for (let start = 0; start < count; ) {
       if (signal?.aborted) return null;
-      const rows = Math.min(this.chunk, count - start);
+      const rows = this.rows(count - start);
       const began = performance.now();
       correct += await countCorrectRows(this.net, data, start, rows);
       start += rows;
-      // aim each chunk at ~50 ms: halve a slow one, double a quick one
       const took = performance.now() - began;
-      if (took > 80 && this.chunk > 16) this.chunk = Math.floor(this.chunk / 2);
-      else if (took < 25 && this.chunk < maxChunk) this.chunk = Math.min(this.chunk * 2, maxChunk);
+      if (!this.fixed) {
+        if (took > 100 && this.chunk > 64) this.chunk /= 2;
+        else if (took < 20 && this.chunk < this.maxChunk) this.chunk *= 2;
+      }
       await yieldToEventLoop();
     }
     return correct / count;
+  }
+
+  /**
+   * The next chunk's rows. Adapting, it is the largest power of two that fits (the tail
+   * under 64 rows goes whole), so every chunk of a dataset is one of a few sizes.
+   */
+  private rows(remaining: number): number {
+    if (this.fixed) return Math.min(this.chunk, remaining);
+    if (remaining < 64) return remaining;
+    return 2 ** Math.floor(Math.log2(Math.min(this.chunk, remaining)));
   }
 }
 

@@ -1,4 +1,4 @@
-import { BACKEND_NAMES, createBackend, dtypesOf } from '@backprop/backends';
+import { BACKEND_NAMES, conformanceAllowances, createBackend, dtypesOf } from '@backprop/backends';
 import {
   type ConformanceReport,
   formatReportTable,
@@ -53,7 +53,7 @@ export async function conformance(argv: string[]): Promise<number> {
     let done = 0;
     const report = await runConformance(
       () => backend,
-      { only },
+      { only, looser: conformanceAllowances(name) },
       (result) => {
         done++;
         if (!result.passed) process.stderr.write(`  ✗ ${result.id}: ${result.detail}\n`);

@@ -1,0 +1,7 @@
+export { type DeviceOptions, provideNavigatorGpu, SWIFTSHADER_ICDS } from './device.js';
+export {
+  WebgpuBackend,
+  type WebgpuBackendOptions,
+  WebgpuKernels,
+  type WebgpuStorage,
+} from './webgpu-backend.js';
