@@ -113,6 +113,10 @@ async function main(argv: string[]): Promise<number> {
       ['numpy/float64', () => pythonSubject('numpy', 'float64', mnist.dataDir)],
       ['numpy/float32', () => pythonSubject('numpy', 'float32', mnist.dataDir)],
       ['pytorch/float32/1t', () => pythonSubject('torch', 'float32', mnist.dataDir, 1)],
+      [
+        `pytorch/float32/${cpus().length}t`,
+        () => pythonSubject('torch', 'float32', mnist.dataDir, cpus().length),
+      ],
     ];
     for (const [id, start] of peers) {
       if (!wanted(id)) continue;

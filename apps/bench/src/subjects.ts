@@ -45,47 +45,56 @@ export async function backendSubjects(
 ): Promise<{ subjects: Subject[]; skipped: Skipped[] }> {
   const subjects: Subject[] = [];
   const skipped: Skipped[] = [];
-  for (const { name, dtypes } of BACKENDS) {
-    for (const dtype of dtypes) {
+  // every backend and dtype; wasm also on one thread, to show what its threads buy
+  const variants = BACKENDS.flatMap(({ name, dtypes }) =>
+    dtypes.flatMap((dtype) => {
       const id = dtypes.length > 1 ? `${name}/${dtype}` : name;
-      if (only && !only.some((o) => id.startsWith(o))) continue;
-      let backend: Backend;
-      try {
-        backend = await createBackend(name, { dtype });
-      } catch (error) {
-        skipped.push({ id, reason: (error as Error).message });
-        continue;
-      }
-      const train: Dataset = {
-        images: backend.tensor(mnist.train.images, [mnist.train.count, mnist.train.features]),
-        labels: backend.tensor(mnist.train.labels, [mnist.train.count]),
-      };
-      subjects.push({
-        id,
-        kind: 'backend',
-        description: await withAdapter(name, backend.description),
-        backend,
-        async step({ hidden, batch }) {
-          // The exact iteration `backprop train` runs (core's trainingStep).
-          const net = new TwoLayerNet(backend, { hiddenSize: hidden, seed: 1 });
-          const optimizer = new SGD(backend, 0.1);
-          const random = new Random(2);
-          return {
-            async run(iters) {
-              const start = performance.now();
-              for (let i = 0; i < iters; i++)
-                await trainingStep(net, optimizer, train, random.choice(mnist.train.count, batch));
-              return performance.now() - start;
-            },
-            dispose: () => net.dispose(),
-          };
-        },
-        close() {
-          backend.dispose(train.images);
-          backend.dispose(train.labels);
-        },
-      });
+      return name === 'wasm'
+        ? [
+            { id, name, options: { dtype } },
+            { id: `${id}/1t`, name, options: { dtype, threads: 1 } },
+          ]
+        : [{ id, name, options: { dtype } }];
+    }),
+  );
+  for (const { id, name, options } of variants) {
+    if (only && !only.some((o) => id.startsWith(o))) continue;
+    let backend: Backend;
+    try {
+      backend = await createBackend(name, options);
+    } catch (error) {
+      skipped.push({ id, reason: (error as Error).message });
+      continue;
     }
+    const train: Dataset = {
+      images: backend.tensor(mnist.train.images, [mnist.train.count, mnist.train.features]),
+      labels: backend.tensor(mnist.train.labels, [mnist.train.count]),
+    };
+    subjects.push({
+      id,
+      kind: 'backend',
+      description: await withAdapter(name, backend.description),
+      backend,
+      async step({ hidden, batch }) {
+        // The exact iteration `backprop train` runs (core's trainingStep).
+        const net = new TwoLayerNet(backend, { hiddenSize: hidden, seed: 1 });
+        const optimizer = new SGD(backend, 0.1);
+        const random = new Random(2);
+        return {
+          async run(iters) {
+            const start = performance.now();
+            for (let i = 0; i < iters; i++)
+              await trainingStep(net, optimizer, train, random.choice(mnist.train.count, batch));
+            return performance.now() - start;
+          },
+          dispose: () => net.dispose(),
+        };
+      },
+      close() {
+        backend.dispose(train.images);
+        backend.dispose(train.labels);
+      },
+    });
   }
   return { subjects, skipped };
 }

@@ -4,9 +4,9 @@
  */
 import { BACKEND_NAMES, createBackend } from '@backprop/backends';
 import type { Backend } from '@backprop/core';
-import { oneOf } from './args.js';
+import { oneOf, wholeNumber } from './args.js';
 
-/** The backend that `--backend` and `--dtype` name (default: cpu in its first dtype). */
+/** The backend that `--backend`, `--dtype` and `--threads` name (default: cpu in its first dtype). */
 export function backendFromFlags(
   values: Record<string, string | boolean | undefined>,
 ): Promise<Backend> {
@@ -15,7 +15,9 @@ export function backendFromFlags(
     values.dtype === undefined
       ? undefined
       : oneOf('dtype', values.dtype, ['float64', 'float32'], 'float64');
-  return createBackend(name, { dtype });
+  const threads =
+    values.threads === undefined ? undefined : wholeNumber('threads', values.threads, 1, 1);
+  return createBackend(name, { dtype, threads });
 }
 
 /** For help texts: the names there are. */

@@ -15,18 +15,35 @@ const types = {
   '.png': 'image/png',
 };
 
+/**
+ * Cross-origin isolation (COOP + COEP): the page gets SharedArrayBuffer, so the wasm
+ * backend runs its products on every core inside the page's worker.
+ */
+export const ISOLATION_HEADERS = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+};
+
 export function serve(port = 0) {
   const server = createServer((request, response) => {
-    const path = normalize(
-      decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname),
-    ).replace(/^(\.\.[/\\])+/, '');
+    let decoded;
+    try {
+      decoded = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
+    } catch {
+      response.writeHead(400).end('bad request: the path is not valid percent-encoding');
+      return;
+    }
+    const path = normalize(decoded).replace(/^(\.\.[/\\])+/, '');
     let file = join(root, path);
     if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
     if (!file.startsWith(root) || !existsSync(file)) {
       response.writeHead(404).end('not found');
       return;
     }
-    response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+    response.writeHead(200, {
+      'content-type': types[extname(file)] ?? 'application/octet-stream',
+      ...ISOLATION_HEADERS,
+    });
     createReadStream(file).pipe(response);
   });
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));

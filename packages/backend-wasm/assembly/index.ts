@@ -10,6 +10,16 @@
 // vectors run along n. A register block is 4 rows × 8 columns: 8 accumulators, 2 loads of
 // B and 4 broadcasts of A per step of p, 32 multiply-adds.
 
+/**
+ * c + a·b, lane by lane: one fused multiply-add where the engine has relaxed SIMD (the
+ * relaxed build; the engine may still round twice), a multiply then an add otherwise.
+ * Each element of a product sums its terms in the same order on any thread count.
+ */
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 @inline function aAt(a: usize, i: i32, p: i32, rowStride: i32, colStride: i32): f32 {
   return load<f32>(a + (<usize>(i * rowStride + p * colStride) << 2));
 }
@@ -31,10 +41,10 @@ function rows4(a: usize, b: usize, c: usize, i: i32, k: i32, n: i32, rs: i32, cs
       const bp = b + (<usize>(p * n + j) << 2);
       const b0 = v128.load(bp), b1 = v128.load(bp, 16);
       const a0 = f32x4.splat(s0), a1 = f32x4.splat(s1), a2 = f32x4.splat(s2), a3 = f32x4.splat(s3);
-      c00 = f32x4.add(c00, f32x4.mul(a0, b0)); c01 = f32x4.add(c01, f32x4.mul(a0, b1));
-      c10 = f32x4.add(c10, f32x4.mul(a1, b0)); c11 = f32x4.add(c11, f32x4.mul(a1, b1));
-      c20 = f32x4.add(c20, f32x4.mul(a2, b0)); c21 = f32x4.add(c21, f32x4.mul(a2, b1));
-      c30 = f32x4.add(c30, f32x4.mul(a3, b0)); c31 = f32x4.add(c31, f32x4.mul(a3, b1));
+      c00 = madd(a0, b0, c00); c01 = madd(a0, b1, c01);
+      c10 = madd(a1, b0, c10); c11 = madd(a1, b1, c11);
+      c20 = madd(a2, b0, c20); c21 = madd(a2, b1, c21);
+      c30 = madd(a3, b0, c30); c31 = madd(a3, b1, c31);
     }
     const cp = c + (<usize>(i * n + j) << 2);
     const row = <usize>n << 2;
@@ -47,10 +57,10 @@ function rows4(a: usize, b: usize, c: usize, i: i32, k: i32, n: i32, rs: i32, cs
     let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
     for (let p = 0; p < k; p++) {
       const b0 = v128.load(b + (<usize>(p * n + j) << 2));
-      c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(aAt(a, i, p, rs, cs)), b0));
-      c1 = f32x4.add(c1, f32x4.mul(f32x4.splat(aAt(a, i + 1, p, rs, cs)), b0));
-      c2 = f32x4.add(c2, f32x4.mul(f32x4.splat(aAt(a, i + 2, p, rs, cs)), b0));
-      c3 = f32x4.add(c3, f32x4.mul(f32x4.splat(aAt(a, i + 3, p, rs, cs)), b0));
+      c0 = madd(f32x4.splat(aAt(a, i, p, rs, cs)), b0, c0);
+      c1 = madd(f32x4.splat(aAt(a, i + 1, p, rs, cs)), b0, c1);
+      c2 = madd(f32x4.splat(aAt(a, i + 2, p, rs, cs)), b0, c2);
+      c3 = madd(f32x4.splat(aAt(a, i + 3, p, rs, cs)), b0, c3);
     }
     const cp = c + (<usize>(i * n + j) << 2);
     const row = <usize>n << 2;
@@ -72,7 +82,7 @@ function rows1(a: usize, b: usize, c: usize, i: i32, k: i32, n: i32, rs: i32, cs
   for (; j + 4 <= n; j += 4) {
     let acc = f32x4.splat(0);
     for (let p = 0; p < k; p++) {
-      acc = f32x4.add(acc, f32x4.mul(f32x4.splat(aAt(a, i, p, rs, cs)), v128.load(b + (<usize>(p * n + j) << 2))));
+      acc = madd(f32x4.splat(aAt(a, i, p, rs, cs)), v128.load(b + (<usize>(p * n + j) << 2)), acc);
     }
     v128.store(c + (<usize>(i * n + j) << 2), acc);
   }
@@ -142,10 +152,10 @@ export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
         const entry = list + (<usize>e << 3);
         const bp = bj + <usize>load<i32>(entry);
         const s = f32x4.splat(load<f32>(entry, 4));
-        c0 = f32x4.add(c0, f32x4.mul(s, v128.load(bp)));
-        c1 = f32x4.add(c1, f32x4.mul(s, v128.load(bp, 16)));
-        c2 = f32x4.add(c2, f32x4.mul(s, v128.load(bp, 32)));
-        c3 = f32x4.add(c3, f32x4.mul(s, v128.load(bp, 48)));
+        c0 = madd(s, v128.load(bp), c0);
+        c1 = madd(s, v128.load(bp, 16), c1);
+        c2 = madd(s, v128.load(bp, 32), c2);
+        c3 = madd(s, v128.load(bp, 48), c3);
       }
       const cp = crow + (<usize>j << 2);
       v128.store(cp, c0); v128.store(cp, c1, 16); v128.store(cp, c2, 32); v128.store(cp, c3, 48);
@@ -155,7 +165,7 @@ export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
       const bj = b + (<usize>j << 2);
       for (let e = 0; e < found; e++) {
         const entry = list + (<usize>e << 3);
-        acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(entry, 4)), v128.load(bj + <usize>load<i32>(entry))));
+        acc = madd(f32x4.splat(load<f32>(entry, 4)), v128.load(bj + <usize>load<i32>(entry)), acc);
       }
       v128.store(crow + (<usize>j << 2), acc);
     }
@@ -166,7 +176,7 @@ export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
       const bj = b + (<usize>j << 2);
       for (let e = 0; e < found; e++) {
         const entry = list + (<usize>e << 3);
-        acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(entry, 4)), v128.load(bj + <usize>load<i32>(entry))));
+        acc = madd(f32x4.splat(load<f32>(entry, 4)), v128.load(bj + <usize>load<i32>(entry)), acc);
       }
       const cp = crow + (<usize>j << 2);
       store<f32>(cp, f32x4.extract_lane(acc, 0));
@@ -179,13 +189,13 @@ export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
 /**
  * C[m,n] = A[k,m]ᵀ·B[k,n] visiting only A's nonzeros (the weight gradient xᵀ·dout):
  * each nonzero A[p,i] adds A[p,i]·B[p,:] into C's row i, found four at a time by a
- * SIMD compare.
+ * SIMD compare. A's rows are `lda` floats apart, so a thread can take m of its columns.
  */
-export function matmulSparseAT(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): void {
+export function matmulSparseAT(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, lda: i32): void {
   memory.fill(c, 0, <usize>(m * n) << 2);
   const zero = f32x4.splat(0);
   for (let p = 0; p < k; p++) {
-    const arow = a + (<usize>(p * m) << 2);
+    const arow = a + (<usize>(p * lda) << 2);
     const brow = b + (<usize>(p * n) << 2);
     let i = 0;
     for (; i + 4 <= m; i += 4) {
@@ -209,12 +219,12 @@ export function matmulSparseAT(a: usize, b: usize, c: usize, m: i32, k: i32, n: 
   let j = 0;
   for (; j + 4 <= n; j += 4) {
     const o = <usize>j << 2;
-    v128.store(crow + o, f32x4.add(v128.load(crow + o), f32x4.mul(s, v128.load(brow + o))));
+    v128.store(crow + o, madd(s, v128.load(brow + o), v128.load(crow + o)));
   }
   if (j + 2 <= n) {
     // two columns as the low half of a vector: 8 bytes stored, the rest of the lanes unused
     const o = <usize>j << 2;
-    v128.store64_lane(crow + o, f32x4.add(v128.load64_zero(crow + o), f32x4.mul(s, v128.load64_zero(brow + o))), 0);
+    v128.store64_lane(crow + o, madd(s, v128.load64_zero(brow + o), v128.load64_zero(crow + o)), 0);
     j += 2;
   }
   if (j < n) {

@@ -14,8 +14,14 @@ import {
   UNARY_OPS,
   type UnaryOp,
 } from '@backprop/core';
-import { KERNELS_WASM_BASE64 } from './generated/kernels-wasm.js';
+import {
+  KERNELS_RELAXED,
+  KERNELS_RELAXED_SHARED,
+  KERNELS_SIMD,
+  KERNELS_SIMD_SHARED,
+} from './generated/kernels-wasm.js';
 import { LinearMemory } from './memory.js';
+import { Job, ThreadPool } from './threads.js';
 
 /** What assembly/index.ts exports. Pointers are byte offsets into `memory`. */
 interface Kernels {
@@ -40,7 +46,15 @@ interface Kernels {
     n: number,
     list: number,
   ): void;
-  matmulSparseAT(a: number, b: number, c: number, m: number, k: number, n: number): void;
+  matmulSparseAT(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    k: number,
+    n: number,
+    lda: number,
+  ): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
   gatherRows(src: number, dst: number, indices: number, count: number, width: number): void;
   unary(op: number, x: number, out: number, count: number): void;
@@ -100,7 +114,28 @@ const SIMD_PROBE = new Uint8Array([
   253, 98, 11,
 ]);
 
-let compiled: Promise<WebAssembly.Module> | null = null;
+/** Which module: plain SIMD, or relaxed SIMD (fused multiply-adds in the products). */
+export type WasmBuild = 'simd' | 'relaxed';
+
+export interface WasmOptions {
+  /**
+   * Threads for the matrix products, the caller's included. Default: every core, where
+   * this thread may wait on shared memory (Node; a browser's worker when the page is
+   * cross-origin isolated), else 1. Any count gives bit-identical results.
+   */
+  threads?: number;
+  /** Default: `relaxed` where the engine validates it (Node 22+, Chromium), else `simd`. */
+  build?: WasmBuild;
+}
+
+const MODULES: Record<WasmBuild, Record<'own' | 'shared', string>> = {
+  simd: { own: KERNELS_SIMD, shared: KERNELS_SIMD_SHARED },
+  relaxed: { own: KERNELS_RELAXED, shared: KERNELS_RELAXED_SHARED },
+};
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+/** A product is shared among threads from this many multiply-adds (m·k·n) on (see README). */
+export const THREADED_FROM = 1 << 18;
 
 /**
  * The kernels in hand-written WebAssembly SIMD (assembly/index.ts). Data lives in the
@@ -110,11 +145,26 @@ let compiled: Promise<WebAssembly.Module> | null = null;
 export class WasmKernels implements KernelBackend<WasmBlock> {
   readonly name = 'wasm';
   readonly dtype: DType = 'float32';
-  readonly description = 'wasm: hand-written WebAssembly SIMD (f32x4), float32, 1 thread';
+  readonly description: string;
   private readonly heap: LinearMemory;
 
-  constructor(private readonly kernels: Kernels) {
+  constructor(
+    private readonly kernels: Kernels,
+    readonly build: WasmBuild,
+    private readonly pool: ThreadPool | null,
+  ) {
     this.heap = new LinearMemory(kernels.memory);
+    const threads = pool?.threads ?? 1;
+    this.description = `wasm: hand-written WebAssembly ${build === 'relaxed' ? 'relaxed SIMD (f32x4, fused multiply-add)' : 'SIMD (f32x4)'}, float32, ${threads} thread${threads === 1 ? '' : 's'}`;
+  }
+
+  /** Threads the products run on, the caller's included. */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  close(): void {
+    this.pool?.close();
   }
 
   /** Bytes of linear memory (constant once training has run an iteration), and bytes in blocks now. */
@@ -154,19 +204,47 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     // The kernels want B as [k, n]; a transposed B is laid out so first.
     const bRows = transposeB ? this.transposed(b, n, k) : null;
     const bPtr = bRows?.offset ?? b.offset;
+    // Shares of C's rows, a multiple of 4 (the register block) each, one a thread.
+    const shares = this.shares(m, m * k * n);
     if (this.mostlyZeros(a, m * k)) {
       // x in both big products: MNIST pixels are ~80% zeros, so visit only the rest.
       if (transposeA) {
-        this.kernels.matmulSparseAT(a.offset, bPtr, out.offset, m, k, n);
+        // rows of C are columns of A, whose rows stay m apart
+        this.parallel(
+          shares.map(([i, rows]) => [
+            Job.MatmulSparseAT,
+            [a.offset + 4 * i, bPtr, out.offset + 4 * i * n, rows, k, n, m],
+          ]),
+        );
       } else {
-        const list = this.heap.alloc(2 * k); // (offset, value) of one row's nonzeros
-        this.kernels.matmulSparseA(a.offset, bPtr, out.offset, m, k, n, list);
-        this.heap.release(list, 2 * k);
+        // each thread lists one row's nonzeros at a time, in a list of its own
+        const lists = shares.map(() => this.heap.alloc(2 * k));
+        this.parallel(
+          shares.map(([i, rows], s) => [
+            Job.MatmulSparseA,
+            [a.offset + 4 * i * k, bPtr, out.offset + 4 * i * n, rows, k, n, lists[s] as number],
+          ]),
+        );
+        for (const list of lists) this.heap.release(list, 2 * k);
       }
     } else {
       // A is read through strides: [m, k] row-major, or stored as [k, m] for aᵀ.
       const [rowStride, colStride] = transposeA ? [1, m] : [k, 1];
-      this.kernels.matmul(a.offset, bPtr, out.offset, m, k, n, rowStride, colStride);
+      this.parallel(
+        shares.map(([i, rows]) => [
+          Job.Matmul,
+          [
+            a.offset + 4 * i * rowStride,
+            bPtr,
+            out.offset + 4 * i * n,
+            rows,
+            k,
+            n,
+            rowStride,
+            colStride,
+          ],
+        ]),
+      );
     }
     if (bRows) this.free(bRows);
     return out;
@@ -283,6 +361,30 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
 
   // ---- helpers ------------------------------------------------------------------------
 
+  /** [first row, rows] of each thread's share of m rows; one share below THREADED_FROM. */
+  private shares(m: number, work: number): [number, number][] {
+    const threads = work >= THREADED_FROM ? this.threads : 1;
+    const size = Math.ceil(m / threads / 4) * 4;
+    const shares: [number, number][] = [];
+    for (let i = 0; i < m; i += size) shares.push([i, Math.min(size, m - i)]);
+    return shares.length > 0 ? shares : [[0, 0]];
+  }
+
+  /** Runs the first share on this thread and the others on the helpers. */
+  private parallel(shares: [Job, number[]][]): void {
+    const [op, args] = shares[0] as [Job, number[]];
+    const here = () => this.call(op, args);
+    if (shares.length === 1 || !this.pool) here();
+    else this.pool.run(shares, here);
+  }
+
+  private call(op: Job, [a, b, c, m, k, n, x, y]: number[]): void {
+    const kernels = this.kernels;
+    if (op === Job.Matmul) kernels.matmul(a!, b!, c!, m!, k!, n!, x!, y!);
+    else if (op === Job.MatmulSparseA) kernels.matmulSparseA(a!, b!, c!, m!, k!, n!, x!);
+    else kernels.matmulSparseAT(a!, b!, c!, m!, k!, n!, x!);
+  }
+
   private allocate(count: number): WasmBlock {
     return { offset: this.heap.alloc(count), count };
   }
@@ -303,25 +405,79 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
   }
 }
 
-/** The wasm backend: `await WasmBackend.create()`. */
+/** The wasm backend: `await WasmBackend.create({ threads, build })`. */
 export class WasmBackend extends Backend<WasmKernels> {
-  /** Compiles the module (once per process) and starts an instance with its own memory. */
-  static async create(): Promise<WasmBackend> {
+  /**
+   * Compiles the module (once per process and build) and starts an instance; with more
+   * than one thread, on a shared memory with helper threads (ended by `close()`).
+   */
+  static async create(options: WasmOptions = {}): Promise<WasmBackend> {
     if (typeof WebAssembly !== 'object' || !WebAssembly.validate(SIMD_PROBE)) {
       throw new BackendError(
         'wasm: this engine has no WebAssembly SIMD (f32x4); use the cpu backend (@backprop/backend-cpu) or tfjs-wasm instead',
       );
     }
-    compiled ??= WebAssembly.compile(decodeBase64(KERNELS_WASM_BASE64));
-    const instance = await WebAssembly.instantiate(await compiled, {
-      env: {
-        abort: () => {
-          throw new BackendError('wasm: a kernel aborted (a bug: please report it)');
-        },
-      },
-    });
-    return new WasmBackend(new WasmKernels(instance.exports as unknown as Kernels));
+    const relaxed = relaxedSimd();
+    const build = options.build ?? (relaxed ? 'relaxed' : 'simd');
+    if (build !== 'simd' && build !== 'relaxed') {
+      throw new BackendError(`wasm: unknown build '${String(build)}'; builds: simd, relaxed`);
+    }
+    if (build === 'relaxed' && !relaxed) {
+      throw new BackendError(
+        'wasm: this engine has no relaxed SIMD (Node 22+ and Chromium have it; Node 20 only with --experimental-wasm-relaxed-simd); use build: simd',
+      );
+    }
+    const canShare = ThreadPool.canBlock();
+    const threads = options.threads ?? (canShare ? await defaultThreads() : 1);
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new BackendError(`wasm: threads must be a whole number >= 1, got ${threads}`);
+    }
+    if (threads > 1 && !canShare) {
+      throw new BackendError(
+        'wasm: threads > 1 need SharedArrayBuffer and a thread that may wait (Node, or a worker of a cross-origin isolated page); use threads: 1 here',
+      );
+    }
+    const shared = threads > 1;
+    const abort = () => {
+      throw new BackendError('wasm: a kernel aborted (a bug: please report it)');
+    };
+    const module = await compile(build, shared);
+    if (!shared) {
+      const instance = await WebAssembly.instantiate(module, { env: { abort } });
+      return new WasmBackend(new WasmKernels(instance.exports as unknown as Kernels, build, null));
+    }
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536, shared: true });
+    const instance = await WebAssembly.instantiate(module, { env: { memory, abort } });
+    const pool = await ThreadPool.start(threads - 1, module, memory);
+    return new WasmBackend(new WasmKernels(instance.exports as unknown as Kernels, build, pool));
   }
+}
+
+function compile(build: WasmBuild, shared: boolean): Promise<WebAssembly.Module> {
+  const key = `${build}-${shared}`;
+  let module = compiled.get(key);
+  if (!module) {
+    module = WebAssembly.compile(decodeBase64(MODULES[build][shared ? 'shared' : 'own']));
+    compiled.set(key, module);
+  }
+  return module;
+}
+
+/** Whether this engine validates the relaxed-SIMD module (asked each time: a flag may turn it on). */
+function relaxedSimd(): boolean {
+  return WebAssembly.validate(decodeBase64(KERNELS_RELAXED));
+}
+
+/** The cores this process may use. */
+async function defaultThreads(): Promise<number> {
+  if (typeof process === 'object' && typeof process.versions?.node === 'string') {
+    const os = await import('node:os');
+    return os.availableParallelism?.() ?? os.cpus().length;
+  }
+  return (
+    (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
+      ?.hardwareConcurrency ?? 1
+  );
 }
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {

@@ -25,6 +25,8 @@ export interface CreateOptions {
    * files are served (a bundler does not copy them on its own).
    */
   wasmPaths?: string;
+  /** wasm: threads for the matrix products (default every core where it may share memory). */
+  threads?: number;
 }
 
 interface Entry extends BackendInfo {
@@ -76,9 +78,9 @@ const ENTRIES: Entry[] = [
     summary: 'hand-written WebAssembly SIMD: the fast CPU path',
     dtypes: ['float32'],
     package: '@backprop/backend-wasm',
-    async create() {
+    async create(_, { threads }) {
       const { WasmBackend } = await import('@backprop/backend-wasm');
-      return WasmBackend.create();
+      return WasmBackend.create({ threads });
     },
   },
   {
@@ -196,6 +198,9 @@ function entry(name: string): Entry {
 /** The backend called `name`; rejects with what is missing where it cannot run here. */
 export async function createBackend(name: string, options: CreateOptions = {}): Promise<Backend> {
   const { dtypes, create } = entry(name);
+  if (options.threads !== undefined && name !== 'wasm') {
+    throw new UsageError(`threads is an option of the wasm backend, not of '${name}'`);
+  }
   const dtype = options.dtype ?? dtypes[0];
   if (!dtypes.includes(dtype)) {
     throw new UsageError(`backend '${name}' has no ${dtype}; it offers ${dtypes.join(', ')}`);

@@ -41,6 +41,7 @@ export const trainHelp = `backprop train — train the book's TwoLayerNet on MNI
 Options (defaults are the book's):
   --backend NAME       ${BACKEND_LIST} (default cpu)
   --dtype TYPE         float64 or float32 (default: the backend's first)
+  --threads N          wasm: threads for the matrix products (default: every core)
   --iters N            iterations (default 10000)
   --batch-size N       mini-batch size, drawn with replacement (default 100)
   --optimizer NAME     ${OPTIMIZER_NAMES.join(', ')} (default sgd; section 6.1)
@@ -73,6 +74,7 @@ const flags: FlagSpec = {
   'eval-on-stop': { type: 'boolean' },
   backend: { type: 'string' },
   dtype: { type: 'string' },
+  threads: { type: 'string' },
   iters: { type: 'string' },
   'batch-size': { type: 'string' },
   optimizer: { type: 'string' },

@@ -1,0 +1,67 @@
+import { spawnSync } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
+import { modelToJSON, Random, SGD, TwoLayerNet, toDataset, trainNetwork } from '@backprop/core';
+import { loadMnist } from '@backprop/mnist';
+import { describe, expect, it } from 'vitest';
+import { WasmBackend } from '../src/index.js';
+
+setFlagsFromString('--experimental-wasm-relaxed-simd'); // Node 20: see conformance.test.ts
+
+const mnist = loadMnist();
+
+/** 60 iterations at batch 200 (every product split among threads), as model.json text. */
+async function trainedModel(build: 'simd' | 'relaxed', threads: number): Promise<string> {
+  const backend = await WasmBackend.create({ build, threads });
+  const train = toDataset(backend, mnist.train.images, mnist.train.labels, 784);
+  const random = new Random(7);
+  const net = new TwoLayerNet(backend, { hiddenSize: 100, random });
+  await trainNetwork(net, train, train, {
+    iters: 60,
+    batchSize: 200,
+    optimizer: new SGD(backend, 0.1),
+    random,
+    iterPerEpoch: 0, // one measurement, after the last iteration
+    evalSamples: 1000,
+  });
+  const json = JSON.stringify(await modelToJSON(net));
+  backend.close();
+  return json;
+}
+
+describe('the wasm backend on threads', () => {
+  for (const build of ['simd', 'relaxed'] as const) {
+    it(`same seed, same model.json on 1, 2 and 4 threads (${build})`, async () => {
+      const one = await trainedModel(build, 1);
+      // bit-identical: each thread computes whole rows of C, in the same order as one thread
+      expect(await trainedModel(build, 2)).toBe(one);
+      expect(await trainedModel(build, 4)).toBe(one);
+    }, 120_000);
+  }
+
+  it('says its build and threads, and names a bad option', async () => {
+    const backend = await WasmBackend.create({ build: 'simd', threads: 3 });
+    expect(backend.description).toMatch(/SIMD \(f32x4\), float32, 3 threads$/);
+    backend.close();
+    await expect(WasmBackend.create({ threads: 0 })).rejects.toThrow(
+      /threads must be a whole number >= 1, got 0/,
+    );
+    await expect(WasmBackend.create({ build: 'avx' as never })).rejects.toThrow(
+      /unknown build 'avx'; builds: simd, relaxed/,
+    );
+  });
+
+  it('never keeps a process alive: one that does not close its backend still exits', () => {
+    const script = `
+      const { WasmBackend } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});
+      const backend = await WasmBackend.create({ build: 'simd', threads: 4 });
+      const x = backend.tensor(new Float32Array(256 * 256).fill(1), [256, 256]);
+      console.log((await backend.read(backend.matmul(x, x)))[0], backend.description);`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(child.stderr).toBe('');
+    expect(child.stdout).toMatch(/^256 wasm: .* 4 threads\n$/);
+    expect(child.status).toBe(0); // not null: it exited by itself, before the timeout
+  });
+});
