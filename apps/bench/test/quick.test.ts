@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 
-// The bench end to end on two backends, as a user runs it. No timing is asserted: only
+// The bench end to end on two backends (wasm twice: every core, and one thread), as a user runs it. No timing is asserted: only
 // that every output is written and holds what the schema promises.
 it('pnpm bench --quick writes results.json, report.md and the charts', () => {
   const out = mkdtempSync(join(tmpdir(), 'bench-'));
@@ -19,10 +19,14 @@ it('pnpm bench --quick writes results.json, report.md and the charts', () => {
     expect(run.status, run.stderr).toBe(0);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(results.schema).toBe('backprop-bench/1');
-    expect(results.subjects.map((s: { id: string }) => s.id)).toEqual(['cpu/float32', 'wasm']);
-    expect(results.step).toHaveLength(2);
-    expect(results.kernels.length).toBe(14);
-    expect(results.growth.batch.length).toBe(4);
+    expect(results.subjects.map((s: { id: string }) => s.id)).toEqual([
+      'cpu/float32',
+      'wasm',
+      'wasm/1t',
+    ]);
+    expect(results.step).toHaveLength(3);
+    expect(results.kernels.length).toBe(21); // 7 kernels a subject
+    expect(results.growth.batch.length).toBe(6); // batch 1 and 100 a subject
     for (const file of ['report.md', 'step.svg', 'growth-hidden.svg', 'growth-batch.svg'])
       expect(existsSync(join(out, file))).toBe(true);
     expect(run.stdout).toMatch(/wasm\s+\d/);
