@@ -8,8 +8,14 @@
  */
 import { BackendError } from '@backprop/core';
 
-/** The kernels a helper runs: the three matrix products, by id, and their int32 arguments. */
-export const Job = { Quit: -1, Matmul: 0, MatmulSparseA: 1, MatmulSparseAT: 2 } as const;
+/** The kernels a helper runs — the three matrix products and the gather of rows — by id; their arguments are int32s. */
+export const Job = {
+  Quit: -1,
+  Matmul: 0,
+  MatmulSparseA: 1,
+  MatmulSparseAT: 2,
+  GatherRows: 3,
+} as const;
 export type Job = (typeof Job)[keyof typeof Job];
 
 /** One helper's slot in the control block: 16 int32s (64 bytes, a cache line of its own). */
@@ -45,7 +51,8 @@ const start = ({ module, memory, control, index }, post) => {
       try {
         if (op === ${Job.Matmul}) k.matmul(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7));
         else if (op === ${Job.MatmulSparseA}) k.matmulSparseA(a(0), a(1), a(2), a(3), a(4), a(5), a(6));
-        else k.matmulSparseAT(a(0), a(1), a(2), a(3), a(4), a(5), a(6));
+        else if (op === ${Job.MatmulSparseAT}) k.matmulSparseAT(a(0), a(1), a(2), a(3), a(4), a(5), a(6));
+        else k.gatherRows(a(0), a(1), a(2), a(3), a(4));
       } catch {
         c[base + ${FAILED}] = 1;
       }

@@ -126,6 +126,11 @@ export interface WasmOptions {
   threads?: number;
   /** Default: `relaxed` where the engine validates it (Node 22+, Chromium), else `simd`. */
   build?: WasmBuild;
+  /**
+   * Share work among threads from this many multiply-adds (or gathered floats) on
+   * (default THREADED_FROM); 0 shares everything, as the tests do to cover every split.
+   */
+  threadedFrom?: number;
 }
 
 const MODULES: Record<WasmBuild, Record<'own' | 'shared', string>> = {
@@ -134,8 +139,11 @@ const MODULES: Record<WasmBuild, Record<'own' | 'shared', string>> = {
 };
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
-/** A product is shared among threads from this many multiply-adds (m·k·n) on (see README). */
-export const THREADED_FROM = 1 << 18;
+/**
+ * Work is shared among threads from this many multiply-adds on (or floats, for a gather):
+ * below it, waking a helper costs more than it saves (measured: see the README).
+ */
+export const THREADED_FROM = 1 << 20;
 
 /**
  * The kernels in hand-written WebAssembly SIMD (assembly/index.ts). Data lives in the
@@ -147,11 +155,14 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
   readonly dtype: DType = 'float32';
   readonly description: string;
   private readonly heap: LinearMemory;
+  /** What `nonzeros` counted, by block, until the block is written or freed. */
+  private readonly nonzeroCounts = new WeakMap<WasmBlock, number>();
 
   constructor(
     private readonly kernels: Kernels,
     readonly build: WasmBuild,
     private readonly pool: ThreadPool | null,
+    private readonly threadedFrom = THREADED_FROM,
   ) {
     this.heap = new LinearMemory(kernels.memory);
     const threads = pool?.threads ?? 1;
@@ -190,10 +201,12 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
   }
 
   write(block: WasmBlock, values: ArrayLike<number>, offset: number): void {
+    this.nonzeroCounts.delete(block);
     this.heap.f32.set(values, block.offset / 4 + offset);
   }
 
   free(block: WasmBlock): void {
+    this.nonzeroCounts.delete(block);
     this.heap.release(block.offset, block.count);
   }
 
@@ -205,8 +218,11 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     const bRows = transposeB ? this.transposed(b, n, k) : null;
     const bPtr = bRows?.offset ?? b.offset;
     // Shares of C's rows, a multiple of 4 (the register block) each, one a thread.
-    const shares = this.shares(m, m * k * n);
-    if (this.mostlyZeros(a, m * k)) {
+    const nonzeros = this.nonzeros(a, m * k);
+    const sparse = nonzeros * 2 < m * k;
+    // Shares by the multiply-adds actually done: a sparse A does only its nonzeros' share.
+    const shares = this.shares(m, (sparse ? nonzeros : m * k) * n);
+    if (sparse) {
       // x in both big products: MNIST pixels are ~80% zeros, so visit only the rest.
       if (transposeA) {
         // rows of C are columns of A, whose rows stay m apart
@@ -285,7 +301,13 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     const out = this.allocate(indices.length * width);
     const list = this.heap.alloc(indices.length);
     this.heap.i32.set(indices, list / 4);
-    this.kernels.gatherRows(x.offset, out.offset, list, indices.length, width);
+    // a big batch is a few MB of scattered rows: shared among threads like a product's rows
+    this.parallel(
+      this.shares(indices.length, indices.length * width).map(([i, rows]) => [
+        Job.GatherRows,
+        [x.offset, out.offset + 4 * i * width, list + 4 * i, rows, width],
+      ]),
+    );
     this.heap.release(list, indices.length);
     return out;
   }
@@ -350,6 +372,7 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
   }
 
   sgdUpdate(w: WasmBlock, g: WasmBlock, size: number, learningRate: number): void {
+    this.nonzeroCounts.delete(w);
     this.kernels.sgdUpdate(w.offset, g.offset, size, learningRate);
   }
 
@@ -361,9 +384,9 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
 
   // ---- helpers ------------------------------------------------------------------------
 
-  /** [first row, rows] of each thread's share of m rows; one share below THREADED_FROM. */
+  /** [first row, rows] of each thread's share of m rows; one share below `threadedFrom`. */
   private shares(m: number, work: number): [number, number][] {
-    const threads = work >= THREADED_FROM ? this.threads : 1;
+    const threads = work >= this.threadedFrom ? this.threads : 1;
     const size = Math.ceil(m / threads / 4) * 4;
     const shares: [number, number][] = [];
     for (let i = 0; i < m; i += size) shares.push([i, Math.min(size, m - i)]);
@@ -382,6 +405,7 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     const kernels = this.kernels;
     if (op === Job.Matmul) kernels.matmul(a!, b!, c!, m!, k!, n!, x!, y!);
     else if (op === Job.MatmulSparseA) kernels.matmulSparseA(a!, b!, c!, m!, k!, n!, x!);
+    else if (op === Job.GatherRows) kernels.gatherRows(a!, b!, c!, m!, k!);
     else kernels.matmulSparseAT(a!, b!, c!, m!, k!, n!, x!);
   }
 
@@ -390,11 +414,19 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
   }
 
   /**
-   * Whether the sparse kernels pay: they skip zeros but give up the 4-row register block,
-   * which measured faster only past about half zeros (and only for products worth it).
+   * How many of A's values are not 0, counted where the sparse kernels could pay: they
+   * skip zeros but give up the 4-row register block, which measured faster only past about
+   * half zeros (and only for products worth it). Counted once per block: x feeds two
+   * products a step, and a block's values change only through write and sgdUpdate.
    */
-  private mostlyZeros(a: WasmBlock, count: number): boolean {
-    return count >= 4096 && this.kernels.countZeros(a.offset, count) * 2 > count;
+  private nonzeros(a: WasmBlock, count: number): number {
+    if (count < 4096) return count;
+    let found = this.nonzeroCounts.get(a);
+    if (found === undefined) {
+      found = count - this.kernels.countZeros(a.offset, count);
+      this.nonzeroCounts.set(a, found);
+    }
+    return found;
   }
 
   /** b [rows, cols] laid out as bᵀ [cols, rows] in a temporary block. */
@@ -449,7 +481,8 @@ export class WasmBackend extends Backend<WasmKernels> {
     const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536, shared: true });
     const instance = await WebAssembly.instantiate(module, { env: { memory, abort } });
     const pool = await ThreadPool.start(threads - 1, module, memory);
-    return new WasmBackend(new WasmKernels(instance.exports as unknown as Kernels, build, pool));
+    const kernels = instance.exports as unknown as Kernels;
+    return new WasmBackend(new WasmKernels(kernels, build, pool, options.threadedFrom));
   }
 }
 
