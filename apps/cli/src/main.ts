@@ -3,6 +3,7 @@
  * The `backprop` command. A mistake by the user (a bad flag, a missing file, an unknown
  * backend) ends in one line on stderr and a non-zero exit; only a bug shows a stack.
  */
+import { createRequire } from 'node:module';
 import { BackpropError, UsageError } from '@backprop/core';
 import { conformance } from './commands/conformance.js';
 import { evaluate } from './commands/evaluate.js';
@@ -17,7 +18,13 @@ Commands:
   evaluate    test accuracy of a saved model; --index N shows one prediction
   conformance run the conformance suite against backends and print case × backend
 
-'backprop COMMAND --help' lists a command's options.`;
+'backprop COMMAND --help' lists a command's options; --version prints the version.`;
+
+/** This package's version, from its package.json (beside dist/ in the published package). */
+function version(): string {
+  const manifest = createRequire(import.meta.url)('../package.json') as { version: string };
+  return `backprop ${manifest.version} (@backprop/cli, Node ${process.version})`;
+}
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   train,
@@ -28,6 +35,10 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (argv.includes('--version') || command === '-v') {
+    console.log(version());
+    return 0;
+  }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     console.log(usage);
     return command === undefined ? 2 : 0;

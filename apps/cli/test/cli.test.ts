@@ -1,5 +1,5 @@
 import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -237,4 +237,45 @@ describe('backprop conformance', () => {
     expect(reports).toHaveLength(1);
     expect(reports[0]).toMatchObject({ backend: 'cpu', dtype: 'float32', failed: 0 });
   }, 60_000);
+
+  // A backend author's own module: the default export creates the backend.
+  const fixture = (name: string) => fileURLToPath(new URL(`fixtures/${name}`, import.meta.url));
+
+  it('runs the suite on a backend module of your own: a sound one passes', () => {
+    const run = backprop(
+      'conformance',
+      '--backend',
+      fixture('sound-backend.mjs'),
+      '--case',
+      'kernels/,layers/',
+    );
+    expect(run.stderr).not.toMatch(/✗/);
+    expect(run.stdout).toMatch(/(\d+) cases on 1 backend configurations: \1 passed, 0 failed/);
+    expect(run.status).toBe(0);
+  }, 60_000);
+
+  it('and a broken one fails, naming the kernel', () => {
+    const run = backprop(
+      'conformance',
+      '--backend',
+      fixture('broken-backend.mjs'),
+      '--case',
+      'kernels/,layers/',
+    );
+    expect(run.stderr).toMatch(
+      /✗ kernels\/relu and reluBackward 3×7, with exact zeros: worst relu/,
+    );
+    expect(run.stdout).toMatch(/cases on 1 backend configurations: \d+ passed, [1-9]\d* failed/);
+    expect(run.status).toBe(1);
+  }, 60_000);
+});
+
+describe('backprop --version', () => {
+  it('prints the version, also after a command', () => {
+    for (const args of [['--version'], ['train', '--version']]) {
+      const run = backprop(...args);
+      expect(run.stdout).toMatch(/^backprop \d+\.\d+\.\d+ \(@backprop\/cli, Node v\d+/);
+      expect(run.status).toBe(0);
+    }
+  });
 });

@@ -1,12 +1,15 @@
+import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { BACKEND_NAMES, conformanceAllowances, createBackend, dtypesOf } from '@backprop/backends';
 import {
+  type ConformanceOptions,
   type ConformanceReport,
   formatReportTable,
   runConformance,
   selectCases,
 } from '@backprop/conformance';
 import { type Backend, BackendError, type DType, UsageError } from '@backprop/core';
-import { type FlagSpec, parseFlags } from '../args.js';
+import { type FlagSpec, parseFlags, userPath } from '../args.js';
 
 export const conformanceHelp = `backprop conformance — run the conformance suite against backends
 
@@ -16,7 +19,10 @@ errors. Prints a table of case × backend: pass or fail, worst error against tol
 
 Options:
   --backend LIST     comma-separated: a name runs all its dtypes (cpu), name:dtype one
-                     (cpu:float32), all runs every backend (default all)
+                     (cpu:float32), all runs every backend (default all), or the path of
+                     your own backend's module (./my-backend.js): its default export
+                     creates the backend — () => Backend | Promise<Backend> — and an
+                     optional export 'conformance' holds suite options (looser, skip)
                      backends: ${BACKEND_NAMES.join(', ')}
   --case PREFIX      only the cases whose id starts with PREFIX (repeatable via commas)
   --json             print the reports as JSON`;
@@ -41,8 +47,16 @@ export async function conformance(argv: string[]): Promise<number> {
   const reports: ConformanceReport[] = [];
   for (const [name, dtype] of targets) {
     let backend: Backend;
+    let options: ConformanceOptions;
     try {
-      backend = await createBackend(name, { dtype });
+      if (isModulePath(name)) {
+        const own = await loadOwnBackend(name);
+        backend = await own.create();
+        options = own.options;
+      } else {
+        backend = await createBackend(name, { dtype });
+        options = { looser: conformanceAllowances(name) };
+      }
     } catch (error) {
       // With 'all', a backend this machine cannot run is reported and passed over.
       if (list !== 'all' || !(error instanceof BackendError)) throw error;
@@ -53,7 +67,7 @@ export async function conformance(argv: string[]): Promise<number> {
     let done = 0;
     const report = await runConformance(
       () => backend,
-      { only, looser: conformanceAllowances(name) },
+      { ...options, only },
       (result) => {
         done++;
         if (!result.passed) process.stderr.write(`  ✗ ${result.id}: ${result.detail}\n`);
@@ -84,6 +98,7 @@ function expandTargets(list: string): [string, DType][] {
       ? BACKEND_NAMES.filter((n) => n !== 'gpujs')
       : list.split(',').map((s) => s.trim());
   return names.flatMap((entry): [string, DType][] => {
+    if (isModulePath(entry)) return [[entry, 'float32']]; // its module says its dtype
     const [name, dtype] = entry.split(':');
     const dtypes = dtypesOf(name);
     if (dtype === undefined) return dtypes.map((d) => [name, d]);
@@ -92,4 +107,47 @@ function expandTargets(list: string): [string, DType][] {
     }
     return [[name, dtype as DType]];
   });
+}
+
+/** `./x.js`, `../x.mjs`, `/abs/x.js`: a backend of the user's own, not a registry name. */
+function isModulePath(entry: string): boolean {
+  return /^\.{0,2}\//.test(entry) || /\.[cm]?js$/.test(entry);
+}
+
+/** The module at `path` (from the folder the command ran in), checked for the documented shape. */
+async function loadOwnBackend(
+  path: string,
+): Promise<{ create: () => Backend | Promise<Backend>; options: ConformanceOptions }> {
+  const file = userPath(path);
+  if (!existsSync(file)) throw new UsageError(`--backend ${path}: no such file (${file})`);
+  let module: { default?: unknown; conformance?: unknown };
+  try {
+    module = await import(pathToFileURL(file).href);
+  } catch (error) {
+    throw new UsageError(
+      `--backend ${path}: the module failed to load: ${(error as Error).message.split('\n')[0]}`,
+    );
+  }
+  if (typeof module.default !== 'function') {
+    throw new UsageError(
+      `--backend ${path}: its default export must be a function that creates the backend (export default () => new MyBackend()); it is ${typeof module.default}`,
+    );
+  }
+  const create = module.default as () => unknown;
+  return {
+    create: async () => {
+      const backend = (await create()) as Backend | null;
+      // by shape, not instanceof: the module may have its own copy of @backprop/core
+      const isBackend = ['tensor', 'read', 'matmul', 'dispose', 'close'].every(
+        (method) => typeof (backend as unknown as Record<string, unknown>)?.[method] === 'function',
+      );
+      if (!isBackend) {
+        throw new UsageError(
+          `--backend ${path}: its default export returned ${backend === null ? 'null' : typeof backend}, not a Backend (class MyBackend extends Backend<MyKernels>, from @backprop/core)`,
+        );
+      }
+      return backend as Backend;
+    },
+    options: (module.conformance ?? {}) as ConformanceOptions,
+  };
 }
