@@ -55,7 +55,10 @@ export function removeIfEmpty(dir: string): void {
  * Writes `files` into `dir`, each whole or not at all. If `dir` cannot take them, they
  * go to a fresh folder under the system's temporary folder; returns where they went.
  */
-export function writeFilesAtomically(dir: string, files: Record<string, string>): string {
+export function writeFilesAtomically(
+  dir: string,
+  files: Record<string, string | Uint8Array>,
+): string {
   try {
     writeAll(dir, files);
     return dir;
@@ -69,7 +72,7 @@ export function writeFilesAtomically(dir: string, files: Record<string, string>)
   }
 }
 
-function writeAll(dir: string, files: Record<string, string>): void {
+function writeAll(dir: string, files: Record<string, string | Uint8Array>): void {
   makeDirs(dir);
   for (const [name, content] of Object.entries(files)) {
     const target = join(dir, name);

@@ -1,5 +1,5 @@
 import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -208,6 +208,25 @@ describe('backprop train, beyond the book’s net', () => {
     expect(evaluation.status).toBe(0);
     // float64 on cpu from float32 weights trained on wasm: the same predictions to 4 places
     expect(evaluation.stdout).toContain(`test accuracy ${metrics.final.testAccuracy.toFixed(4)}`);
+  }, 120_000);
+
+  it('--model-format binary: a small model.json and model.weights.bin, which evaluate reads', () => {
+    const args = ['--backend', 'wasm', '--iters', '100', '--eval-on', 'test'];
+    expect(backprop('train', ...args, '--out', 'as-json').status).toBe(0);
+    const run = backprop('train', ...args, '--model-format', 'binary', '--out', 'as-binary');
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/wrote .*metrics.json, curves.svg, model.json, model.weights.bin/);
+    const size = (dir: string, file: string) => statSync(join(work, dir, file)).size;
+    // 784·50 + 50 + 50·10 + 10 = 39 760 float32 values
+    expect(size('as-binary', 'model.weights.bin')).toBe(39_760 * 4);
+    expect(size('as-binary', 'model.json')).toBeLessThan(2000);
+    expect(size('as-json', 'model.json')).toBeGreaterThan(
+      4 * size('as-binary', 'model.weights.bin'),
+    );
+    const accuracy = (dir: string) =>
+      backprop('evaluate', '--model', `${dir}/model.json`, '--backend', 'cpu').stdout;
+    expect(accuracy('as-binary')).toMatch(/^test accuracy 0\.\d{4}/);
+    expect(accuracy('as-binary')).toBe(accuracy('as-json')); // the same values, either way
   }, 120_000);
 });
 

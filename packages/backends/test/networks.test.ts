@@ -9,9 +9,12 @@ import {
   Adam,
   createOptimizer,
   gradientCheck,
+  isModelHeader,
   Momentum,
   MultiLayerNet,
+  modelFromBinary,
   modelFromJSON,
+  modelToBinary,
   modelToJSON,
   type Optimizer,
   SGD,
@@ -229,6 +232,36 @@ describe('the model file', () => {
     };
     expect(() => modelFromJSON(f32, huge, 'big.json')).toThrow(
       /big.json: .*1e\+39.*too large for float32/,
+    );
+  });
+
+  it('has a compact form: a JSON header and the values as bytes, loading to the same network', async () => {
+    for (const dtype of ['float64', 'float32'] as const) {
+      const backend = new CpuBackend({ dtype });
+      const net = new MultiLayerNet(backend, {
+        inputSize: 4,
+        hiddenSizes: [3, 2],
+        outputSize: 3,
+        seed: 5,
+      });
+      const model = await modelToJSON(net);
+      const { header, weights } = modelToBinary(model);
+      // 4·3 + 3 + 3·2 + 2 + 2·3 + 3 = 32 values, 8 or 4 bytes each
+      expect(weights.byteLength).toBe(32 * (dtype === 'float64' ? 8 : 4));
+      const parsed = JSON.parse(JSON.stringify(header));
+      expect(isModelHeader(parsed)).toBe(true);
+      expect(isModelHeader(JSON.parse(JSON.stringify(model)))).toBe(false);
+      const loaded = modelFromBinary(backend, parsed, weights.slice().buffer, 'm.json');
+      // the same values, bit for bit: each is stored in the model's own dtype
+      expect(await modelToJSON(loaded)).toEqual(model);
+    }
+  });
+
+  it('names a weights file too short for its header', async () => {
+    const net = new TwoLayerNet(b, { inputSize: 2, hiddenSize: 2, outputSize: 2, seed: 1 });
+    const { header, weights } = modelToBinary(await modelToJSON(net));
+    expect(() => modelFromBinary(b, header, weights.subarray(0, 40), 'm.json')).toThrow(
+      /m.json: not a backprop model file: parameter b1 needs 16 bytes from offset 32 of model.weights.bin, which has 40/,
     );
   });
 });

@@ -2,6 +2,11 @@
  * A trained network as JSON: its architecture and every parameter, so a model trained on
  * one backend loads on any other. Version 2 records any architecture (TwoLayerNet or
  * MultiLayerNet); version 1 files (TwoLayerNet only) still load.
+ *
+ * Beside it, a compact form in the spirit of TensorFlow.js's model.json + weights.bin: the
+ * same JSON with `weights` (where each parameter's values lie) in place of the values,
+ * and the values themselves in a binary file, little-endian, in the model's dtype — a
+ * fifth of the JSON's size in float32.
  */
 import type { Backend } from './backend.js';
 import type { DType } from './contract.js';
@@ -44,6 +49,91 @@ export async function modelToJSON(
     ...(trainedWith ? { trainedWith } : {}),
     params,
   };
+}
+
+/** The header of the compact form: a model file whose values are in a binary file. */
+export interface ModelHeader extends Omit<ModelFile, 'params'> {
+  weights: {
+    /** The binary file, named relative to the header. */
+    file: string;
+    /** How each value is stored: the model's dtype, little-endian. */
+    dtype: DType;
+    /** Each parameter's shape and where its values start, in bytes. */
+    params: Record<string, { shape: number[]; offset: number }>;
+  };
+}
+
+/** The compact form of `model`: a header to save as JSON and the weights as bytes. */
+export function modelToBinary(
+  model: ModelFile,
+  weightsFile = 'model.weights.bin',
+): { header: ModelHeader; weights: Uint8Array } {
+  const bytesPer = model.dtype === 'float64' ? 8 : 4;
+  const entries = Object.entries(model.params);
+  const total = entries.reduce((n, [, p]) => n + p.values.length, 0);
+  const weights = new Uint8Array(total * bytesPer);
+  const view = new DataView(weights.buffer);
+  const params: ModelHeader['weights']['params'] = {};
+  let offset = 0;
+  for (const [name, { shape, values }] of entries) {
+    params[name] = { shape, offset };
+    for (const value of values) {
+      if (bytesPer === 8) view.setFloat64(offset, value, true);
+      else view.setFloat32(offset, value, true);
+      offset += bytesPer;
+    }
+  }
+  const { params: _, ...rest } = model;
+  return {
+    header: { ...rest, weights: { file: weightsFile, dtype: model.dtype, params } },
+    weights,
+  };
+}
+
+/** Whether a parsed model file is the compact form's header (its values are elsewhere). */
+export function isModelHeader(json: unknown): json is ModelHeader {
+  return typeof json === 'object' && json !== null && 'weights' in json && !('params' in json);
+}
+
+/**
+ * The network a compact model describes: `header` (parsed JSON) and the bytes of its
+ * weights file; checked as `modelFromJSON` checks, plus the bytes' length. Works in Node
+ * and in browsers (`await (await fetch(url)).arrayBuffer()`).
+ */
+export function modelFromBinary(
+  backend: Backend,
+  header: unknown,
+  weights: ArrayBuffer | Uint8Array,
+  file = 'model',
+): Network {
+  const fail = (detail: string): never => {
+    throw new DataError(file, `not a backprop model file: ${detail}`);
+  };
+  if (!isModelHeader(header)) fail('expected a header with "weights" and no "params"');
+  const { weights: manifest, ...rest } = header as ModelHeader;
+  const bytesPer = manifest?.dtype === 'float64' ? 8 : manifest?.dtype === 'float32' ? 4 : 0;
+  if (!bytesPer)
+    fail(`weights.dtype must be "float32" or "float64", got ${JSON.stringify(manifest?.dtype)}`);
+  const bytes = weights instanceof Uint8Array ? weights : new Uint8Array(weights);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const params: ModelFile['params'] = {};
+  for (const [name, entry] of Object.entries(manifest.params ?? {})) {
+    const shape = Array.isArray(entry?.shape) ? entry.shape : [];
+    const count = shape.reduce((a, b) => a * b, 1);
+    const start = entry?.offset;
+    if (!Number.isSafeInteger(start) || start < 0 || start + count * bytesPer > bytes.byteLength) {
+      fail(
+        `parameter ${name} needs ${count * bytesPer} bytes from offset ${start} of ${manifest.file}, which has ${bytes.byteLength}`,
+      );
+    }
+    const values = new Array<number>(count);
+    for (let i = 0; i < count; i++) {
+      const at = start + i * bytesPer;
+      values[i] = bytesPer === 8 ? view.getFloat64(at, true) : view.getFloat32(at, true);
+    }
+    params[name] = { shape, values };
+  }
+  return modelFromJSON(backend, { ...rest, params }, file);
 }
 
 /** Checks `json` (already parsed) and builds the network on `backend`. `file` names it in errors. */

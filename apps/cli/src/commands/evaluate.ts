@@ -1,5 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { DataError, datasetAccuracy, modelFromJSON, toDataset, UsageError } from '@backprop/core';
+import { dirname, join } from 'node:path';
+import {
+  DataError,
+  datasetAccuracy,
+  isModelHeader,
+  modelFromBinary,
+  modelFromJSON,
+  toDataset,
+  UsageError,
+} from '@backprop/core';
 import { type FlagSpec, parseFlags, pathFlag, wholeNumber } from '../args.js';
 import { BACKEND_LIST, backendFromFlags } from '../backends.js';
 import { readData } from '../data.js';
@@ -7,7 +16,8 @@ import { readData } from '../data.js';
 export const evaluateHelp = `backprop evaluate — a saved model's accuracy on the MNIST test set
 
 Options:
-  --model FILE       model.json written by 'backprop train' (required)
+  --model FILE       model.json written by 'backprop train' (required); with
+                     --model-format binary its values are read from model.weights.bin beside it
   --index N          also show test image N: its label, the predicted digit, the ten
                      probabilities and the image as text
   --backend NAME     ${BACKEND_LIST} (default cpu)
@@ -42,7 +52,10 @@ export async function evaluate(argv: string[]): Promise<number> {
     );
   }
   const backend = await backendFromFlags(values);
-  const net = modelFromJSON(backend, json, modelFile);
+  // the compact form: a header whose values are in a binary file beside it
+  const net = isModelHeader(json)
+    ? modelFromBinary(backend, json, readWeights(modelFile, json.weights.file), modelFile)
+    : modelFromJSON(backend, json, modelFile);
   const { inputSize } = net.architecture;
   if (test.features !== inputSize) {
     throw new DataError(
@@ -93,6 +106,27 @@ function readModelFile(file: string): unknown {
     return JSON.parse(text);
   } catch (error) {
     throw new DataError(file, `is not valid JSON (${(error as Error).message})`);
+  }
+}
+
+function readWeights(modelFile: string, name: unknown): Uint8Array {
+  if (typeof name !== 'string' || name === '' || name.includes('/') || name.includes('\\')) {
+    throw new DataError(
+      modelFile,
+      `weights.file must name a file beside it, got ${JSON.stringify(name)}`,
+    );
+  }
+  const file = join(dirname(modelFile), name);
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new DataError(
+      file,
+      code === 'ENOENT'
+        ? `file not found (${modelFile} keeps its weights there)`
+        : `cannot be read (${code})`,
+    );
   }
 }
 

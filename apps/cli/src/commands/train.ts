@@ -11,6 +11,7 @@ import {
   MODEL_VERSION,
   type ModelFile,
   MultiLayerNet,
+  modelToBinary,
   modelToJSON,
   type Network,
   OPTIMIZER_NAMES,
@@ -59,6 +60,8 @@ Options (defaults are the book's):
   --no-eval-at-start   skip the book's measurement after the first iteration
   --eval-on-stop       after a stop, always measure the stopped weights (default:
                        only when a measurement takes under two seconds)
+  --model-format F   json (default: one self-contained model.json) or binary (model.json
+                     as a header and the values in model.weights.bin, a fifth the size)
   --out DIR          where to write metrics.json, curves.svg, model.json
                      (default runs/<time>-<backend>-<dtype>)
   --data-dir DIR     your own IDX files (same format and names as MNIST)
@@ -75,6 +78,7 @@ const flags: FlagSpec = {
   backend: { type: 'string' },
   dtype: { type: 'string' },
   threads: { type: 'string' },
+  'model-format': { type: 'string' },
   iters: { type: 'string' },
   'batch-size': { type: 'string' },
   optimizer: { type: 'string' },
@@ -107,6 +111,12 @@ export async function train(argv: string[]): Promise<number> {
   const evalAtStart = !values['no-eval-at-start'];
   const evalOnStop = values['eval-on-stop'] ? 'always' : 'if-cheap';
   const outFlag = pathFlag('out', values.out);
+  const modelFormat = oneOf(
+    'model-format',
+    values['model-format'],
+    ['json', 'binary'] as const,
+    'json',
+  );
   const dataDir = pathFlag('data-dir', values['data-dir']);
 
   const mnist = readData(dataDir);
@@ -216,10 +226,10 @@ export async function train(argv: string[]): Promise<number> {
           Object.entries(net.params).map(([name, t]) => [name, backend.readSync(t)]),
         );
         const finite = Object.values(params).every((v) => v.every(Number.isFinite));
-        const files: Record<string, string> = {
+        const files: Record<string, string | Uint8Array> = {
           'metrics.json': `${JSON.stringify(metricsOf({}, { status: 'interrupted', interrupted: true, stoppedBy: signal }), null, 2)}\n`,
+          ...(finite ? modelFiles(modelFileOf(net, params, trainedWith({})), modelFormat) : {}),
         };
-        if (finite) files['model.json'] = JSON.stringify(modelFileOf(net, params, trainedWith({})));
         const where = writeFilesAtomically(out.dir, files);
         process.stderr.write(
           `\nquit at once; wrote ${Object.keys(files).join(', ')} to ${where}\n`,
@@ -293,11 +303,12 @@ export async function train(argv: string[]): Promise<number> {
     ? { status: 'interrupted', interrupted: true, stoppedBy }
     : { status: 'completed', interrupted: false, stoppedBy: null };
   const model = await modelToJSON(net, trainedWith(result));
-  const where = writeFilesAtomically(out.dir, {
+  const files = {
     'metrics.json': `${JSON.stringify(metricsOf(result, status), null, 2)}\n`,
     'curves.svg': curves(result, iters),
-    'model.json': JSON.stringify(model),
-  });
+    ...modelFiles(model, modelFormat),
+  };
+  const where = writeFilesAtomically(out.dir, files);
   run.saved = true; // a signal from here on only ends the process: the files are written
 
   const accuracy = (a: Accuracy | null) =>
@@ -308,8 +319,21 @@ export async function train(argv: string[]): Promise<number> {
     `${result.interrupted ? `stopped after ${result.completedIters} of ${iters} iterations` : 'done'}: ` +
       `${accuracy(result.final)}, ${result.timing.msPerIter.toFixed(2)} ms/iter (+${result.timing.evalSeconds.toFixed(1)} s evaluating)`,
   );
-  console.log(`wrote ${join(where, 'metrics.json')}, curves.svg, model.json`);
+  console.log(`wrote ${join(where, 'metrics.json')}, ${Object.keys(files).slice(1).join(', ')}`);
   return stoppedBy === 'SIGTERM' ? 143 : result.interrupted ? 130 : 0;
+}
+
+/**
+ * The model's files: model.json whole, or (binary) model.json as a small header and the
+ * values in model.weights.bin — a fifth of the size in float32.
+ */
+function modelFiles(
+  model: ModelFile,
+  format: 'json' | 'binary',
+): Record<string, string | Uint8Array> {
+  if (format === 'json') return { 'model.json': JSON.stringify(model) };
+  const { header, weights } = modelToBinary(model, 'model.weights.bin');
+  return { 'model.json': JSON.stringify(header), 'model.weights.bin': weights };
 }
 
 /** The model file from values already read (a second signal cannot wait for an async read). */
