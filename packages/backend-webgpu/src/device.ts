@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * Finding a GPU device: the browser's `navigator.gpu`, or in Node the npm package
  * `webgpu` (Dawn, prebuilt). In Node a real GPU comes first; without one, SwiftShader —

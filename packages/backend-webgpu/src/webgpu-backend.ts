@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * The kernels as WGSL compute shaders (shaders.ts). A tensor's values live in a storage
  * buffer on the device from upload to free; kernels are recorded into one command
