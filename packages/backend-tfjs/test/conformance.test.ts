@@ -23,7 +23,7 @@ for (const engine of ['cpu', 'wasm'] as const) {
 // SwiftShader and sets REQUIRE_WEBGPU=1, so there a missing adapter fails.
 const gpu = await provideNavigatorGpu().catch(() => undefined);
 await defineConformanceSuiteWhereAvailable(
-  'tfjs webgpu',
+  `tfjs webgpu on ${gpu?.adapter ?? 'no adapter'}`,
   async () => {
     await provideNavigatorGpu(); // rejects with the reason where there is no adapter
     return TfjsBackend.create({ engine: 'webgpu' });

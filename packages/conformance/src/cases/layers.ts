@@ -5,15 +5,7 @@
  * 1e-10, so what a case measures is the backend's backward. For float32 backends the
  * tolerance adds the float32 rounding of a short sum of products.
  */
-import {
-  Affine,
-  type Backend,
-  type Layer,
-  Relu,
-  Sigmoid,
-  SoftmaxWithLoss,
-  type Tensor,
-} from '@backprop/core';
+import { Affine, type Backend, Relu, Sigmoid, SoftmaxWithLoss, type Tensor } from '@backprop/core';
 import type { ConformanceCase } from '../case.js';
 import { Check, type Tolerance } from '../check.js';
 import type { CaseContext } from '../context.js';
