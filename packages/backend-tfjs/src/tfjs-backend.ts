@@ -321,6 +321,10 @@ export class TfjsBackend extends Backend<TfjsKernels> {
         };
         // In a browser the wasm engine fetches its .wasm files; say where they are served.
         if (engine === 'wasm' && options.wasmPaths) loaded.setWasmPaths?.(options.wasmPaths);
+        // Once a page is cross-origin isolated, tfjs picks its threaded wasm build, whose
+        // pthread workers fail to start inside a module Web Worker ("e is not defined",
+        // seen in Chromium): keep the single-threaded SIMD build, as without isolation.
+        if (engine === 'wasm') tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
       } catch (error) {
         throw new BackendError(
           `tfjs: the ${engine === 'tensorflow' ? 'tfjs-node (tensorflow)' : engine} engine is not available: install ${ENGINE_PACKAGES[engine]}@${tf.version_core}` +
