@@ -19,7 +19,8 @@ export function runReadmeExample(packageDir: string, runIn = packageDir) {
   const expected = [...code.matchAll(/console\.log\(.*\);\s*\/\/ (.*)$/gm)]
     .map((m) => m[1])
     .join('');
-  const file = join(runIn, '.readme-example.mjs');
+  // one file a process: CI runs two Node versions' tests side by side
+  const file = join(runIn, `.readme-example-${process.pid}.mjs`);
   writeFileSync(file, code);
   try {
     const run = spawnSync(process.execPath, [file], { cwd: runIn, encoding: 'utf8' });

@@ -9,7 +9,8 @@ export default defineConfig({
     root: process.cwd(),
     include: ['test/**/*.test.ts'],
     reporters: ['default', 'json'],
-    outputFile: { json: 'test-results.json' },
+    // CI runs other Node versions side by side, each writing a file of its own
+    outputFile: { json: process.env.TEST_RESULTS_FILE ?? 'test-results.json' },
     // The heavy tests (gradient checks, training on MNIST) set their own timeouts.
     testTimeout: 20_000,
   },

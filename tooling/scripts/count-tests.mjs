@@ -5,6 +5,7 @@
 //   count-tests.mjs                          every package with a test script
 //   count-tests.mjs --except apps/playground --label "Node v22" --save counts.json
 //                                            leave packages out, name the run, keep its totals
+//   count-tests.mjs --file results-22.json   read that file in each package instead
 //   count-tests.mjs --sum a.json b.json      the totals of several saved runs
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { parseArgs } from 'node:util';
 const { values, positionals } = parseArgs({
   options: {
     except: { type: 'string' },
+    file: { type: 'string' },
     label: { type: 'string' },
     save: { type: 'string' },
     sum: { type: 'boolean' },
@@ -50,7 +52,7 @@ for (const group of ['packages', 'apps', 'tooling']) {
     if (except.has(`${group}/${name}`) || !existsSync(join(pkg, 'package.json'))) continue;
     const { scripts = {} } = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8'));
     if (!scripts.test) continue;
-    const file = join(pkg, 'test-results.json');
+    const file = join(pkg, values.file ?? 'test-results.json');
     if (!existsSync(file)) {
       missing.push(`${group}/${name}`);
       continue;
