@@ -38,13 +38,14 @@ import {
   tfjsDirectSubject,
 } from './subjects.js';
 
-const usage = `pnpm bench [--quick | --full] [--only a,b] [--out DIR] [--no-peers]
+const usage = `pnpm bench [--quick | --full] [--only a,b] [--except a,b] [--out DIR] [--no-peers]
 pnpm bench compare A/results.json B/results.json
 pnpm bench ab --baseline DIR [--only cpu:float32,wasm,…] [--rounds 5]
 
   --quick     a check that the bench works, in seconds (CI runs it); figures are rough
   --full      also the book's full run (10 000 iterations with evaluation) per backend
   --only      subjects whose id starts with one of these (e.g. wasm,pytorch)
+  --except    leave out subjects whose id starts with one of these (e.g. tfjs-webgpu)
   --no-peers  leave out TensorFlow.js-direct, numpy and PyTorch
   --out DIR   where to write (default bench-results/<time>)
   ab          this checkout's training step against a built checkout at DIR (a git
@@ -82,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
       quick: { type: 'boolean' },
       full: { type: 'boolean' },
       only: { type: 'string' },
+      except: { type: 'string' },
       out: { type: 'string' },
       'no-peers': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -94,6 +96,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const mode = values.quick ? 'quick' : values.full ? 'full' : 'normal';
   const only = values.only?.split(',').map((s) => s.trim());
+  const except = values.except?.split(',').map((s) => s.trim()) ?? [];
+  const wanted = (id: string) =>
+    (!only || only.some((o) => id.startsWith(o))) && !except.some((e) => id.startsWith(e));
   const plan: Plan = mode === 'quick' ? { rounds: 3, blockMs: 20 } : { rounds: 7, blockMs: 250 };
   const startedAt = new Date().toISOString();
   const outDir = userPath(
@@ -103,9 +108,8 @@ async function main(argv: string[]): Promise<number> {
 
   log('loading MNIST');
   const mnist = loadMnist();
-  const { subjects, skipped } = await backendSubjects(mnist, only);
+  const { subjects, skipped } = await backendSubjects(mnist, wanted);
   if (!values['no-peers']) {
-    const wanted = (id: string) => !only || only.some((o) => id.startsWith(o));
     for (const engine of ['wasm', 'cpu'] as const) {
       if (wanted(`tfjs-direct-${engine}`)) subjects.push(await tfjsDirectSubject(mnist, engine));
     }
