@@ -219,8 +219,9 @@ describe.skipIf(missing)(
       await page.close();
     }, 180_000);
 
-    it('runs the conformance suite in the browser on the webgpu backend, green', async () => {
-      const page = await open(`?backends=${WEBGPU_IN_PAGE.join(',')}#conformance`);
+    /** Opens the conformance tab for `backends`, runs the suite, waits for the summary. */
+    const runPageSuite = async (backends: string[]) => {
+      const page = await open(`?backends=${backends.join(',')}#conformance`);
       await page.getByTestId('run-conformance').click();
       await page.waitForFunction(
         () =>
@@ -231,35 +232,28 @@ describe.skipIf(missing)(
         { timeout: 600_000 },
       );
       const summary = page.getByTestId('conformance-summary');
-      const status = await page.getByTestId('conformance-status').textContent();
-      const table = await page.getByTestId('conformance-table').textContent();
-      expect(await summary.getAttribute('data-failed'), `${status}\n${table}`).toBe('0');
-      expect((await summary.getAttribute('data-backends'))?.split(','), status ?? '').toEqual(
-        WEBGPU_IN_PAGE,
-      );
+      return {
+        page,
+        failed: await summary.getAttribute('data-failed'),
+        ran: (await summary.getAttribute('data-backends'))?.split(',') ?? [],
+        status: (await page.getByTestId('conformance-status').textContent()) ?? '',
+        table: (await page.getByTestId('conformance-table').textContent()) ?? '',
+      };
+    };
+
+    it('runs the conformance suite in the browser on the webgpu backend, green', async () => {
+      const { page, failed, ran, status, table } = await runPageSuite(WEBGPU_IN_PAGE);
+      expect(failed, `${status}\n${table}`).toBe('0');
+      expect(ran, status).toEqual(WEBGPU_IN_PAGE);
       expect(status).toMatch(/webgpu: WGSL compute shaders on google swiftshader/);
       await page.close();
     }, 700_000);
 
     it('runs the conformance suite in the browser, green, WebGL2 among the backends', async () => {
-      const page = await open(`?backends=${GL_AND_CPU.join(',')}#conformance`);
-      await page.getByTestId('run-conformance').click();
-      await page.waitForFunction(
-        () =>
-          document
-            .querySelector('[data-testid=conformance-summary]')
-            ?.getAttribute('data-failed') !== null,
-        null,
-        { timeout: 600_000 },
-      );
-      const summary = page.getByTestId('conformance-summary');
-      const table = await page.getByTestId('conformance-table').textContent();
-      expect(await summary.getAttribute('data-failed'), table ?? '').toBe('0');
-      const backends = (await summary.getAttribute('data-backends'))?.split(',') ?? [];
-      expect(backends).toEqual(expect.arrayContaining(['gpujs-webgl2', 'tfjs-webgl', 'wasm']));
-      expect(await page.getByTestId('conformance-status').textContent()).toMatch(
-        /gpu\.js webgl2 engine/,
-      );
+      const { page, failed, ran, status, table } = await runPageSuite(GL_AND_CPU);
+      expect(failed, table).toBe('0');
+      expect(ran).toEqual(expect.arrayContaining(['gpujs-webgl2', 'tfjs-webgl', 'wasm']));
+      expect(status).toMatch(/gpu\.js webgl2 engine/);
       await page.screenshot({ path: join(artifacts, 'conformance.png'), fullPage: true });
       await page.close();
     }, 700_000);

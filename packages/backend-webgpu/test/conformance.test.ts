@@ -26,6 +26,8 @@ await defineConformanceSuiteWhereAvailable(
 
 const unavailable = await webgpuUnavailable();
 
+// These need an adapter too: without one they skip, and the suite above reports why (and
+// fails instead where REQUIRE_WEBGPU is set, as in CI).
 describe.skipIf(!!unavailable)('the webgpu backend', () => {
   it('names its adapter, and refuses to run once closed', async () => {
     const backend = await WebgpuBackend.create();
