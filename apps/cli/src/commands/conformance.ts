@@ -83,9 +83,10 @@ export async function conformance(argv: string[]): Promise<number> {
   } else {
     console.log(formatReportTable(reports));
     const cases = reports.reduce((n, r) => n + r.cases.length, 0);
-    const failed = reports.reduce((n, r) => n + r.failed, 0);
+    const sum = (key: 'passed' | 'failed' | 'skipped') => reports.reduce((n, r) => n + r[key], 0);
+    const configurations = `${reports.length} backend configuration${reports.length === 1 ? '' : 's'}`;
     console.log(
-      `\n${cases} cases on ${reports.length} backend configurations: ${cases - failed} passed, ${failed} failed`,
+      `\n${cases} cases on ${configurations}: ${sum('passed')} passed, ${sum('failed')} failed, ${sum('skipped')} skipped`,
     );
   }
   return reports.some((r) => r.failed > 0) ? 1 : 0;
