@@ -402,7 +402,7 @@ const cases: Case[] = [
   [['gradcheck', '--h', '5'], /--h must be at most 1/, 2],
   [
     ['gradcheck', '--backend', 'tfjs-webgl'],
-    /the webgl engine cannot run here \(it needs a browser with WebGL\)/,
+    /the webgl engine cannot run here: it needs a browser's WebGL; try TfjsBackend\.create\(\{ engine: 'wasm' \}\)/,
     1,
   ],
   [['conformance', '--case', 'kernel/'], /no conformance case starts with 'kernel\/'/, 2],

@@ -5,4 +5,5 @@ export {
   type TfjsEngine,
   TfjsKernels,
   type TfjsStorage,
+  type TfjsWasmFiles,
 } from './tfjs-backend.js';

@@ -75,9 +75,48 @@ const BINARY: Record<BinaryOp, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor> = {
 export interface TfjsBackendOptions {
   /** Default `wasm` (the fastest engine that runs in Node without a native install). */
   engine?: TfjsEngine;
-  /** Browsers only: the URL prefix where tfjs-backend-wasm's .wasm files are served. */
-  wasmPaths?: string;
+  /**
+   * Browsers only, the wasm engine: where `@tensorflow/tfjs-backend-wasm`'s `.wasm` files
+   * are served — a URL prefix (`'/tfjs-wasm/'`), or each file's URL (what a bundler gives
+   * for `import simd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'`).
+   * Without it TensorFlow.js looks beside its own script, which a bundled page does not have.
+   */
+  wasmPaths?: string | TfjsWasmFiles;
 }
+
+/**
+ * The URL of each `.wasm` file of `@tensorflow/tfjs-backend-wasm` (its `dist/` folder): the
+ * SIMD build, and the plain one for browsers without SIMD. The threaded build is never
+ * loaded (see `WASM_HAS_MULTITHREAD_SUPPORT` below), so it need not be served.
+ */
+export interface TfjsWasmFiles {
+  'tfjs-backend-wasm-simd.wasm': string;
+  'tfjs-backend-wasm.wasm': string;
+  'tfjs-backend-wasm-threaded-simd.wasm'?: string;
+}
+
+/** TensorFlow.js wants a URL for every build, the threaded one included, or a prefix. */
+function wasmPathsForTfjs(paths: string | TfjsWasmFiles): string | Required<TfjsWasmFiles> {
+  if (typeof paths === 'string') return paths;
+  for (const file of ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm.wasm'] as const) {
+    if (typeof paths[file] !== 'string') {
+      throw new UsageError(
+        `tfjs: wasmPaths has no URL for '${file}': give one for each of tfjs-backend-wasm-simd.wasm and tfjs-backend-wasm.wasm, or a URL prefix where both are served`,
+      );
+    }
+  }
+  return {
+    'tfjs-backend-wasm-threaded-simd.wasm': paths['tfjs-backend-wasm-simd.wasm'],
+    ...paths,
+  };
+}
+
+/** What to call instead, in this API's words. */
+const OTHER_ENGINES = (engine: TfjsEngine) =>
+  (['wasm', 'cpu'] as const)
+    .filter((e) => e !== engine)
+    .map((e) => `TfjsBackend.create({ engine: '${e}' })`)
+    .join(' or ');
 
 /**
  * The kernels as TensorFlow.js ops. Values stay inside TensorFlow.js between kernels;
@@ -302,6 +341,37 @@ export class TfjsKernels implements KernelBackend<TfjsStorage> {
   }
 }
 
+/** A page or a Web Worker (not Node, Deno or Bun, which have `process`). */
+const inBrowser = () =>
+  typeof (globalThis as { document?: unknown }).document === 'object' ||
+  typeof (globalThis as { importScripts?: unknown }).importScripts === 'function';
+
+/** Why an engine registered nothing: the browser API it needs, found missing here. */
+function missingFeature(engine: TfjsEngine): string {
+  const g = globalThis as { navigator?: { gpu?: unknown }; WebGL2RenderingContext?: unknown };
+  if (engine === 'webgpu' && !g.navigator?.gpu) {
+    return `it needs WebGPU (navigator.gpu), which ${inBrowser() ? 'this browser does not offer' : 'Node has only through @backprop/backend-webgpu’s provideNavigatorGpu()'}; try ${OTHER_ENGINES(engine)}`;
+  }
+  if (engine === 'webgl' && !inBrowser()) {
+    return `it needs a browser's WebGL; try ${OTHER_ENGINES(engine)}`;
+  }
+  return `TensorFlow.js registered no ${engine} engine (is a second copy of @tensorflow/tfjs-core installed? every @tensorflow package must be ${tf.version_core}); try ${OTHER_ENGINES(engine)}`;
+}
+
+/** Why `tf.setBackend` said no (TensorFlow.js logs the error itself, as a warning). */
+function whyNotStarted(engine: TfjsEngine, options: TfjsBackendOptions): string {
+  if (engine === 'wasm' && inBrowser()) {
+    return options.wasmPaths
+      ? `its .wasm file did not load from wasmPaths ${JSON.stringify(options.wasmPaths)}: check that those URLs serve the files of @tensorflow/tfjs-backend-wasm@${tf.version_core}'s dist/ folder (with Content-Type application/wasm)`
+      : `its .wasm file did not load: a bundled page (Vite, webpack) does not serve it where TensorFlow.js looks; pass wasmPaths, as @backprop/backend-tfjs's README shows, or try TfjsBackend.create({ engine: 'cpu' })`;
+  }
+  if (engine === 'webgl')
+    return `the browser could not create a WebGL context; try ${OTHER_ENGINES(engine)}`;
+  if (engine === 'webgpu')
+    return `no WebGPU adapter or device was granted; try ${OTHER_ENGINES(engine)}`;
+  return `see the warning TensorFlow.js printed above; try ${OTHER_ENGINES(engine)}`;
+}
+
 /** The TensorFlow.js backend: `await TfjsBackend.create({ engine: 'wasm' })`. */
 export class TfjsBackend extends Backend<TfjsKernels> {
   /** Loads and starts the engine; rejects with what to install when it is not there. */
@@ -315,28 +385,28 @@ export class TfjsBackend extends Backend<TfjsKernels> {
     // TensorFlow.js prints tips (install tfjs-node) unless told this is production.
     if (!tf.env().getBool('PROD')) tf.env().set('PROD', true);
     if (!tf.findBackend(engine)) {
+      let loaded: { setWasmPaths?: (paths: string | TfjsWasmFiles) => void };
       try {
-        const loaded = (await ENGINE_IMPORTS[engine]()) as {
-          setWasmPaths?: (prefix: string) => void;
-        };
-        // In a browser the wasm engine fetches its .wasm files; say where they are served.
-        if (engine === 'wasm' && options.wasmPaths) loaded.setWasmPaths?.(options.wasmPaths);
-        // Once a page is cross-origin isolated, tfjs picks its threaded wasm build, whose
-        // pthread workers fail to start inside a module Web Worker ("e is not defined",
-        // seen in Chromium): keep the single-threaded SIMD build, as without isolation.
-        if (engine === 'wasm') tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+        loaded = (await ENGINE_IMPORTS[engine]()) as typeof loaded;
       } catch (error) {
         throw new BackendError(
           `tfjs: the ${engine === 'tensorflow' ? 'tfjs-node (tensorflow)' : engine} engine is not available: install ${ENGINE_PACKAGES[engine]}@${tf.version_core}` +
             ` (${(error as Error).message.split('\n')[0]})`,
         );
       }
+      if (engine === 'wasm') {
+        // In a browser the wasm engine fetches its .wasm files; say where they are served.
+        if (options.wasmPaths) loaded.setWasmPaths?.(wasmPathsForTfjs(options.wasmPaths));
+        // Once a page is cross-origin isolated, tfjs picks its threaded wasm build, whose
+        // pthread workers fail to start inside a module Web Worker ("e is not defined",
+        // seen in Chromium): keep the single-threaded SIMD build, as without isolation.
+        tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      }
     }
-    const needsBrowser = engine === 'webgl' || engine === 'webgpu';
     if (!tf.findBackendFactory(engine)) {
       // webgl and webgpu register themselves only where their API exists.
       throw new BackendError(
-        `tfjs: the ${engine} engine cannot run here${needsBrowser ? ` (it needs a browser with ${engine === 'webgl' ? 'WebGL' : 'WebGPU'})` : ''}; try tfjs-wasm or tfjs-cpu`,
+        `tfjs: the ${engine} engine cannot run here: ${missingFeature(engine)}`,
       );
     }
     let started = false;
@@ -349,7 +419,7 @@ export class TfjsBackend extends Backend<TfjsKernels> {
     }
     if (!started) {
       throw new BackendError(
-        `tfjs: the ${engine} engine cannot run here${needsBrowser ? ' (it needs a browser with that API)' : ''}; try tfjs-wasm or tfjs-cpu`,
+        `tfjs: the ${engine} engine did not start: ${whyNotStarted(engine, options)}`,
       );
     }
     return new TfjsBackend(new TfjsKernels(engine));

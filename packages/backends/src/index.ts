@@ -5,6 +5,7 @@
  * written into a run's files reruns that run. Each backend's package is imported only
  * when it is asked for.
  */
+import type { TfjsWasmFiles } from '@backprop/backend-tfjs';
 import { type Backend, BackendError, type DType, UsageError } from '@backprop/core';
 
 export interface BackendInfo {
@@ -21,10 +22,10 @@ export interface BackendInfo {
 export interface CreateOptions {
   dtype?: DType;
   /**
-   * tfjs-wasm in a browser: the URL prefix where @tensorflow/tfjs-backend-wasm's .wasm
-   * files are served (a bundler does not copy them on its own).
+   * tfjs-wasm in a browser: where @tensorflow/tfjs-backend-wasm's .wasm files are served,
+   * a URL prefix or each file's URL (a bundler does not serve them on its own).
    */
-  wasmPaths?: string;
+  wasmPaths?: string | TfjsWasmFiles;
   /** wasm: threads for the matrix products (default every core where it may share memory). */
   threads?: number;
 }
