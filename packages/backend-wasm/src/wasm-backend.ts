@@ -158,6 +158,10 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
   /** What `nonzeros` counted, by block, until the block is written or freed. */
   private readonly nonzeroCounts = new WeakMap<WasmBlock, number>();
 
+  /**
+   * @internal `WasmBackend.create` builds it (instantiating the module, starting the
+   * threads); left out of the published types, which then need no WebAssembly typings.
+   */
   constructor(
     private readonly kernels: Kernels,
     readonly build: WasmBuild,

@@ -21,7 +21,7 @@ import {
   type Shape,
   type UnaryOp,
 } from './contract.js';
-import { BackendError, TensorStateError, ValueError } from './errors.js';
+import { BackendError, ShapeError, TensorStateError, ValueError } from './errors.js';
 import {
   addBiasShape,
   broadcastShapes,
@@ -87,6 +87,18 @@ export class Backend<K extends KernelBackend = KernelBackend> {
   read(t: Tensor): Promise<FloatArray> {
     const data = this.own('read', t).data;
     return this.kernels.download(data.storage, data.size);
+  }
+
+  /** The one value of a one-value tensor (a loss, an accuracy), as PyTorch's `item()`. */
+  async item(t: Tensor): Promise<number> {
+    const size = this.own('item', t).data.size;
+    if (size !== 1) {
+      throw new ShapeError(
+        'item',
+        `the tensor ${formatShape(t.shape)} holds ${size} values, not one; use await backend.read(t)`,
+      );
+    }
+    return (await this.read(t))[0] as number;
   }
 
   /** Whether `readSync` works here (GPU backends read only asynchronously). */
