@@ -9,6 +9,8 @@ export interface Series {
   points: [x: number, y: number][];
   color: string;
   dashed?: boolean;
+  /** A dot at each point: for a few measurements (accuracy once an epoch) rather than a trace. */
+  markers?: boolean;
 }
 
 export interface LineChart {
@@ -17,6 +19,8 @@ export interface LineChart {
   yLabel: string;
   series: Series[];
   yRange?: [number, number];
+  /** The x-axis's extent, fixed (a run's whole length, from its start), instead of the data's. */
+  xRange?: [number, number];
   /** Where the legend sits: inside the plot at the top or bottom, or to its right (many series). */
   legendAt?: 'top' | 'bottom' | 'right';
   /** Logarithmic axes, for quantities spanning decades (batch 1 … 1000). */
@@ -31,6 +35,7 @@ export interface BarChart {
   bars: { label: string; value: number; color?: string; note?: string }[];
 }
 
+/** Width of one chart; the SVG scales to its container through its viewBox. */
 const WIDTH = 480;
 const LEGEND_WIDTH = 170;
 const HEIGHT = 340;
@@ -41,13 +46,13 @@ export function renderCharts(charts: LineChart[]): string {
   const body = charts.map(
     (chart, i) => `<g transform="translate(${i * WIDTH},0)">${renderChart(chart)}</g>`,
   );
-  return svg(WIDTH * charts.length, HEIGHT, body);
+  return svg(WIDTH * charts.length, HEIGHT, body, charts.map((c) => c.title).join('; '));
 }
 
 /** One wide line chart with its legend beside the plot, for many series. */
 export function renderWideChart(chart: LineChart): string {
   const width = WIDTH + LEGEND_WIDTH;
-  return svg(width, HEIGHT, [renderChart({ ...chart, legendAt: 'right' }, width)]);
+  return svg(width, HEIGHT, [renderChart({ ...chart, legendAt: 'right' }, width)], chart.title);
 }
 
 function renderChart(chart: LineChart, width = WIDTH): string {
@@ -55,7 +60,9 @@ function renderChart(chart: LineChart, width = WIDTH): string {
   const fx = chart.xLog ? Math.log10 : (v: number) => v;
   const fy = chart.yLog ? Math.log10 : (v: number) => v;
   const all = chart.series.flatMap((s) => s.points);
-  const [x0, x1] = extent(all.map((p) => fx(p[0])));
+  const [x0, x1] = chart.xRange
+    ? [fx(chart.xRange[0]), fx(chart.xRange[1])]
+    : extent(all.map((p) => fx(p[0])));
   const [y0, y1] = chart.yRange
     ? [fy(chart.yRange[0]), fy(chart.yRange[1])]
     : extent(all.map((p) => fy(p[1])));
@@ -72,6 +79,9 @@ function renderChart(chart: LineChart, width = WIDTH): string {
     `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(chart.title)}</text>`,
   );
   for (const tick of xTicks) {
+    parts.push(
+      `<line x1="${sx(tick)}" y1="${MARGIN.top}" x2="${sx(tick)}" y2="${MARGIN.top + plotH}" stroke="#e5e5e5"/>`,
+    );
     parts.push(
       `<line x1="${sx(tick)}" y1="${MARGIN.top + plotH}" x2="${sx(tick)}" y2="${MARGIN.top + plotH + 5}" stroke="black"/>`,
     );
@@ -103,6 +113,12 @@ function renderChart(chart: LineChart, width = WIDTH): string {
     parts.push(
       `<polyline points="${path}" fill="none" stroke="${series.color}" stroke-width="1.5"${dash}/>`,
     );
+    if (series.markers) {
+      for (const [x, y] of series.points)
+        parts.push(
+          `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${series.color}"/>`,
+        );
+    }
     const ly =
       chart.legendAt === 'right'
         ? MARGIN.top + 10 + i * 16
@@ -135,16 +151,23 @@ export function renderBarChart(chart: BarChart): string {
       `<text x="${(labelW + w + 6).toFixed(1)}" y="${y + 16}">${escapeXml(formatValue(bar.value))}${bar.note ? ` ${escapeXml(bar.note)}` : ''}</text>`,
     ].join('');
   });
-  return svg(width, height, [
-    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(chart.title)}</text>`,
-    ...rows,
-    `<text x="${labelW}" y="${height - 10}">${escapeXml(chart.valueLabel)}</text>`,
-  ]);
+  return svg(
+    width,
+    height,
+    [
+      `<text x="${width / 2}" y="22" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(chart.title)}</text>`,
+      ...rows,
+      `<text x="${labelW}" y="${height - 10}">${escapeXml(chart.valueLabel)}</text>`,
+    ],
+    chart.title,
+  );
 }
 
-function svg(width: number, height: number, body: string[]): string {
+/** The document: an image named by its titles (what a screen reader announces). */
+function svg(width: number, height: number, body: string[], name: string): string {
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12" role="img" aria-label="${escapeXml(name).replace(/"/g, '&quot;')}">`,
+    `<title>${escapeXml(name)}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     ...body,
     '</svg>',

@@ -56,3 +56,32 @@ describe('SVG charts', () => {
     expectReadmeExampleRuns(new URL('..', import.meta.url));
   }, 60_000);
 });
+
+it('fixes the x-axis to xRange, marks sparse series, draws gridlines, and names the image', () => {
+  const svg = renderCharts([
+    {
+      title: 'Accuracy',
+      xLabel: 'iteration',
+      yLabel: 'accuracy',
+      yRange: [0, 1],
+      xRange: [0, 10_000],
+      series: [
+        {
+          label: 'test',
+          points: [
+            [0, 0.1],
+            [600, 0.9],
+          ],
+          color: '#d62728',
+          markers: true,
+        },
+      ],
+    },
+  ]);
+  // the whole run's ticks, though the points reach only 600
+  expect(svg).toContain('>10000</text>');
+  expect(svg.match(/<circle /g)).toHaveLength(2);
+  expect(svg.match(/stroke="#e5e5e5"/g)?.length).toBeGreaterThanOrEqual(8); // x and y gridlines
+  expect(svg).toMatch(/^<svg [^>]*role="img" aria-label="Accuracy"/);
+  expect(svg).toContain('<title>Accuracy</title>');
+});
