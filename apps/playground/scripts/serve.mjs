@@ -1,56 +1,28 @@
 #!/usr/bin/env node
 // Serves the built page (dist/) on localhost: `pnpm playground`, then open the printed URL.
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { dirname, extname, join, normalize } from 'node:path';
+// The server is Vite's own `preview` (compression, ETags, the headers below), not ours.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '../dist');
-const types = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.wasm': 'application/wasm',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-};
+const here = dirname(fileURLToPath(import.meta.url));
 
-/**
- * Cross-origin isolation (COOP + COEP): the page gets SharedArrayBuffer, so the wasm
- * backend runs its products on every core inside the page's worker.
- */
-export const ISOLATION_HEADERS = {
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-embedder-policy': 'require-corp',
-};
+export { ISOLATION_HEADERS } from './headers.mjs';
 
-export function serve(port = 0) {
-  const server = createServer((request, response) => {
-    let decoded;
-    try {
-      decoded = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
-    } catch {
-      response.writeHead(400).end('bad request: the path is not valid percent-encoding');
-      return;
-    }
-    const path = normalize(decoded).replace(/^(\.\.[/\\])+/, '');
-    let file = join(root, path);
-    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
-    if (!file.startsWith(root) || !existsSync(file)) {
-      response.writeHead(404).end('not found');
-      return;
-    }
-    response.writeHead(200, {
-      'content-type': types[extname(file)] ?? 'application/octet-stream',
-      ...ISOLATION_HEADERS,
-    });
-    createReadStream(file).pipe(response);
+/** Starts `vite preview` on dist/ (port 0: any free one); resolves to Node's http.Server. */
+export async function serve(port = 0) {
+  const { preview } = await import('vite');
+  const server = await preview({
+    root: join(here, '..'),
+    configFile: join(here, '../vite.config.ts'),
+    logLevel: 'warn',
+    preview: { port, strictPort: port !== 0, host: '127.0.0.1', open: false },
   });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+  return server.httpServer;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  if (!existsSync(join(root, 'index.html'))) {
+  if (!existsSync(join(here, '../dist/index.html'))) {
     console.error('playground: nothing built yet; run `pnpm build` (or `pnpm install`) first');
     process.exit(1);
   }

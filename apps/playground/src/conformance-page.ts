@@ -3,8 +3,9 @@
  * WebGL paths of gpu.js and TensorFlow.js are proven on a real browser's GL. It runs in
  * the page's worker: the page stays responsive through the minutes it takes.
  */
-import { type ConformanceReport, formatReportTable } from '@backprop/conformance';
-import { BROWSER_BACKENDS } from './backends.js';
+import { type ConformanceReport, formatCaseCell } from '@backprop/conformance';
+import { BROWSER_BACKENDS, downloadText } from './backends.js';
+import { escapeHtml } from './html.js';
 import { listen, PAGE, send } from './worker-client.js';
 
 export function renderConformance(root: HTMLElement): void {
@@ -13,9 +14,9 @@ export function renderConformance(root: HTMLElement): void {
     <h2>The conformance suite, in this browser</h2>
     <p class="note">Every kernel against a float64 oracle, gradient checks, training agreement, edge cases, leaks and errors — the same cases CI runs in Node.</p>
     <p><button data-testid="run-conformance">Run the suite</button></p>
-    <div class="status" data-testid="conformance-status"></div>
-    <div class="status" data-testid="conformance-summary"></div>
-    <pre data-testid="conformance-table"></pre>`;
+    <div class="status" data-testid="conformance-status" role="status" aria-live="polite"></div>
+    <div class="status" data-testid="conformance-summary" role="status" aria-live="polite"></div>
+    <div class="table-scroll"><table class="conformance" data-testid="conformance-table"></table></div>`;
   const $ = (id: string) => root.querySelector(`[data-testid=${id}]`) as HTMLElement;
   let reports: ConformanceReport[] = [];
   listen((message) => {
@@ -25,7 +26,10 @@ export function renderConformance(root: HTMLElement): void {
         break;
       case 'conformance-report':
         reports.push(message.report);
-        $('conformance-table').textContent = formatReportTable(reports);
+        $('conformance-table').innerHTML = reportTable(reports);
+        break;
+      case 'download':
+        $('conformance-status').textContent = downloadText(message);
         break;
       case 'conformance-done': {
         const cases = reports.reduce((n, r) => n + r.cases.length, 0);
@@ -55,4 +59,27 @@ export function renderConformance(root: HTMLElement): void {
       backends: BROWSER_BACKENDS.filter((name) => !only || only.includes(name)),
     });
   });
+}
+
+/**
+ * Case × backend: each cell the worst error against its tolerance, green for a pass, red
+ * for a failure (with what failed), grey for a skip (with why); the counts head each column.
+ */
+function reportTable(reports: ConformanceReport[]): string {
+  const head = reports
+    .map(
+      (r) =>
+        `<th scope="col">${escapeHtml(`${r.backend}/${r.dtype}`)}<br><span class="pass">${r.passed} passed</span> · <span class="${r.failed ? 'fail' : ''}">${r.failed} failed</span> · <span class="skip">${r.skipped} skipped</span></th>`,
+    )
+    .join('');
+  const ids = reports[0]?.cases.map((c) => c.id) ?? [];
+  const rows = ids.map((id) => {
+    const cells = reports.map((r) => {
+      const result = r.cases.find((c) => c.id === id);
+      const kind = !result ? '' : result.skipped ? 'skip' : result.passed ? 'pass' : 'fail';
+      return `<td class="${kind}" title="${escapeHtml(result?.detail ?? '')}">${escapeHtml(formatCaseCell(result))}</td>`;
+    });
+    return `<tr><th scope="row">${escapeHtml(id)}</th>${cells.join('')}</tr>`;
+  });
+  return `<thead><tr><th scope="col">case</th>${head}</tr></thead><tbody>${rows.join('')}</tbody>`;
 }

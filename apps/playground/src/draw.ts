@@ -8,15 +8,17 @@ import { predict as ask } from './worker-client.js';
 export function renderDraw(root: HTMLElement): void {
   root.innerHTML = `
     <h2>Draw a digit</h2>
-    <p class="note">Train a network first (the Train tab), then draw with the mouse or a finger.</p>
+    <p class="note">Draw with the mouse or a finger, or pick a test digit below. Until you train a network (the Train tab), a pre-trained one answers.</p>
     <div class="row">
       <div>
-        <canvas id="draw-canvas" data-testid="draw-canvas" width="280" height="280"></canvas>
+        <canvas id="draw-canvas" data-testid="draw-canvas" width="280" height="280" role="img" aria-label="drawing area: draw a digit here, or pick a test digit below"></canvas>
         <p><button data-testid="clear">Clear</button></p>
       </div>
-      <div><div>as the network sees it (28×28)</div><canvas data-testid="preview" width="112" height="112" style="image-rendering: pixelated; border: 1px solid #ccc"></canvas></div>
-      <div><div data-testid="prediction">no prediction yet</div><div data-testid="probs"></div><div class="status" data-testid="prob-sum"></div></div>
-    </div>`;
+      <div><div>as the network sees it (28×28)</div><canvas data-testid="preview" width="112" height="112" role="img" aria-label="the drawing as the network sees it, 28 by 28 pixels" style="image-rendering: pixelated; border: 1px solid #ccc"></canvas></div>
+      <div><div data-testid="prediction" role="status" aria-live="polite">no prediction yet</div><div data-testid="probs"></div><div class="status" data-testid="prob-sum"></div></div>
+    </div>
+    <h3>Test digits (the first 20 of MNIST's test set)</h3>
+    <div class="digits" data-testid="test-digits"></div>`;
   const canvas = root.querySelector('#draw-canvas') as HTMLCanvasElement;
   const ctx = canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
   const clear = () => {
@@ -56,30 +58,74 @@ export function renderDraw(root: HTMLElement): void {
     last = null;
     void predict();
   });
+  const preview = root.querySelector('[data-testid=preview]') as HTMLCanvasElement;
   root.querySelector('[data-testid=clear]')?.addEventListener('click', () => {
     clear();
-    (root.querySelector('[data-testid=probs]') as HTMLElement).innerHTML = '';
+    for (const id of ['probs', 'prob-sum'])
+      (root.querySelector(`[data-testid=${id}]`) as HTMLElement).innerHTML = '';
+    (root.querySelector('[data-testid=prediction]') as HTMLElement).textContent =
+      'no prediction yet';
+    (preview.getContext('2d') as CanvasRenderingContext2D).clearRect(
+      0,
+      0,
+      preview.width,
+      preview.height,
+    );
   });
 
+  // The test digits: buttons (reachable by keyboard) that draw a digit into the canvas.
+  void fetch(new URL('./pretrained/test-digits.bin', document.baseURI))
+    .then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(`HTTP ${r.status}`))))
+    .then((buffer) => {
+      const bytes = new Uint8Array(buffer);
+      const grid = root.querySelector('[data-testid=test-digits]') as HTMLElement;
+      for (let i = 0; i * 785 < bytes.length; i++) {
+        const pixels = bytes.subarray(i * 785, i * 785 + 784);
+        const label = bytes[i * 785 + 784];
+        const button = document.createElement('button');
+        button.className = 'digit';
+        button.dataset.testid = `test-digit-${i}`;
+        button.setAttribute('aria-label', `classify test digit ${i + 1}, labelled ${label}`);
+        const thumb = document.createElement('canvas');
+        thumb.width = thumb.height = 28;
+        const image = new ImageData(28, 28);
+        for (const [p, v] of pixels.entries()) image.data.set([v, v, v, 255], p * 4);
+        (thumb.getContext('2d') as CanvasRenderingContext2D).putImageData(image, 0, 0);
+        button.append(thumb);
+        button.addEventListener('click', () => {
+          clear();
+          ctx.imageSmoothingEnabled = true;
+          ctx.drawImage(thumb, 0, 0, canvas.width, canvas.height);
+          void predict(label);
+        });
+        grid.append(button);
+      }
+    })
+    .catch((error: Error) => {
+      (root.querySelector('[data-testid=test-digits]') as HTMLElement).textContent =
+        `the test digits could not be loaded: ${error.message}`;
+    });
+
   let busy = false;
-  async function predict(): Promise<void> {
-    const pixels = toMnist(
-      canvas,
-      root.querySelector('[data-testid=preview]') as HTMLCanvasElement,
-    );
-    const label = root.querySelector('[data-testid=prediction]') as HTMLElement;
+  /** Classifies what is on the canvas; `label`: the true digit, when it is a test digit. */
+  async function predict(label?: number): Promise<void> {
+    const pixels = toMnist(canvas, preview);
+    const line = root.querySelector('[data-testid=prediction]') as HTMLElement;
     if (!pixels) return;
-    if (busy) return;
+    if (busy && label === undefined) return;
     busy = true;
     try {
-      const { probs, backend } = await ask(pixels);
+      const { probs, network } = await ask(pixels);
       if (!probs) {
-        label.textContent = 'train a network first (the Train tab)';
+        line.textContent =
+          'no network yet: the pre-trained one did not load; train one on the Train tab';
         return;
       }
       const p = probs;
       const best = p.indexOf(Math.max(...p));
-      label.innerHTML = `prediction: <b data-testid="predicted">${best}</b> (${backend})`;
+      const verdict =
+        label === undefined ? '' : best === label ? ' — right' : ` — wrong: it is a ${label}`;
+      line.innerHTML = `prediction: <b data-testid="predicted">${best}</b>${verdict} (${network})`;
       (root.querySelector('[data-testid=probs]') as HTMLElement).innerHTML = p
         .map(
           (v, d) =>

@@ -12,8 +12,11 @@ function showTab(): void {
   const tab = location.hash.slice(1) || 'graph';
   for (const section of document.querySelectorAll<HTMLElement>('.tab'))
     section.classList.toggle('active', section.id === tab);
-  for (const link of document.querySelectorAll<HTMLElement>('nav a'))
+  for (const link of document.querySelectorAll<HTMLElement>('nav a')) {
     link.classList.toggle('active', link.dataset.tab === tab);
+    if (link.dataset.tab === tab) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
 }
 window.addEventListener('hashchange', showTab);
 showTab();

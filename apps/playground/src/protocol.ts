@@ -28,13 +28,16 @@ export interface TrainRequest {
 export type ToWorker =
   | TrainRequest
   | { type: 'stop' }
-  | { type: 'predict'; id: number; pixels: Float32Array }
+  /** `base`: where the pre-trained network is served, used until a run has trained one. */
+  | { type: 'predict'; id: number; pixels: Float32Array; base: string }
   | { type: 'conformance'; backends: string[]; base: string };
 
 export type FromWorker =
   /** Loading, starting: a line for the status bar. */
   | { type: 'status'; text: string }
   | { type: 'started'; backend: string; description: string }
+  /** MNIST's gzipped bytes so far and in all; `cached`: from the browser's storage, none downloaded. */
+  | { type: 'download'; loaded: number; total: number; cached: boolean }
   /** Losses of iterations `from`, `from + 1`, …, sent a few times a second. */
   | { type: 'losses'; from: number; values: number[]; trainSeconds: number }
   | { type: 'epoch'; record: EpochRecord }
@@ -47,7 +50,8 @@ export type FromWorker =
     }
   /** A run that could not start or failed; the previous network, if any, is still there. */
   | { type: 'error'; message: string }
-  | { type: 'prediction'; id: number; probs: number[] | null; backend: string }
+  /** `network`: which one answered (the pre-trained one, or the run's backend). */
+  | { type: 'prediction'; id: number; probs: number[] | null; network: string }
   | { type: 'conformance-progress'; text: string }
   | { type: 'conformance-report'; report: ConformanceReport }
   | { type: 'conformance-done'; skipped: string[] };

@@ -3,46 +3,162 @@
  * MNIST files, watch the loss and the accuracies, stop whenever. The loop is core's
  * trainNetwork, run in the page's worker: the page itself only draws.
  */
-import { BROWSER_BACKENDS } from './backends.js';
+import { type LineChart, renderCharts } from '@backprop/charts';
+import { BROWSER_BACKENDS, downloadText, probeChoice } from './backends.js';
+import { escapeHtml } from './html.js';
 import { listen, PAGE, send } from './worker-client.js';
+
+// Colours at 4.5:1 or more on white; train and test also differ by line style.
+const TRAIN_COLOR = '#1f5f99';
+const TEST_COLOR = '#b23a00';
+const LOSS_COLOR = '#3b3b8f';
+
+/** The inputs: each with its rule, checked before anything is sent to the worker. */
+const FIELDS = [
+  {
+    id: 'iters',
+    label: 'iterations',
+    value: '10000',
+    check: (v: number) => Number.isInteger(v) && v >= 1,
+    rule: 'a whole number ≥ 1',
+  },
+  {
+    id: 'batch',
+    label: 'batch',
+    value: '100',
+    check: (v: number) => Number.isInteger(v) && v >= 1 && v <= 60_000,
+    rule: 'a whole number from 1 to 60000',
+  },
+  {
+    id: 'lr',
+    label: 'learning rate',
+    value: '0.1',
+    check: (v: number) => Number.isFinite(v) && v > 0,
+    rule: 'a number > 0',
+  },
+  {
+    id: 'every',
+    label: 'accuracy every',
+    value: '600',
+    check: (v: number) => Number.isInteger(v) && v >= 1,
+    rule: 'a whole number ≥ 1 (iterations)',
+  },
+] as const;
 
 export function renderTrain(root: HTMLElement): void {
   const params = new URLSearchParams(location.search);
+  const preset: Record<string, string | null> = {
+    iters: params.get('iters'),
+    every: params.get('every'),
+  };
   root.innerHTML = `
     <h2>Train TwoLayerNet on MNIST (5.7.4)</h2>
-    <div>
+    <form data-testid="train-form" novalidate>
       <label>backend <select data-testid="backend">${BROWSER_BACKENDS.map(
-        (n) => `<option>${n}</option>`,
+        (n) => `<option value="${n}" disabled>${n} (checking…)</option>`,
       ).join('')}</select></label>
-      <label>iterations <input type="number" data-testid="iters" value="${params.get('iters') ?? 10000}" min="1" /></label>
-      <label>batch <input type="number" data-testid="batch" value="100" min="1" /></label>
-      <label>learning rate <input type="number" data-testid="lr" value="0.1" step="any" /></label>
-      <label>accuracy every <input type="number" data-testid="every" value="${params.get('every') ?? 600}" min="0" /> iterations</label>
+      ${FIELDS.map(
+        (f) =>
+          `<label>${f.label} <input type="number" inputmode="decimal" data-testid="${f.id}" value="${preset[f.id] ?? f.value}" step="any" aria-describedby="form-error" /></label>`,
+      ).join('')}
       <label>on <select data-testid="eval-on"><option value="both">both sets</option><option value="test">the test set alone</option></select></label>
-      <label>the first <input type="number" data-testid="eval-samples" placeholder="all" min="1" /> images</label>
-      <label><input type="checkbox" data-testid="eval-at-start" checked /> after the first iteration</label>
+      <label>the first <input type="number" data-testid="eval-samples" placeholder="all" min="1" aria-label="measure on the first N images (empty: all)" /> images</label>
+      <label><input type="checkbox" data-testid="eval-at-start" checked /> measure after the first iteration</label>
+      <p class="form-error" id="form-error" data-testid="form-error" role="alert"></p>
+      <p><button type="submit" data-testid="start" disabled>Start</button><button type="button" data-testid="stop" disabled>Stop</button></p>
+    </form>
+    <div data-testid="backend-notes" class="note"></div>
+    <div class="download" data-testid="download-box" hidden>
+      <progress data-testid="download" max="1" value="0" aria-label="MNIST download"></progress>
+      <span data-testid="download-text"></span>
     </div>
-    <p><button data-testid="start">Start</button><button data-testid="stop" disabled>Stop</button></p>
-    <div class="status" data-testid="status">ready</div>
-    <div class="row">
-      <div><div>loss (per iteration)</div><canvas class="chart" data-testid="loss-chart" width="460" height="260"></canvas></div>
-      <div><div>accuracy (train — blue, test — orange)</div><canvas class="chart" data-testid="acc-chart" width="460" height="260"></canvas></div>
-    </div>
-    <div class="status" data-testid="accuracy"></div>`;
+    <div class="status" data-testid="status" role="status" aria-live="polite">ready</div>
+    <div class="charts" data-testid="charts"></div>
+    <div class="status" data-testid="accuracy" role="status" aria-live="polite"></div>`;
   const $ = <T extends HTMLElement>(id: string) => root.querySelector(`[data-testid=${id}]`) as T;
+  const form = $<HTMLFormElement>('train-form');
+  const select = $<HTMLSelectElement>('backend');
   const status = $('status');
+  const available = new Map<string, string>(); // choice → '' or why not
+
+  // Each backend probed before it is offered: the ones this browser cannot run stay
+  // disabled, with the reason beside the menu.
+  void Promise.all(
+    BROWSER_BACKENDS.map(async (choice) => {
+      const reason = await probeChoice(choice);
+      available.set(choice, reason);
+      const option = select.querySelector(`option[value="${choice}"]`) as HTMLOptionElement;
+      option.disabled = reason !== '';
+      option.textContent = reason ? `${choice} (not here)` : choice;
+    }),
+  ).then(() => {
+    const first = BROWSER_BACKENDS.find((c) => available.get(c) === '');
+    if (first && (!select.value || select.selectedOptions[0]?.disabled)) select.value = first;
+    $<HTMLButtonElement>('start').disabled = !first;
+    const missing = BROWSER_BACKENDS.filter((c) => available.get(c));
+    $('backend-notes').innerHTML = missing
+      .map((c) => `<div><b>${c}</b> is not offered: ${escapeHtml(available.get(c) ?? '')}</div>`)
+      .join('');
+    select.dataset.probed = 'true';
+  });
+
   let losses: number[] = [];
-  let epochs: [number, number | null, number][] = [];
+  let epochs: { iter: number; train: number | null; test: number }[] = [];
+  let finalPoint: { iter: number; train: number | null; test: number } | null = null;
   let lastDraw = 0;
   let started = 0;
   let iters = 0;
   let description = '';
 
-  const drawLoss = () =>
-    drawLine($<HTMLCanvasElement>('loss-chart'), [losses.map((l, x) => [x, l])], ['#1f77b4']);
-  const finish = () => {
-    $<HTMLButtonElement>('start').disabled = false;
-    $<HTMLButtonElement>('stop').disabled = true;
+  const drawCharts = () => {
+    const xRange: [number, number] = [0, Math.max(iters - 1, 1)];
+    const points = [...epochs, ...(finalPoint ? [finalPoint] : [])];
+    const charts: LineChart[] = [
+      {
+        title: 'Loss (each mini-batch)',
+        xLabel: 'iteration',
+        yLabel: 'loss',
+        xRange,
+        series: [{ label: 'loss', points: thin(losses), color: LOSS_COLOR }],
+      },
+      {
+        title: 'Accuracy',
+        xLabel: 'iteration',
+        yLabel: 'accuracy',
+        yRange: [0, 1],
+        xRange,
+        legendAt: 'bottom',
+        // test first, so the dashed train line is drawn over it where they meet
+        series: [
+          {
+            label: 'test',
+            points: points.map((p) => [p.iter, p.test]),
+            color: TEST_COLOR,
+            markers: true,
+          },
+          {
+            label: 'train (dashed)',
+            points: points.flatMap((p): [number, number][] =>
+              p.train === null ? [] : [[p.iter, p.train]],
+            ),
+            color: TRAIN_COLOR,
+            dashed: true,
+            markers: true,
+          },
+        ],
+      },
+    ];
+    $('charts').innerHTML = renderCharts(charts);
+  };
+  const setRunning = (running: boolean) => {
+    for (const control of form.querySelectorAll<
+      HTMLInputElement | HTMLSelectElement | HTMLButtonElement
+    >('input, select, button'))
+      control.disabled = control.dataset.testid === 'stop' ? !running : running;
+    // the probe's verdicts hold again once unlocked
+    if (!running)
+      for (const option of select.options)
+        option.disabled = (available.get(option.value) ?? 'checking') !== '';
   };
 
   listen((message) => {
@@ -50,132 +166,118 @@ export function renderTrain(root: HTMLElement): void {
       case 'status':
         status.textContent = message.text;
         break;
+      case 'download': {
+        $('download-box').hidden = false;
+        const bar = $<HTMLProgressElement>('download');
+        bar.max = Math.max(message.total, 1);
+        bar.value = message.cached ? message.total : message.loaded;
+        $('download-text').textContent = downloadText(message);
+        $('download-box').dataset.cached = String(message.cached);
+        break;
+      }
       case 'started':
         description = message.description;
         started = performance.now();
+        status.textContent = `${description} — training…`;
         break;
       case 'losses': {
         losses.splice(message.from, message.values.length, ...message.values);
         const now = performance.now();
-        if (now - lastDraw > 200) {
+        if (now - lastDraw > 250) {
           lastDraw = now;
           // iterations a second of training, evaluation excluded
           const rate = losses.length / Math.max(message.trainSeconds, 1e-9);
           status.textContent = `${description} — iteration ${losses.length}/${iters}, loss ${losses.at(-1)?.toFixed(4)}, ${rate.toFixed(0)} it/s`;
-          drawLoss();
+          drawCharts();
         }
         break;
       }
       case 'epoch':
-        epochs.push([
-          message.record.iter,
-          message.record.trainAccuracy,
-          message.record.testAccuracy,
-        ]);
-        drawLine(
-          $<HTMLCanvasElement>('acc-chart'),
-          [
-            epochs.flatMap(([x, a]): [number, number][] => (a === null ? [] : [[x, a]])),
-            epochs.map(([x, , b]) => [x, b]),
-          ],
-          ['#1f77b4', '#ff7f0e'],
-          [0, 1],
-        );
+        epochs.push({
+          iter: message.record.iter,
+          train: message.record.trainAccuracy,
+          test: message.record.testAccuracy,
+        });
+        drawCharts();
         break;
       case 'done': {
-        drawLoss();
         status.textContent = `${description} — ${message.interrupted ? 'stopped' : 'done'} after ${message.completedIters} iterations, ${message.msPerIter.toFixed(2)} ms/iter (${((performance.now() - started) / 1000).toFixed(1)} s in all)`;
         const acc = $('accuracy');
         if (message.final) {
+          const iter = message.completedIters - 1;
+          // the final measurement, plotted unless the last epoch's was this same one
+          if (epochs.at(-1)?.iter !== iter)
+            finalPoint = {
+              iter,
+              train: message.final.trainAccuracy,
+              test: message.final.testAccuracy,
+            };
           acc.dataset.testAccuracy = String(message.final.testAccuracy);
-          acc.textContent = `final train accuracy ${message.final.trainAccuracy?.toFixed(4)}, test accuracy ${message.final.testAccuracy.toFixed(4)}`;
+          acc.textContent = `final${message.final.trainAccuracy === null ? '' : ` train accuracy ${message.final.trainAccuracy.toFixed(4)},`} test accuracy ${message.final.testAccuracy.toFixed(4)}`;
         } else {
           acc.textContent = 'stopped: the last weights were not measured';
         }
-        finish();
+        drawCharts();
+        setRunning(false);
         break;
       }
       case 'error':
+        // the previous network (if any) is still the one the Draw tab uses
         status.textContent = `error: ${message.message}`;
-        finish();
+        setRunning(false);
         break;
     }
   });
 
-  $('start').addEventListener('click', () => {
-    const [itersValue, batchSize, learningRate, every] = ['iters', 'batch', 'lr', 'every'].map(
-      (id) => Number($<HTMLInputElement>(id).value),
-    );
-    iters = itersValue;
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const values: Record<string, number> = {};
+    const wrong: string[] = [];
+    for (const field of FIELDS) {
+      const input = $<HTMLInputElement>(field.id);
+      const value = Number(input.value);
+      const ok = input.value.trim() !== '' && field.check(value);
+      input.setAttribute('aria-invalid', String(!ok));
+      if (!ok) wrong.push(`${field.label} must be ${field.rule}, got “${input.value}”`);
+      values[field.id] = value;
+    }
+    const samples = $<HTMLInputElement>('eval-samples').value;
+    if (samples && !(Number.isInteger(Number(samples)) && Number(samples) >= 1))
+      wrong.push(`the first N images: N must be a whole number ≥ 1, got “${samples}”`);
+    $('form-error').textContent = wrong.join('; ');
+    if (wrong.length > 0) return;
+    iters = values.iters as number;
     losses = [];
     epochs = [];
+    finalPoint = null;
     $('accuracy').textContent = '';
     delete $('accuracy').dataset.testAccuracy;
-    $<HTMLButtonElement>('start').disabled = true;
-    $<HTMLButtonElement>('stop').disabled = false;
-    const samples = $<HTMLInputElement>('eval-samples').value;
+    drawCharts();
+    setRunning(true);
     send({
       type: 'train',
       base: PAGE,
-      backend: $<HTMLSelectElement>('backend').value,
+      backend: select.value,
       iters,
-      batchSize,
-      learningRate,
-      every,
+      batchSize: values.batch as number,
+      learningRate: values.lr as number,
+      every: values.every as number,
       evalOn: $<HTMLSelectElement>('eval-on').value as 'both' | 'test',
       evalSamples: samples ? Number(samples) : undefined,
       evalAtStart: $<HTMLInputElement>('eval-at-start').checked,
     });
   });
   $('stop').addEventListener('click', () => send({ type: 'stop' }));
+  drawCharts();
 }
 
-/** A plain line chart on a canvas: axes and the lines, rescaled to what they hold. */
-function drawLine(
-  canvas: HTMLCanvasElement,
-  series: [number, number][][],
-  colors: string[],
-  yRange?: [number, number],
-): void {
-  const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
-  const { width, height } = canvas;
-  const pad = 34;
-  ctx.clearRect(0, 0, width, height);
-  const all = series.flat();
-  if (all.length === 0) return;
-  const xMax = Math.max(...all.map((p) => p[0]), 1);
-  const [y0, y1] = yRange ?? [0, Math.max(...all.map((p) => p[1]), 1e-9)];
-  ctx.strokeStyle = '#333';
-  ctx.strokeRect(pad, 8, width - pad - 8, height - pad - 8);
-  ctx.fillStyle = '#333';
-  ctx.font = '11px sans-serif';
-  ctx.fillText(y1.toFixed(2), 2, 16);
-  ctx.fillText(y0.toFixed(2), 2, height - pad);
-  ctx.fillText(String(xMax), width - 40, height - 12);
-  series.forEach((points, s) => {
-    ctx.strokeStyle = colors[s];
-    ctx.beginPath();
-    points.forEach(([x, y], i) => {
-      const px = pad + (x / xMax) * (width - pad - 8);
-      const py = 8 + (1 - (y - y0) / (y1 - y0 || 1)) * (height - pad - 8);
-      if (i === 0) ctx.moveTo(px, py);
-      else ctx.lineTo(px, py);
-    });
-    ctx.stroke();
-    if (points.length < 50) {
-      // few points (accuracy once an epoch): mark each one
-      ctx.fillStyle = colors[s];
-      for (const [x, y] of points) {
-        ctx.beginPath();
-        ctx.arc(
-          pad + (x / xMax) * (width - pad - 8),
-          8 + (1 - (y - y0) / (y1 - y0 || 1)) * (height - pad - 8),
-          3,
-          0,
-          2 * Math.PI,
-        );
-        ctx.fill();
-      }
-    }
-  });
+/** At most ~600 points (the mean of each run of losses): the trend, at any length. */
+function thin(values: number[]): [number, number][] {
+  const step = Math.max(1, Math.ceil(values.length / 600));
+  const points: [number, number][] = [];
+  for (let i = 0; i < values.length; i += step) {
+    const run = values.slice(i, i + step);
+    points.push([i + (run.length - 1) / 2, run.reduce((a, b) => a + b, 0) / run.length]);
+  }
+  return points;
 }

@@ -4,11 +4,15 @@
  * loop gives the worker's event loop a turn every ~50 ms, which is when a Stop or a
  * prediction request is read.
  */
+
+import { CpuBackend } from '@backprop/backend-cpu';
 import { conformanceAllowances } from '@backprop/backends';
 import { runConformance } from '@backprop/conformance';
 import {
   type Backend,
   type Dataset,
+  modelFromBinary,
+  type Network,
   SGD,
   TwoLayerNet,
   toDataset,
@@ -42,7 +46,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
       stop?.abort();
       break;
     case 'predict':
-      predict(message.id, message.pixels);
+      void predict(message.id, message.pixels, message.base);
       break;
     case 'conformance':
       if (!busy) await guarded(() => conformance(message.backends, message.base));
@@ -79,12 +83,22 @@ async function start(
 }
 
 async function train(request: TrainRequest): Promise<void> {
+  // A bad setting fails here, before anything is started or the previous network let go.
+  const { iters, batchSize, learningRate, every } = request;
+  if (!Number.isInteger(iters) || iters < 1)
+    throw new Error(`iterations must be ≥ 1, got ${iters}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 60_000)
+    throw new Error(`the batch must be 1…60000, got ${batchSize}`);
+  if (!(learningRate > 0) || !Number.isFinite(learningRate))
+    throw new Error(`the learning rate must be > 0, got ${learningRate}`);
+  if (!Number.isInteger(every) || every < 0)
+    throw new Error(`accuracy every must be ≥ 0, got ${every}`);
   post({ type: 'status', text: `starting ${request.backend}…` });
   // The new backend and network first: if either fails, the previous ones stay usable.
   const { backend } = await start(request.backend, request.base);
   let next: Current;
   try {
-    const mnist = await loadMnistInBrowser(request.base, (text) => post({ type: 'status', text }));
+    const mnist = await mnistWithProgress(request.base);
     const train = toDataset(backend, mnist.train.images, mnist.train.labels, 784);
     const test = toDataset(backend, mnist.test.images, mnist.test.labels, 784);
     next = { choice: request.backend, backend, train, test, net: new TwoLayerNet(backend) };
@@ -146,16 +160,48 @@ async function train(request: TrainRequest): Promise<void> {
   });
 }
 
-async function predict(id: number, pixels: Float32Array): Promise<void> {
-  if (!current) {
-    post({ type: 'prediction', id, probs: null, backend: '' });
+/**
+ * The network the page starts with: trained by our command and served in the compact form
+ * (public/pretrained, scripts/pretrain.mjs), on the CPU backend, which starts at once.
+ */
+let pretrained: Promise<{ backend: Backend; net: Network; name: string }> | null = null;
+function loadPretrained(base: string) {
+  pretrained ??= (async () => {
+    const at = (file: string) => new URL(`./pretrained/${file}`, base);
+    const [header, weights] = await Promise.all([
+      fetch(at('model.json')).then((r) => r.json()),
+      fetch(at('model.weights.bin')).then((r) => r.arrayBuffer()),
+    ]);
+    const backend = new CpuBackend({ dtype: 'float32' });
+    const accuracy = (header.trainedWith?.final?.testAccuracy as number | undefined)?.toFixed(3);
+    const name = `pre-trained: ${header.trainedWith?.iters} iterations on ${header.trainedWith?.backend}, test accuracy ${accuracy}`;
+    return {
+      backend,
+      net: modelFromBinary(backend, header, weights, 'pretrained/model.json'),
+      name,
+    };
+  })();
+  pretrained.catch(() => {
+    pretrained = null; // the next prediction tries again
+  });
+  return pretrained;
+}
+
+async function predict(id: number, pixels: Float32Array, base: string): Promise<void> {
+  let network: { backend: Backend; net: Network; name: string };
+  try {
+    network = current
+      ? { backend: current.backend, net: current.net, name: `trained here on ${current.choice}` }
+      : await loadPretrained(base);
+  } catch {
+    post({ type: 'prediction', id, probs: null, network: '' });
     return;
   }
-  const { backend, net, choice } = current;
+  const { backend, net, name } = network;
   const x = backend.tensor(pixels, [1, 784]);
   const probs = net.probabilities(x);
   try {
-    post({ type: 'prediction', id, probs: Array.from(await backend.read(probs)), backend: choice });
+    post({ type: 'prediction', id, probs: Array.from(await backend.read(probs)), network: name });
   } finally {
     backend.dispose(x);
     backend.dispose(probs);
@@ -163,9 +209,7 @@ async function predict(id: number, pixels: Float32Array): Promise<void> {
 }
 
 async function conformance(choices: string[], base: string): Promise<void> {
-  const mnist = await loadMnistInBrowser(base, (text) =>
-    post({ type: 'conformance-progress', text }),
-  );
+  const mnist = await mnistWithProgress(base);
   const skipped: string[] = [];
   for (const choice of choices) {
     let backend: Backend;
@@ -193,6 +237,17 @@ async function conformance(choices: string[], base: string): Promise<void> {
     post({ type: 'conformance-report', report });
   }
   post({ type: 'conformance-done', skipped });
+}
+
+/** MNIST, its download's progress posted a few times a second (and at the start and end). */
+function mnistWithProgress(base: string) {
+  let lastPost = 0;
+  return loadMnistInBrowser(base, (loaded, total, cached) => {
+    const now = performance.now();
+    if (loaded !== 0 && loaded !== total && now - lastPost < 100) return;
+    lastPost = now;
+    post({ type: 'download', loaded, total, cached });
+  });
 }
 
 function release(run: Current | null): void {

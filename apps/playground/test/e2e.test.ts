@@ -9,12 +9,17 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve } from '../scripts/serve.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const artifacts = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
+// Every page and state at a desktop's and a phone's size, rewritten on each run and
+// committed: a person looks at them before each commit.
+const screenshots = fileURLToPath(new URL('../screenshots/', import.meta.url));
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
 const missing = existsSync(CHROMIUM)
   ? ''
   : `no browser at ${CHROMIUM} (Debian: apt-get install chromium; or set CHROMIUM_PATH)`;
@@ -37,9 +42,29 @@ let server: Server;
 let browser: Browser;
 let base = '';
 
-async function open(path: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  page.on('pageerror', (error) => console.error('page error:', error.message));
+/** Every page error and console error of each page: a test ends with none (`close`). */
+const problems = new WeakMap<Page, string[]>();
+function watch(page: Page): Page {
+  const seen: string[] = [];
+  problems.set(page, seen);
+  page.on('pageerror', (error) => seen.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') seen.push(`console error: ${message.text()}`);
+  });
+  return page;
+}
+async function close(page: Page): Promise<void> {
+  const seen = problems.get(page) ?? [];
+  await page.close();
+  expect(seen, 'page and console errors').toEqual([]);
+}
+
+async function open(
+  path: string,
+  viewport = { width: 1280, height: 800 },
+  context?: BrowserContext,
+): Promise<Page> {
+  const page = watch(await (context ?? browser).newPage({ viewport }));
   // Every long task (≥ 50 ms on the page's main thread), with when it started.
   await page.addInitScript(() => {
     const tasks: [start: number, duration: number][] = [];
@@ -50,6 +75,12 @@ async function open(path: string): Promise<Page> {
   });
   await page.goto(`${base}${path}`);
   return page;
+}
+
+/** Picks a backend once the page has probed which ones this browser runs. */
+async function chooseBackend(page: Page, backend: string): Promise<void> {
+  await page.waitForSelector('[data-testid=backend][data-probed]');
+  await page.getByTestId('backend').selectOption(backend);
 }
 
 /** The longest task on the page's main thread since `since` (page time, ms); 0 when none. */
@@ -78,6 +109,7 @@ describe.skipIf(missing)(
   () => {
     beforeAll(async () => {
       mkdirSync(artifacts, { recursive: true });
+      mkdirSync(screenshots, { recursive: true });
       server = await serve(0);
       base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
       browser = await chromium.launch({
@@ -112,11 +144,11 @@ describe.skipIf(missing)(
       expect(await grad('orange')).toBe('3.3');
       expect(await grad('orangeNum')).toBe('165');
       expect(await grad('tax')).toBe('650');
-      await page.screenshot({ path: join(artifacts, 'graph.png') });
+      await page.screenshot({ path: join(screenshots, 'graph-backward-1280.png') });
       await page.locator('input[data-input=appleNum]').fill('4');
       expect(await page.getByTestId('price').textContent()).toBe('935'); // (400 + 450) · 1.1
       expect(await grad('tax')).toBe('850');
-      await page.close();
+      await close(page);
     }, 60_000);
 
     // A short run on each backend the browser has: 400 iterations reach well past 0.85,
@@ -137,7 +169,7 @@ describe.skipIf(missing)(
       const [iters, floor] = backend === 'webgpu' ? [150, 0.75] : [400, 0.85];
       it(`trains on ${backend} in the page past ${floor} test accuracy, the page never blocked over 200 ms`, async () => {
         const page = await open(`?iters=${iters}&every=1000#train`);
-        await page.getByTestId('backend').selectOption(backend);
+        await chooseBackend(page, backend);
         const started = await page.evaluate(() => performance.now());
         await page.getByTestId('start').click();
         await page.waitForFunction(
@@ -160,12 +192,12 @@ describe.skipIf(missing)(
           200,
         );
         await page.screenshot({ path: join(artifacts, `train-${backend.replace(':', '-')}.png`) });
-        await page.close();
+        await close(page);
       }, 300_000);
 
       it(`stops ${backend} within a second, also in the middle of an evaluation`, async () => {
         const page = await open('?iters=100000#train');
-        await page.getByTestId('backend').selectOption(backend);
+        await chooseBackend(page, backend);
         await page.getByTestId('start').click();
         // the first loss arrives after iteration 0, and the book's first evaluation follows it
         await page.waitForFunction(
@@ -186,13 +218,13 @@ describe.skipIf(missing)(
         const stopMs = Date.now() - clicked;
         measured[backend] = { ...measured[backend], stopMs };
         expect(stopMs, `Stop on ${backend}`).toBeLessThan(1000);
-        await page.close();
+        await close(page);
       }, 300_000);
     }
 
     it('predicts a drawn digit: ten probabilities that sum to 1', async () => {
       const page = await open('?iters=300&every=1000#train');
-      await page.getByTestId('backend').selectOption('wasm');
+      await chooseBackend(page, 'wasm');
       await page.getByTestId('start').click();
       await page.waitForFunction(
         () => document.querySelector('[data-testid=accuracy]')?.getAttribute('data-test-accuracy'),
@@ -215,8 +247,8 @@ describe.skipIf(missing)(
       );
       expect(probs).toHaveLength(10);
       expect(Math.abs(probs.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-5); // float32 softmax
-      await page.screenshot({ path: join(artifacts, 'draw.png') });
-      await page.close();
+      await page.screenshot({ path: join(screenshots, 'draw-drawn-1280.png') });
+      await close(page);
     }, 180_000);
 
     /** Opens the conformance tab for `backends`, runs the suite, waits for the summary. */
@@ -246,7 +278,7 @@ describe.skipIf(missing)(
       expect(failed, `${status}\n${table}`).toBe('0');
       expect(ran, status).toEqual(WEBGPU_IN_PAGE);
       expect(status).toMatch(/webgpu: WGSL compute shaders on google swiftshader/);
-      await page.close();
+      await close(page);
     }, 700_000);
 
     it('runs the conformance suite in the browser, green, WebGL2 among the backends', async () => {
@@ -254,8 +286,229 @@ describe.skipIf(missing)(
       expect(failed, table).toBe('0');
       expect(ran).toEqual(expect.arrayContaining(['gpujs-webgl2', 'tfjs-webgl', 'wasm']));
       expect(status).toMatch(/gpu\.js webgl2 engine/);
-      await page.screenshot({ path: join(artifacts, 'conformance.png'), fullPage: true });
-      await page.close();
+      await page.screenshot({ path: join(screenshots, 'conformance-1280.png'), fullPage: true });
+      await close(page);
     }, 700_000);
+
+    // ---- the explainer: graph steps, first visit, caching, the menu, phone and a11y ----
+
+    it('steps backward a node at a time, each step naming its rule with its numbers', async () => {
+      const page = await open('#graph');
+      const rule = page.getByTestId('step-rule');
+      expect(await rule.textContent()).toMatch(/^Forward: the price is 715/);
+      expect(await page.getByTestId('grad-tax').count()).toBe(0);
+      await page.screenshot({ path: join(screenshots, 'graph-forward-1280.png') });
+      await page.getByTestId('step-next').click(); // the output's 1
+      expect(await page.getByTestId('grad-price').textContent()).toBe('1');
+      await page.getByTestId('step-next').click(); // the tax's ×
+      expect(await rule.textContent()).toContain('1 × 650 = 650 to the tax');
+      expect(await page.getByTestId('grad-tax').textContent()).toBe('650');
+      expect(await page.getByTestId('grad-apple').count()).toBe(0); // not yet
+      await page.screenshot({ path: join(screenshots, 'graph-step-2-1280.png') });
+      for (let i = 0; i < 3; i++) await page.getByTestId('step-next').click();
+      expect(await rule.textContent()).toContain('1.1 × 2 = 2.2 to the apple price');
+      expect(await page.getByTestId('step-next').isDisabled()).toBe(true);
+      await page.getByTestId('step-back').click();
+      expect(await page.getByTestId('grad-apple').count()).toBe(0);
+      // no label sits on another at the largest values the inputs take
+      await page.locator('input[data-input=apple]').fill('123456789');
+      await page.locator('input[data-input=appleNum]').fill('987654');
+      await page.getByTestId('backward').click();
+      const overlaps = await page.evaluate(() => {
+        const boxes = [...document.querySelectorAll('[data-testid=graph-svg] text')].map((t) =>
+          t.getBoundingClientRect(),
+        );
+        let count = 0;
+        for (let i = 0; i < boxes.length; i++)
+          for (let j = i + 1; j < boxes.length; j++) {
+            const [a, b] = [boxes[i] as DOMRect, boxes[j] as DOMRect];
+            if (
+              a.left < b.right - 1 &&
+              b.left < a.right - 1 &&
+              a.top < b.bottom - 1 &&
+              b.top < a.bottom - 1
+            )
+              count++;
+          }
+        return count;
+      });
+      expect(overlaps).toBe(0);
+      await page.screenshot({ path: join(screenshots, 'graph-backward-large-1280.png') });
+      // an emptied input is named, and the graph marked as showing the last numbers
+      await page.locator('input[data-input=tax]').fill('');
+      expect(await page.getByTestId('graph-stale').textContent()).toMatch(/^tax: enter a number/);
+      await close(page);
+    }, 60_000);
+
+    it('first visit: Draw predicts with the pre-trained network within 2 s, no MNIST downloaded', async () => {
+      const context = await browser.newContext();
+      const mnistRequests: string[] = [];
+      context.on('request', (request) => {
+        if (request.url().includes('/mnist/')) mnistRequests.push(request.url());
+      });
+      const page = await open('#draw', DESKTOP, context);
+      const opened = Date.now();
+      await page.getByTestId('test-digit-0').click();
+      await page.waitForSelector('[data-testid=predicted]');
+      const ms = Date.now() - opened;
+      expect(ms).toBeLessThan(2000);
+      expect(await page.getByTestId('prediction').textContent()).toMatch(
+        /prediction: 7 — right \(pre-trained/,
+      );
+      expect(mnistRequests).toEqual([]);
+      await page.screenshot({ path: join(screenshots, 'draw-pretrained-1280.png') });
+      // Clear takes the prediction and the preview away too
+      await page.getByTestId('clear').click();
+      expect(await page.getByTestId('prediction').textContent()).toBe('no prediction yet');
+      expect(await page.getByTestId('probs').textContent()).toBe('');
+      await close(page);
+      await context.close();
+    }, 60_000);
+
+    it("second visit: MNIST comes from the browser's storage, not one byte downloaded", async () => {
+      const context = await browser.newContext();
+      const downloaded: string[] = [];
+      context.on('requestfinished', (request) => {
+        if (request.url().includes('/mnist/')) downloaded.push(request.url());
+      });
+      for (const visit of [1, 2]) {
+        const page = await open('?iters=20&every=20#train', DESKTOP, context);
+        await chooseBackend(page, 'wasm');
+        await page.getByTestId('start').click();
+        await page.waitForFunction(
+          () =>
+            document.querySelector('[data-testid=accuracy]')?.getAttribute('data-test-accuracy'),
+          null,
+          { timeout: 120_000 },
+        );
+        const text = await page.getByTestId('download-text').textContent();
+        if (visit === 1) {
+          expect(downloaded).toHaveLength(4); // the four gzipped files
+          expect(text).toMatch(/^MNIST downloaded: 1[01]\.\d MB \(gzipped\)/);
+          expect(await page.getByTestId('download').getAttribute('value')).toBe(
+            await page.getByTestId('download').getAttribute('max'),
+          );
+        } else {
+          expect(downloaded).toHaveLength(4); // none more
+          expect(text).toMatch(/^MNIST from this browser's storage/);
+        }
+        await close(page);
+      }
+      await context.close();
+    }, 240_000);
+
+    it('offers only what it probed, locks the form while training, and names a bad input', async () => {
+      const page = await open('?iters=3000&every=0#train');
+      await page.waitForSelector('[data-testid=backend][data-probed]');
+      // this Chromium (SwiftShader, --enable-unsafe-webgpu) runs every choice
+      expect(
+        await page.$$eval('[data-testid=backend] option', (options) =>
+          options.filter((o) => (o as HTMLOptionElement).disabled).map((o) => o.textContent),
+        ),
+      ).toEqual([]);
+      await page.getByTestId('start').click();
+      expect(await page.getByTestId('form-error').textContent()).toMatch(
+        /accuracy every must be a whole number ≥ 1 \(iterations\), got “0”/,
+      );
+      expect(await page.getByTestId('every').getAttribute('aria-invalid')).toBe('true');
+      await page.getByTestId('every').fill('1000');
+      await chooseBackend(page, 'cpu:float32');
+      await page.getByTestId('start').click();
+      expect(await page.getByTestId('backend').isDisabled()).toBe(true);
+      expect(await page.getByTestId('iters').isDisabled()).toBe(true);
+      expect(await page.getByTestId('stop').isEnabled()).toBe(true);
+      await page.waitForFunction(
+        () =>
+          /iteration \d+/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''),
+        null,
+        { timeout: 120_000 },
+      );
+      await page.getByTestId('stop').click();
+      await page.waitForFunction(
+        () =>
+          /stopped after/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''),
+        null,
+        { timeout: 30_000 },
+      );
+      expect(await page.getByTestId('backend').isEnabled()).toBe(true);
+      await close(page);
+    }, 180_000);
+
+    it('works on a phone (390 px): no sideways scroll, 44 px targets, labelled and announced', async () => {
+      const page = await open('#graph', PHONE);
+      for (const tab of ['graph', 'train', 'draw', 'conformance']) {
+        await page.evaluate((t) => {
+          location.hash = `#${t}`;
+        }, tab);
+        await page.waitForTimeout(200);
+        expect(
+          await page.evaluate(() => document.documentElement.scrollWidth),
+          tab,
+        ).toBeLessThanOrEqual(390);
+        expect(
+          await page.getAttribute(`nav a[data-tab=${tab}]`, 'aria-current'),
+          `${tab}'s link is the current page`,
+        ).toBe('page');
+        // every visible button, link, field and menu is at least 44 px high
+        const small = await page.$$eval('button, nav a, input, select', (els) =>
+          els
+            .filter(
+              (e) =>
+                (e as HTMLElement).offsetParent !== null &&
+                (e as HTMLInputElement).type !== 'checkbox',
+            )
+            .map((e) => [e.outerHTML.slice(0, 60), e.getBoundingClientRect().height] as const)
+            .filter(([, h]) => h < 44),
+        );
+        expect(small, tab).toEqual([]);
+        await page.screenshot({ path: join(screenshots, `${tab}-390.png`), fullPage: true });
+      }
+      // live regions for progress and predictions; images with names
+      for (const id of ['status', 'accuracy', 'prediction', 'step-rule', 'conformance-status'])
+        expect(await page.getByTestId(id).getAttribute('aria-live'), id).toBe('polite');
+      for (const id of ['draw-canvas', 'preview'])
+        expect(await page.getByTestId(id).getAttribute('aria-label'), id).toBeTruthy();
+      expect(await page.evaluate(() => document.getElementById('graph-name')?.textContent)).toMatch(
+        /^The shopping graph: price 715/,
+      );
+      await close(page);
+    }, 60_000);
+
+    it('draws the charts with titled axes, gridlines, the whole run, and lines of 3:1 contrast', async () => {
+      const page = await open('?iters=200&every=100#train');
+      await chooseBackend(page, 'wasm');
+      await page.getByTestId('start').click();
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid=accuracy]')?.getAttribute('data-test-accuracy'),
+        null,
+        { timeout: 120_000 },
+      );
+      const svg = (await page.getByTestId('charts').innerHTML()) as string;
+      for (const title of ['>iteration<', '>loss<', '>accuracy<', '>train (dashed)<', '>test<'])
+        expect(svg).toContain(title);
+      expect(svg).toContain('stroke="#e5e5e5"'); // gridlines
+      expect(svg.match(/<circle /g)?.length).toBeGreaterThanOrEqual(6); // 0, 100, 199 on both sets
+      const luminance = (hex: string) => {
+        const [r, g, b] = [1, 3, 5].map((i) => {
+          const c = Number.parseInt(hex.slice(i, i + 2), 16) / 255;
+          return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * (r as number) + 0.7152 * (g as number) + 0.0722 * (b as number);
+      };
+      for (const [, color] of svg.matchAll(/<polyline [^>]*stroke="(#[0-9a-f]{6})"/g))
+        expect(1.05 / (luminance(color as string) + 0.05), color).toBeGreaterThanOrEqual(3);
+      await page.screenshot({ path: join(screenshots, 'train-wasm-1280.png'), fullPage: true });
+      await page.evaluate(() => {
+        location.hash = '#draw';
+      });
+      await page.getByTestId('test-digit-1').click();
+      await page.waitForFunction(() =>
+        /trained here on wasm/.test(
+          document.querySelector('[data-testid=prediction]')?.textContent ?? '',
+        ),
+      );
+      await page.screenshot({ path: join(screenshots, 'draw-trained-1280.png'), fullPage: true });
+      await close(page);
+    }, 180_000);
   },
 );
