@@ -39,8 +39,9 @@ export function renderConformance(root: HTMLElement): void {
           `ran on: ${reports.map((r) => r.description).join('; ')}${skipped.length ? `; could not run: ${skipped.join('; ')}` : ''}`;
         $('conformance-summary').dataset.failed = String(failed);
         $('conformance-summary').dataset.backends = reports.map((r) => r.backend).join(',');
+        const skippedCases = reports.reduce((n, r) => n + r.skipped, 0);
         $('conformance-summary').textContent =
-          `${cases} cases on ${reports.length} backends: ${cases - failed} passed, ${failed} failed`;
+          `${cases} cases on ${reports.length} backends: ${cases - failed - skippedCases} passed, ${failed} failed, ${skippedCases} skipped`;
         ($('run-conformance') as HTMLButtonElement).disabled = false;
         break;
       }

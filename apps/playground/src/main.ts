@@ -14,8 +14,11 @@ function showTab(): void {
     section.classList.toggle('active', section.id === tab);
   for (const link of document.querySelectorAll<HTMLElement>('nav a')) {
     link.classList.toggle('active', link.dataset.tab === tab);
-    if (link.dataset.tab === tab) link.setAttribute('aria-current', 'page');
-    else link.removeAttribute('aria-current');
+    if (link.dataset.tab === tab) {
+      link.setAttribute('aria-current', 'page');
+      // on a phone the tabs scroll sideways: keep the current one in sight
+      link.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    } else link.removeAttribute('aria-current');
   }
 }
 window.addEventListener('hashchange', showTab);

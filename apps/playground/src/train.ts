@@ -148,7 +148,8 @@ export function renderTrain(root: HTMLElement): void {
         ],
       },
     ];
-    $('charts').innerHTML = renderCharts(charts);
+    // one SVG a chart: side by side on a wide screen, one above the other on a phone
+    $('charts').innerHTML = charts.map((chart) => renderCharts([chart])).join('');
   };
   const setRunning = (running: boolean) => {
     for (const control of form.querySelectorAll<
