@@ -1,9 +1,11 @@
 import { renderConformance } from './conformance-page.js';
 import { renderDraw } from './draw.js';
 import { renderGraph } from './graph.js';
+import { renderLayers } from './layers-page.js';
 import { renderTrain } from './train.js';
 
 renderGraph(document.getElementById('graph') as HTMLElement);
+renderLayers(document.getElementById('graph') as HTMLElement);
 renderTrain(document.getElementById('train') as HTMLElement);
 renderDraw(document.getElementById('draw') as HTMLElement);
 renderConformance(document.getElementById('conformance') as HTMLElement);

@@ -41,6 +41,10 @@ export type FromWorker =
   /** Losses of iterations `from`, `from + 1`, …, sent a few times a second. */
   | { type: 'losses'; from: number; values: number[]; trainSeconds: number }
   | { type: 'epoch'; record: EpochRecord }
+  /** The first test digits a run shows its predictions on, once a run (pixels 0…1, 784 a digit). */
+  | { type: 'test-digits'; images: Float32Array; labels: number[] }
+  /** After iteration `iter`: the first layer's weights (784 × hidden, row-major) and the digits' predictions. */
+  | { type: 'insight'; iter: number; W1: Float32Array; hidden: number; predicted: number[] }
   | {
       type: 'done';
       interrupted: boolean;

@@ -74,7 +74,20 @@ export function renderTrain(root: HTMLElement): void {
     </div>
     <div class="status" data-testid="status" role="status" aria-live="polite">ready</div>
     <div class="charts" data-testid="charts"></div>
-    <div class="status" data-testid="accuracy" role="status" aria-live="polite"></div>`;
+    <div class="status" data-testid="accuracy" role="status" aria-live="polite"></div>
+    <div class="row insight" data-testid="insight" hidden>
+      <div>
+        <h3>What the first layer looks for</h3>
+        <p class="note">Each of its weight vectors (one a hidden unit) as a 28×28 image: red where ink raises the unit, blue where it lowers it.</p>
+        <canvas class="weights" data-testid="weights" role="img" aria-label="the first layer's weight vectors as images"></canvas>
+      </div>
+      <div>
+        <h3>The first 100 test digits</h3>
+        <p class="note">What the network says of each; a mistake is boxed in red, with its answer in the corner.</p>
+        <canvas class="predictions" data-testid="predictions" width="300" height="300" role="img" aria-label="the first 100 test digits and the network's answers"></canvas>
+        <p data-testid="predictions-summary" role="status" aria-live="polite"></p>
+      </div>
+    </div>`;
   const $ = <T extends HTMLElement>(id: string) => root.querySelector(`[data-testid=${id}]`) as T;
   const form = $<HTMLFormElement>('train-form');
   const select = $<HTMLSelectElement>('backend');
@@ -109,6 +122,7 @@ export function renderTrain(root: HTMLElement): void {
   let started = 0;
   let iters = 0;
   let description = '';
+  let testDigits: { images: Float32Array; labels: number[] } | null = null;
 
   const drawCharts = () => {
     const xRange: [number, number] = [0, Math.max(iters - 1, 1)];
@@ -193,6 +207,30 @@ export function renderTrain(root: HTMLElement): void {
         }
         break;
       }
+      case 'test-digits':
+        testDigits = message;
+        $('insight').hidden = false;
+        break;
+      case 'insight':
+        drawWeights($<HTMLCanvasElement>('weights'), message.W1, message.hidden);
+        if (testDigits) {
+          const wrong = drawPredictions(
+            $<HTMLCanvasElement>('predictions'),
+            testDigits,
+            message.predicted,
+          );
+          const summary = $('predictions-summary');
+          summary.dataset.right = String(message.predicted.length - wrong.length);
+          summary.textContent = `${message.iter < 0 ? 'before training' : `after iteration ${message.iter}`}: ${message.predicted.length - wrong.length} of ${message.predicted.length} right${
+            wrong.length
+              ? `; wrong: ${wrong
+                  .slice(0, 8)
+                  .map(([i, label, said]) => `#${i + 1} is a ${label}, said ${said}`)
+                  .join('; ')}${wrong.length > 8 ? `; and ${wrong.length - 8} more` : ''}`
+              : ''
+          }`;
+        }
+        break;
       case 'epoch':
         epochs.push({
           iter: message.record.iter,
@@ -270,6 +308,62 @@ export function renderTrain(root: HTMLElement): void {
   });
   $('stop').addEventListener('click', () => send({ type: 'stop' }));
   drawCharts();
+}
+
+/** Each hidden unit's weights as a 28×28 tile, 10 a row: red positive, blue negative, scaled by the unit's largest. */
+function drawWeights(canvas: HTMLCanvasElement, W1: Float32Array, hidden: number): void {
+  const columns = 10;
+  const rows = Math.ceil(hidden / columns);
+  canvas.width = columns * 30;
+  canvas.height = rows * 30;
+  const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
+  ctx.fillStyle = 'white';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  for (let unit = 0; unit < hidden; unit++) {
+    let largest = 1e-12;
+    for (let p = 0; p < 784; p++)
+      largest = Math.max(largest, Math.abs(W1[p * hidden + unit] as number));
+    const tile = ctx.createImageData(28, 28);
+    for (let p = 0; p < 784; p++) {
+      const v = (W1[p * hidden + unit] as number) / largest; // -1 … 1
+      const [r, g, b] =
+        v > 0 ? [255, 255 * (1 - v), 255 * (1 - v)] : [255 * (1 + v), 255 * (1 + v), 255];
+      tile.data.set([r, g, b, 255], p * 4);
+    }
+    ctx.putImageData(tile, (unit % columns) * 30 + 1, Math.floor(unit / columns) * 30 + 1);
+  }
+}
+
+/** The digits 10 a row, mistakes boxed in red with the answer; returns [index, label, answer] of each mistake. */
+function drawPredictions(
+  canvas: HTMLCanvasElement,
+  digits: { images: Float32Array; labels: number[] },
+  predicted: number[],
+): [number, number, number][] {
+  const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
+  ctx.fillStyle = 'white';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  const wrong: [number, number, number][] = [];
+  predicted.forEach((said, i) => {
+    const [x, y] = [(i % 10) * 30 + 1, Math.floor(i / 10) * 30 + 1];
+    const tile = ctx.createImageData(28, 28);
+    for (let p = 0; p < 784; p++) {
+      const v = 255 - 255 * (digits.images[i * 784 + p] as number); // ink dark on white
+      tile.data.set([v, v, v, 255], p * 4);
+    }
+    ctx.putImageData(tile, x, y);
+    const label = digits.labels[i] as number;
+    if (said !== label) {
+      wrong.push([i, label, said]);
+      ctx.strokeStyle = '#c00000';
+      ctx.lineWidth = 2;
+      ctx.strokeRect(x, y, 28, 28);
+      ctx.fillStyle = '#c00000';
+      ctx.font = 'bold 11px sans-serif';
+      ctx.fillText(String(said), x + 20, y + 10);
+    }
+  });
+  return wrong;
 }
 
 /** At most ~600 points (the mean of each run of losses): the trend, at any length. */

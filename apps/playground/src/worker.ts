@@ -14,6 +14,7 @@ import {
   modelFromBinary,
   type Network,
   SGD,
+  type Tensor,
   TwoLayerNet,
   toDataset,
   trainNetwork,
@@ -97,8 +98,9 @@ async function train(request: TrainRequest): Promise<void> {
   // The new backend and network first: if either fails, the previous ones stay usable.
   const { backend } = await start(request.backend, request.base);
   let next: Current;
+  let mnist: Awaited<ReturnType<typeof mnistWithProgress>>;
   try {
-    const mnist = await mnistWithProgress(request.base);
+    mnist = await mnistWithProgress(request.base);
     const train = toDataset(backend, mnist.train.images, mnist.train.labels, 784);
     const test = toDataset(backend, mnist.test.images, mnist.test.labels, 784);
     next = { choice: request.backend, backend, train, test, net: new TwoLayerNet(backend) };
@@ -109,6 +111,8 @@ async function train(request: TrainRequest): Promise<void> {
   release(current);
   current = next;
   post({ type: 'started', backend: request.backend, description: backend.description });
+  const shown = showTestDigits(next, mnist.test.images, mnist.test.labels);
+  void shown.insight(-1);
 
   stop = new AbortController();
   const losses: number[] = [];
@@ -121,36 +125,43 @@ async function train(request: TrainRequest): Promise<void> {
   };
   const { net, train: trainSet, test } = next;
   let trainSeconds = 0;
-  const result = await trainNetwork(
-    net,
-    trainSet,
-    test,
-    {
-      iters: request.iters,
-      batchSize: request.batchSize,
-      optimizer: new SGD(backend, request.learningRate),
-      random: net.random,
-      iterPerEpoch: request.every,
-      evalOn: request.evalOn,
-      evalSamples: request.evalSamples,
-      evalAtStart: request.evalAtStart,
-      // a Stop ends the run at once; measuring the stopped weights could take minutes on GL
-      evalOnStop: 'never',
-    },
-    {
-      signal: stop.signal,
-      onIteration(_, loss, seconds) {
-        losses.push(loss);
-        trainSeconds = seconds;
-        if (performance.now() - lastSent > 150) flush(seconds);
+  let result: Awaited<ReturnType<typeof trainNetwork>>;
+  try {
+    result = await trainNetwork(
+      net,
+      trainSet,
+      test,
+      {
+        iters: request.iters,
+        batchSize: request.batchSize,
+        optimizer: new SGD(backend, request.learningRate),
+        random: net.random,
+        iterPerEpoch: request.every,
+        evalOn: request.evalOn,
+        evalSamples: request.evalSamples,
+        evalAtStart: request.evalAtStart,
+        // a Stop ends the run at once; measuring the stopped weights could take minutes on GL
+        evalOnStop: 'never',
       },
-      onEpoch(record) {
-        flush(trainSeconds);
-        post({ type: 'epoch', record });
+      {
+        signal: stop.signal,
+        onIteration(_, loss, seconds) {
+          losses.push(loss);
+          trainSeconds = seconds;
+          if (performance.now() - lastSent > 150) flush(seconds);
+        },
+        onEpoch(record) {
+          flush(trainSeconds);
+          post({ type: 'epoch', record });
+          void shown.insight(record.iter);
+        },
       },
-    },
-  );
-  flush(trainSeconds);
+    );
+    flush(trainSeconds);
+    await shown.insight(result.completedIters - 1);
+  } finally {
+    shown.dispose();
+  }
   post({
     type: 'done',
     interrupted: result.interrupted,
@@ -237,6 +248,50 @@ async function conformance(choices: string[], base: string): Promise<void> {
     post({ type: 'conformance-report', report });
   }
   post({ type: 'conformance-done', skipped });
+}
+
+/** How many test digits a run shows its predictions on. */
+const SHOWN_DIGITS = 100;
+
+/**
+ * What a run shows besides its numbers: the first layer's weights as images and its
+ * predictions on the first test digits. Both are read where `insight` is called (inside
+ * onEpoch, between iterations: a snapshot), then posted when the reads come back.
+ */
+function showTestDigits(run: Current, images: Float32Array, labels: Uint8Array) {
+  const { backend, net } = run;
+  const pixels = images.slice(0, SHOWN_DIGITS * 784);
+  post({
+    type: 'test-digits',
+    images: pixels,
+    labels: Array.from(labels.subarray(0, SHOWN_DIGITS)),
+  });
+  const x = backend.tensor(pixels, [SHOWN_DIGITS, 784]);
+  return {
+    async insight(iter: number): Promise<void> {
+      const W1 = net.params.W1 as Tensor;
+      const weights = backend.read(W1);
+      const scores = net.probabilities(x); // ours to free (predict's belong to the last layer)
+      try {
+        const values = await backend.read(scores);
+        const predicted: number[] = [];
+        for (let i = 0; i < SHOWN_DIGITS; i++) {
+          const row = values.subarray(i * 10, i * 10 + 10);
+          predicted.push(row.indexOf(Math.max(...row)));
+        }
+        post({
+          type: 'insight',
+          iter,
+          W1: Float32Array.from(await weights),
+          hidden: W1.shape[1] as number,
+          predicted,
+        });
+      } finally {
+        backend.dispose(scores);
+      }
+    },
+    dispose: () => backend.dispose(x),
+  };
 }
 
 /** MNIST, its download's progress posted a few times a second (and at the start and end). */
