@@ -84,6 +84,17 @@ async function chooseBackend(page: Page, backend: string): Promise<void> {
   await page.getByTestId('backend').selectOption(backend);
 }
 
+/** Starts a run on `backend` from the open Train tab and waits for its final accuracy. */
+async function trainToEnd(page: Page, backend: string): Promise<void> {
+  await chooseBackend(page, backend);
+  await page.getByTestId('start').click();
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid=accuracy]')?.getAttribute('data-test-accuracy'),
+    null,
+    { timeout: 120_000 },
+  );
+}
+
 /** The longest task on the page's main thread since `since` (page time, ms); 0 when none. */
 const longestTaskSince = (page: Page, since: number) =>
   page.evaluate(
@@ -225,13 +236,7 @@ describe.skipIf(missing)(
 
     it('predicts a drawn digit: ten probabilities that sum to 1', async () => {
       const page = await open('?iters=300&every=1000#train');
-      await chooseBackend(page, 'wasm');
-      await page.getByTestId('start').click();
-      await page.waitForFunction(
-        () => document.querySelector('[data-testid=accuracy]')?.getAttribute('data-test-accuracy'),
-        null,
-        { timeout: 120_000 },
-      );
+      await trainToEnd(page, 'wasm');
       await page.evaluate(() => {
         location.hash = '#draw';
       });
@@ -396,14 +401,7 @@ describe.skipIf(missing)(
       });
       for (const visit of [1, 2]) {
         const page = await open('?iters=20&every=20#train', DESKTOP, context);
-        await chooseBackend(page, 'wasm');
-        await page.getByTestId('start').click();
-        await page.waitForFunction(
-          () =>
-            document.querySelector('[data-testid=accuracy]')?.getAttribute('data-test-accuracy'),
-          null,
-          { timeout: 120_000 },
-        );
+        await trainToEnd(page, 'wasm');
         const text = await page.getByTestId('download-text').textContent();
         if (visit === 1) {
           expect(downloaded).toHaveLength(4); // the four gzipped files
@@ -459,13 +457,7 @@ describe.skipIf(missing)(
 
     it('keeps the trained network and a consistent page when a backend fails to start', async () => {
       const page = await open('?iters=50&every=50#train');
-      await chooseBackend(page, 'wasm');
-      await page.getByTestId('start').click();
-      await page.waitForFunction(
-        () => document.querySelector('[data-testid=accuracy]')?.getAttribute('data-test-accuracy'),
-        null,
-        { timeout: 120_000 },
-      );
+      await trainToEnd(page, 'wasm');
       // TensorFlow.js's .wasm files cannot be fetched: its start fails in the worker
       await page.context().route('**/tfjs-wasm/**', (route) => route.abort());
       await chooseBackend(page, 'tfjs-wasm');
@@ -542,13 +534,7 @@ describe.skipIf(missing)(
       await page.waitForSelector('[data-testid=predicted]');
       await page.screenshot({ path: join(screenshots, 'draw-predicted-390.png'), fullPage: true });
       await page.goto(`${base}?iters=100&every=50#train`);
-      await chooseBackend(page, 'wasm');
-      await page.getByTestId('start').click();
-      await page.waitForFunction(
-        () => document.querySelector('[data-testid=accuracy]')?.getAttribute('data-test-accuracy'),
-        null,
-        { timeout: 120_000 },
-      );
+      await trainToEnd(page, 'wasm');
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
         390,
       );
@@ -558,13 +544,7 @@ describe.skipIf(missing)(
 
     it('draws the charts with titled axes, gridlines, the whole run, and lines of 3:1 contrast', async () => {
       const page = await open('?iters=200&every=100#train');
-      await chooseBackend(page, 'wasm');
-      await page.getByTestId('start').click();
-      await page.waitForFunction(
-        () => document.querySelector('[data-testid=accuracy]')?.getAttribute('data-test-accuracy'),
-        null,
-        { timeout: 120_000 },
-      );
+      await trainToEnd(page, 'wasm');
       const svg = (await page.getByTestId('charts').innerHTML()) as string;
       for (const title of ['>iteration<', '>loss<', '>accuracy<', '>train (dashed)<', '>test<'])
         expect(svg).toContain(title);
