@@ -44,10 +44,10 @@ export interface TrainConfig {
   /** Measure on the first N samples of each set instead of all of them. */
   evalSamples?: number;
   /**
-   * Rows per forward pass when measuring accuracy, fixed. Unless given, the loop picks
-   * them: powers of two from 64 to 8192 (under the backend's maxRows), halved after a
-   * chunk that took over ~100 ms and doubled after one under ~20 ms, so each gives the
-   * host a turn soon; a few sizes, which a backend's buffer pool settles on.
+   * Rows per forward pass when measuring accuracy, fixed. Unless given, the loop sizes
+   * them by time: the first chunk is FIRST_EVAL_CHUNK rows, and each next one as many
+   * (a power of two, at most 8192 or the backend's maxRows) as the last took to fill
+   * about EVAL_CHUNK_MS, so the host gets a turn soon on any machine and any network.
    */
   evalChunkSize?: number;
   /**
@@ -85,6 +85,11 @@ export interface TrainResult {
     msPerIter: number;
     trainSeconds: number;
     evalSeconds: number;
+    /**
+     * How long the last whole measurement took (null: none was made). A stopped run
+     * measures its weights where this is under two seconds (evalOnStop 'if-cheap').
+     */
+    lastEvalSeconds: number | null;
   };
 }
 
@@ -112,6 +117,9 @@ export class TrainingDivergedError extends BackpropError {
     );
   }
 }
+
+/** A measurement this quick is made of a stopped run's weights too (evalOnStop 'if-cheap'). */
+export const CHEAP_EVAL_MS = 2000;
 
 /** Trains `net` on `train`, measuring accuracy on both sets once an epoch (the book's 5.7.4 loop). */
 export async function trainNetwork(
@@ -153,6 +161,7 @@ export async function trainNetwork(
       msPerIter: completedIters > 0 ? trainMs / completedIters : 0,
       trainSeconds: trainMs / 1000,
       evalSeconds: evaluation.ms / 1000,
+      lastEvalSeconds: Number.isFinite(evaluation.lastMs) ? evaluation.lastMs / 1000 : null,
     },
   });
 
@@ -190,7 +199,7 @@ export async function trainNetwork(
   if (final === null && completedIters > 0) {
     // Stopped early: measure the stopped weights where that is cheap, or asked for.
     const when = config.evalOnStop ?? 'if-cheap';
-    if (when === 'always' || (when === 'if-cheap' && evaluation.lastMs < 2000)) {
+    if (when === 'always' || (when === 'if-cheap' && evaluation.lastMs < CHEAP_EVAL_MS)) {
       final = await evaluation.run({ ignoreStop: true });
     }
   }
@@ -209,17 +218,61 @@ export async function trainNetwork(
 }
 
 /**
- * Accuracy over the evaluation sets, in chunks sized to take about 50 ms each (so the
+ * How long one evaluation chunk should take: the host gets a turn after each (a page's
+ * input, a Node process's signals), and a stop is seen within one.
+ */
+export const EVAL_CHUNK_MS = 50;
+/**
+ * The rows of the first chunk: a task that is short on any machine and any network (a
+ * phone, a CPU three times slower, a convolutional net on plain JavaScript). Later chunks
+ * are sized by the time rows took, never by a row count tuned on one machine.
+ */
+export const FIRST_EVAL_CHUNK = 16;
+
+/**
+ * Rows a chunk, by measured time: a power of two (so a backend's buffer pool settles on a
+ * few sizes) from FIRST_EVAL_CHUNK up, as many as take about EVAL_CHUNK_MS, at most four
+ * times the last (one quick chunk may be a fluke) and at most `maxRows`.
+ */
+class ChunkSizer {
+  rows: number;
+  constructor(private readonly maxRows: number) {
+    this.rows = Math.min(FIRST_EVAL_CHUNK, maxRows);
+  }
+
+  /** The next chunk's rows for `remaining` rows left (a tail under the first size goes whole). */
+  next(remaining: number): number {
+    if (remaining < FIRST_EVAL_CHUNK) return remaining;
+    return Math.min(this.rows, 2 ** Math.floor(Math.log2(remaining)));
+  }
+
+  /** Learns from a chunk of `rows` that took `ms`. */
+  took(rows: number, ms: number): void {
+    const fit = (EVAL_CHUNK_MS * rows) / Math.max(ms, 0.01);
+    let next = this.rows;
+    while (next * 2 <= fit && next * 2 <= this.maxRows && next * 2 <= this.rows * 4) next *= 2;
+    while (next > fit && next > FIRST_EVAL_CHUNK) next /= 2;
+    this.rows = Math.max(Math.min(next, this.maxRows), 1);
+  }
+}
+
+/** The largest power of two at most `rows` (and at most 8192, a few MB of images a chunk). */
+function chunkLimit(backend: Backend, fixed?: number): number {
+  const limit = Math.min(fixed ?? 8192, backend.maxRows ?? Number.POSITIVE_INFINITY);
+  return fixed === undefined ? 2 ** Math.floor(Math.log2(limit)) : limit;
+}
+
+/**
+ * Accuracy over the evaluation sets, in chunks that take about EVAL_CHUNK_MS each (so the
  * host gets a turn between them, and a stop is seen within one), timed apart from training.
  */
 class Evaluation {
   ms = 0;
   /** How long the last complete measurement took (none yet: not known to be cheap). */
   lastMs = Number.POSITIVE_INFINITY;
-  /** Rows per chunk now: fixed when asked for, else a power of two that adapts. */
-  private chunk: number;
-  private readonly fixed: boolean;
-  private readonly maxChunk: number;
+  /** Rows per chunk: fixed when asked for (evalChunkSize), else sized by time. */
+  private readonly sizer: ChunkSizer | null;
+  private readonly fixedRows: number;
 
   constructor(
     private readonly net: Network,
@@ -235,12 +288,8 @@ class Evaluation {
     if (evalChunkSize !== undefined && (!Number.isInteger(evalChunkSize) || evalChunkSize < 1)) {
       throw new UsageError(`evalChunkSize must be a whole number >= 1, got ${evalChunkSize}`);
     }
-    const maxRows = net.backend.maxRows ?? Number.POSITIVE_INFINITY;
-    this.fixed = evalChunkSize !== undefined;
-    this.maxChunk = this.fixed
-      ? Math.min(evalChunkSize as number, maxRows)
-      : 2 ** Math.floor(Math.log2(Math.min(8192, maxRows)));
-    this.chunk = this.fixed ? this.maxChunk : Math.min(1024, this.maxChunk);
+    this.fixedRows = chunkLimit(net.backend, evalChunkSize);
+    this.sizer = evalChunkSize === undefined ? new ChunkSizer(this.fixedRows) : null;
   }
 
   /** The accuracies, or null when a stop came first. */
@@ -265,37 +314,38 @@ class Evaluation {
     }
   }
 
-  private async accuracy(data: Dataset, signal: StopSignal | undefined) {
+  private accuracy(data: Dataset, signal: StopSignal | undefined) {
     const count = Math.min(
       this.config.evalSamples ?? Number.POSITIVE_INFINITY,
       data.images.shape[0],
     );
-    let correct = 0;
-    for (let start = 0; start < count; ) {
-      if (signal?.aborted) return null;
-      const rows = this.rows(count - start);
-      const began = performance.now();
-      correct += await countCorrectRows(this.net, data, start, rows);
-      start += rows;
-      const took = performance.now() - began;
-      if (!this.fixed) {
-        if (took > 100 && this.chunk > 64) this.chunk /= 2;
-        else if (took < 20 && this.chunk < this.maxChunk) this.chunk *= 2;
-      }
-      await yieldToEventLoop();
-    }
-    return correct / count;
+    return chunkedAccuracy(this.net, data, count, this.sizer, this.fixedRows, signal);
   }
+}
 
-  /**
-   * The next chunk's rows. Adapting, it is the largest power of two that fits (the tail
-   * under 64 rows goes whole), so every chunk of a dataset is one of a few sizes.
-   */
-  private rows(remaining: number): number {
-    if (this.fixed) return Math.min(this.chunk, remaining);
-    if (remaining < 64) return remaining;
-    return 2 ** Math.floor(Math.log2(Math.min(this.chunk, remaining)));
+/**
+ * How many of the first `count` samples the network classifies right, a chunk at a time
+ * with a turn for the host after each; null when `signal` stopped it first.
+ */
+async function chunkedAccuracy(
+  net: Network,
+  data: Dataset,
+  count: number,
+  sizer: ChunkSizer | null,
+  fixedRows: number,
+  signal?: StopSignal,
+): Promise<number | null> {
+  let correct = 0;
+  for (let start = 0; start < count; ) {
+    if (signal?.aborted) return null;
+    const rows = sizer ? sizer.next(count - start) : Math.min(fixedRows, count - start);
+    const began = performance.now();
+    correct += await countCorrectRows(net, data, start, rows);
+    sizer?.took(rows, performance.now() - began);
+    start += rows;
+    await yieldToEventLoop();
   }
+  return correct / count;
 }
 
 /**
@@ -337,20 +387,14 @@ async function countCorrectRows(net: Network, data: Dataset, start: number, rows
   }
 }
 
-/** Accuracy over a whole dataset, a chunk of rows at a time, giving the host a turn between chunks. */
-export async function datasetAccuracy(
-  net: Network,
-  data: Dataset,
-  chunkSize = 10_000,
-): Promise<number> {
+/**
+ * Accuracy over a whole dataset, in chunks sized as training's evaluation sizes them
+ * (about EVAL_CHUNK_MS each), giving the host a turn between chunks.
+ */
+export async function datasetAccuracy(net: Network, data: Dataset): Promise<number> {
+  const limit = chunkLimit(net.backend);
   const count = data.images.shape[0];
-  const chunk = Math.min(chunkSize, net.backend.maxRows ?? chunkSize);
-  let correct = 0;
-  for (let start = 0; start < count; start += chunk) {
-    correct += await countCorrectRows(net, data, start, Math.min(chunk, count - start));
-    await yieldToEventLoop();
-  }
-  return correct / count;
+  return (await chunkedAccuracy(net, data, count, new ChunkSizer(limit), limit)) as number;
 }
 
 /**
