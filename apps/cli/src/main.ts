@@ -52,19 +52,30 @@ async function main(argv: string[]): Promise<number> {
   return run(rest);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    if (error instanceof BackpropError) {
-      process.stderr.write(`backprop: ${error.message}\n`);
-      process.exitCode = error instanceof UsageError ? 2 : 1;
-    } else {
-      process.stderr.write(
-        `backprop: internal error (please report it):\n${(error as Error)?.stack ?? String(error)}\n`,
-      );
-      process.exitCode = 70;
-    }
-  },
-);
+/**
+ * Ends the process with `code` once what was written to stdout and stderr is out. An
+ * explicit exit, never the natural end of the event loop: at that end Node closes its
+ * signal handles before the process is gone, and a Ctrl-C in that window would kill it
+ * by the default action (exit code null) instead of reaching the command's handler.
+ */
+function exit(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+main(process.argv.slice(2)).then(exit, (error: unknown) => {
+  if (error instanceof BackpropError) {
+    process.stderr.write(`backprop: ${error.message}\n`);
+    exit(error instanceof UsageError ? 2 : 1);
+  } else {
+    process.stderr.write(
+      `backprop: internal error (please report it):\n${(error as Error)?.stack ?? String(error)}\n`,
+    );
+    exit(70);
+  }
+});

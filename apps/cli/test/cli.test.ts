@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHEAP_EVAL_MS } from '@backprop/core';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // The built command, run as a user runs it: a separate process, its output and exit code.
@@ -108,12 +109,16 @@ describe('backprop train stopped by a signal', () => {
           child.kill(signals[1]);
         }
         expect(await exited, stderr).toBe(code);
-        // "within a couple of seconds": a stop waits for one iteration, then the files
-        // (and, where it takes under two seconds, one measurement of the stopped weights);
-        // 5 s leaves room for a loaded CI machine
-        stopMs[`${backend} ${what}`] = Math.round(performance.now() - sent);
-        expect(performance.now() - sent).toBeLessThan(5000);
+        const took = performance.now() - sent;
+        stopMs[`${backend} ${what}`] = Math.round(took);
         const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+        // A stop waits for the iteration under way, then measures the stopped weights only
+        // where the last measurement took under CHEAP_EVAL_MS on this machine's own clock,
+        // then writes the files (~1 MB of JSON: tens of ms). Under a hog that measurement
+        // may take twice its last time; the step is this run's own. So the bound scales
+        // with the machine: 2·CHEAP_EVAL_MS + 3 steps + 1 s for the files and the exit.
+        const step = metrics.timing?.msPerIter ?? 0;
+        expect(took).toBeLessThan(2 * CHEAP_EVAL_MS + 3 * step + 1000);
         expect(metrics).toMatchObject({ status: 'interrupted', interrupted: true, backend });
         expect(metrics.completedIters).toBeGreaterThan(0);
         expect(metrics.loss).toHaveLength(metrics.completedIters);
@@ -131,10 +136,11 @@ describe('backprop train stopped by a signal', () => {
           expect(evaluation.stdout).toContain(
             `test accuracy ${metrics.final.testAccuracy.toFixed(4)}`,
           );
-        } else {
-          // quit at once: the stopped weights were saved, not measured
-          expect(signals).toHaveLength(2);
-        }
+        } else if (signals.length === 1) {
+          // The documented rule, on this machine: the stopped weights go unmeasured only
+          // where the last whole measurement took CHEAP_EVAL_MS or more.
+          expect(metrics.timing.lastEvalSeconds * 1000).toBeGreaterThanOrEqual(CHEAP_EVAL_MS);
+        } // else quit at once: the stopped weights were saved, not measured
       }, 120_000);
     }
   }
