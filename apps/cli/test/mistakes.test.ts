@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { IDX_FILES, idx, writeIdxSet } from './idx.js';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'backprop-mistakes-'));
@@ -26,27 +27,8 @@ function backprop(args: string[]): SpawnSyncReturns<string> {
 
 // ---- data files: a tiny valid set, and one broken variant a folder ------------------------
 
-/** An unsigned-byte IDX file: magic 0x0000 08 <dims>, big-endian sizes, then the bytes. */
-function idx(dims: number[], values?: number[], { type = 0x08, extra = 0 } = {}): Buffer {
-  const count = dims.reduce((a, b) => a * b, 1);
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header.writeUInt8(type, 2);
-  header.writeUInt8(dims.length, 3);
-  dims.forEach((d, i) => {
-    header.writeUInt32BE(d, 4 + 4 * i);
-  });
-  const body = Buffer.from(values ?? Array.from({ length: count }, (_, i) => (i * 37) % 256));
-  return Buffer.concat([header, body, Buffer.alloc(extra)]);
-}
-
-const FILES = {
-  trainImages: 'train-images-idx3-ubyte',
-  trainLabels: 'train-labels-idx1-ubyte',
-  testImages: 't10k-images-idx3-ubyte',
-  testLabels: 't10k-labels-idx1-ubyte',
-};
 const labels = (n: number) => Array.from({ length: n }, (_, i) => i % 10);
-const valid = (): Record<keyof typeof FILES, Buffer> => ({
+const valid = (): Record<keyof typeof IDX_FILES, Buffer> => ({
   trainImages: idx([20, 4, 4]),
   trainLabels: idx([20], labels(20)),
   testImages: idx([10, 4, 4]),
@@ -54,13 +36,9 @@ const valid = (): Record<keyof typeof FILES, Buffer> => ({
 });
 
 function dataDir(name: string, change: (files: Record<string, Buffer>) => void = () => {}) {
-  const dir = join(work, name);
-  mkdirSync(dir, { recursive: true });
-  const files: Record<string, Buffer> = valid();
+  const files = valid();
   change(files);
-  for (const [key, bytes] of Object.entries(files)) {
-    writeFileSync(join(dir, FILES[key as keyof typeof FILES]), bytes);
-  }
+  writeIdxSet(join(work, name), files);
   return name;
 }
 
@@ -94,14 +72,14 @@ dataDir('two-dims', (f) => {
   f.trainImages = idx([20, 16]);
 });
 const gz = dataDir('bad-gzip');
-rmSync(join(work, gz, FILES.trainImages));
-writeFileSync(join(work, gz, `${FILES.trainImages}.gz`), Buffer.from('not gzip at all'));
+rmSync(join(work, gz, IDX_FILES.trainImages));
+writeFileSync(join(work, gz, `${IDX_FILES.trainImages}.gz`), Buffer.from('not gzip at all'));
 const folder = dataDir('image-folder');
-rmSync(join(work, folder, FILES.testImages));
-mkdirSync(join(work, folder, FILES.testImages));
+rmSync(join(work, folder, IDX_FILES.testImages));
+mkdirSync(join(work, folder, IDX_FILES.testImages));
 const zipped = dataDir('gzipped-ok');
-writeFileSync(join(work, zipped, `${FILES.trainImages}.gz`), gzipSync(valid().trainImages));
-rmSync(join(work, zipped, FILES.trainImages));
+writeFileSync(join(work, zipped, `${IDX_FILES.trainImages}.gz`), gzipSync(valid().trainImages));
+rmSync(join(work, zipped, IDX_FILES.trainImages));
 
 // ---- model files --------------------------------------------------------------------------
 
@@ -194,6 +172,12 @@ const cases: Case[] = [
   [train('--lr', '-1'), /--lr needs a value; for one that starts with '-', write --lr=VALUE$/, 2],
   [train('--seed', '-1'), /--seed needs a value; for one that starts with '-'/, 2],
   [train('--seed', '1.5'), /--seed must be a whole number >= 0, got '1\.5'$/, 2],
+  // a larger seed was folded to 32 bits: 4294967296 gave the run of seed 1
+  [
+    train('--seed', '4294967296'),
+    /--seed must be at most 4294967295 \(seeds are 32-bit\), got 4294967296$/,
+    2,
+  ],
   [train('--hidden', '0'), /--hidden must be whole numbers >= 1, separated by commas/, 2],
   [train('--hidden', '10,'), /--hidden must be whole numbers >= 1, separated by commas/, 2],
   [train('--hidden', 'a,b'), /--hidden must be whole numbers >= 1/, 2],
@@ -436,6 +420,36 @@ describe('user mistakes: one line naming what was wrong, the right exit code, no
       }
     }, 60_000);
   }
+
+  it('a run that cannot be written into --out is saved elsewhere, says where, and exits 1', () => {
+    // model.json is a folder there: the files go to a temporary folder, and a script that
+    // checks the exit code must not believe they are in --out
+    mkdirSync(join(work, 'blocked', 'model.json'), { recursive: true });
+    const run = backprop([
+      'train',
+      '--data-dir',
+      'tiny',
+      '--iters',
+      '5',
+      '--batch-size',
+      '5',
+      '--out',
+      'blocked',
+    ]);
+    expect(run.status, run.stderr).toBe(1);
+    const where =
+      /could not write into .*blocked \(EISDIR\); wrote the run to (\S+) instead$/m.exec(
+        run.stderr,
+      )?.[1];
+    expect(where, run.stderr).toBeTruthy();
+    expect(readdirSync(where as string).sort()).toEqual([
+      'curves.svg',
+      'metrics.json',
+      'model.json',
+    ]);
+    expect(run.stdout).toContain(`wrote ${join(where as string, 'metrics.json')}`);
+    rmSync(where as string, { recursive: true, force: true });
+  });
 
   it('and the data that is fine trains: the tiny set, a gzipped file among them', () => {
     for (const dir of ['tiny', 'gzipped-ok']) {

@@ -9,7 +9,7 @@ export * from './model-file.js';
 export * from './multi-layer-net.js';
 export * from './network.js';
 export * from './optimizer.js';
-export { Random } from './random.js';
+export { MAX_SEED, Random } from './random.js';
 export * from './shapes.js';
 export { Tensor, type ValueFacts } from './tensor.js';
 export * from './training.js';

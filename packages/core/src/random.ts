@@ -1,5 +1,8 @@
 import { UsageError } from './errors.js';
 
+/** The largest seed: the generator is seeded from 32 bits. */
+export const MAX_SEED = 2 ** 32 - 1;
+
 /**
  * The one seeded random generator: weight init and mini-batch sampling both draw from it,
  * so every backend starts from the same numbers and a run can be repeated exactly.
@@ -15,10 +18,11 @@ export class Random {
   private spareNormal: number | null = null;
 
   constructor(readonly seed: number) {
-    if (!Number.isSafeInteger(seed) || seed < 0) {
-      throw new UsageError(`seed must be a whole number >= 0, got ${seed}`);
+    // The state is seeded from 32 bits: a larger seed would silently give another seed's run.
+    if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
+      throw new UsageError(`seed must be a whole number in 0…${MAX_SEED}, got ${seed}`);
     }
-    let state = (seed ^ Math.floor(seed / 2 ** 32)) >>> 0;
+    let state = seed >>> 0;
     const splitmix32 = () => {
       state = (state + 0x9e3779b9) >>> 0;
       let z = state;

@@ -32,4 +32,12 @@ describe('Random', () => {
     expect(() => new Random(1.5)).toThrow(UsageError);
     expect(() => new Random(-1)).toThrow(/seed must be a whole number/);
   });
+
+  it('takes every 32-bit seed and refuses a larger one instead of folding it onto another', () => {
+    expect(new Random(2 ** 32 - 1).nextUint32()).not.toBe(new Random(0).nextUint32());
+    // 2^32 would have been seeded like 1 (the high bits xor-ed in): refused, saying why
+    expect(() => new Random(2 ** 32)).toThrow(
+      /^seed must be a whole number in 0…4294967295, got 4294967296$/,
+    );
+  });
 });

@@ -7,6 +7,7 @@ import {
   DataError,
   DEFAULT_LEARNING_RATES,
   type EpochRecord,
+  MAX_SEED,
   MODEL_FORMAT,
   MODEL_VERSION,
   type ModelFile,
@@ -106,7 +107,10 @@ export async function train(argv: string[]): Promise<number> {
   const activation = oneOf('activation', values.activation, ['relu', 'sigmoid'] as const, 'relu');
   const weightInit = weightInitFlag(values['weight-init']);
   const weightDecay = nonNegativeNumber('weight-decay', values['weight-decay'], 0);
-  const seed = wholeNumber('seed', values.seed, 0, 0);
+  const seed = wholeNumber('seed', values.seed, 0, 0, {
+    value: MAX_SEED,
+    what: 'seeds are 32-bit',
+  });
   const evalOn = oneOf('eval-on', values['eval-on'], ['both', 'test'] as const, 'both');
   const evalAtStart = !values['no-eval-at-start'];
   const evalOnStop = values['eval-on-stop'] ? 'always' : 'if-cheap';
@@ -320,7 +324,9 @@ export async function train(argv: string[]): Promise<number> {
       `${accuracy(result.final)}, ${result.timing.msPerIter.toFixed(2)} ms/iter (+${result.timing.evalSeconds.toFixed(1)} s evaluating)`,
   );
   console.log(`wrote ${join(where, 'metrics.json')}, ${Object.keys(files).slice(1).join(', ')}`);
-  return stoppedBy === 'SIGTERM' ? 143 : result.interrupted ? 130 : 0;
+  if (stoppedBy) return stoppedBy === 'SIGTERM' ? 143 : 130;
+  // saved, but not where asked: a script must not believe its files are in --out
+  return where === out.dir ? 0 : 1;
 }
 
 /**
