@@ -4,6 +4,8 @@ import {
   type Broadcast,
   type DType,
   type FloatArray,
+  type GatherDims,
+  type GatherStorage,
   type KernelBackend,
   type LabelDims,
   type MatmulDims,
@@ -157,6 +159,35 @@ export class CpuKernels implements KernelBackend<FloatArray> {
     for (let i = 0; i < indices.length; i++) {
       const start = indices[i] * width;
       out.set(X.subarray(start, start + width), i * width);
+    }
+    return out;
+  }
+
+  gather(X: FloatArray, { index }: GatherStorage<FloatArray>, dims: GatherDims): FloatArray {
+    const { batch, inSize, outSize } = dims;
+    const out = this.alloc(batch * outSize);
+    for (let b = 0; b < batch; b++) {
+      const from = b * inSize;
+      const to = b * outSize;
+      for (let i = 0; i < outSize; i++) {
+        const j = index[i];
+        if (j >= 0) out[to + i] = X[from + j]; // −1: a 0, already there
+      }
+    }
+    return out;
+  }
+
+  scatterAdd(V: FloatArray, { offsets, sources }: GatherStorage<FloatArray>, dims: GatherDims) {
+    const { batch, inSize, outSize } = dims;
+    const out = this.alloc(batch * inSize);
+    for (let b = 0; b < batch; b++) {
+      const from = b * outSize;
+      const to = b * inSize;
+      for (let j = 0; j < inSize; j++) {
+        let sum = 0; // in double, stored in the dtype
+        for (let k = offsets[j]; k < offsets[j + 1]; k++) sum += V[from + sources[k]];
+        out[to + j] = sum;
+      }
     }
     return out;
   }

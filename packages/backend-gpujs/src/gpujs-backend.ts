@@ -5,6 +5,8 @@ import {
   type Broadcast,
   type DType,
   type FloatArray,
+  type GatherDims,
+  type GatherStorage,
   type KernelBackend,
   type LabelDims,
   type MatmulDims,
@@ -228,6 +230,34 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
     const rows = input(Float32Array.from(indices), 1, count);
     const source = this.as(x, (x.rows * x.cols) / width, width);
     return this.run('gatherRows', KERNELS.gatherRows, count, width, {}, source, rows);
+  }
+
+  gather(x: GpujsStorage, { index }: GatherStorage<GpujsStorage>, dims: GatherDims) {
+    const { batch, inSize, outSize } = dims;
+    const X = this.as(x, batch, inSize);
+    return this.run(
+      'gatherByMap',
+      KERNELS.gatherByMap,
+      batch,
+      outSize,
+      {},
+      X,
+      this.as(index, 1, outSize),
+    );
+  }
+
+  scatterAdd(values: GpujsStorage, map: GatherStorage<GpujsStorage>, dims: GatherDims) {
+    const { batch, inSize, outSize, maxSources } = dims;
+    return this.run(
+      'scatterAdd',
+      KERNELS.scatterAdd,
+      batch,
+      inSize,
+      { maxSources: Math.max(maxSources, 1) },
+      this.as(values, batch, outSize),
+      this.as(map.offsets, 1, inSize + 1),
+      this.as(map.sources, 1, map.sources.rows * map.sources.cols),
+    );
   }
 
   // ---- overrides: gpu.js's fused kernels, fewer texture passes than the compositions -------

@@ -213,6 +213,26 @@ export const KERNELS = {
   gatherRows: `function (x, rows) {
     return x[rows[0][this.thread.y]][this.thread.x];
   }`,
+  // Each sample (a row) rearranged by a map: index [1, outSize], −1 for a 0.
+  gatherByMap: `function (x, index) {
+    const j = index[0][this.thread.x];
+    if (j < 0)
+        return 0;
+    return x[this.thread.y][j];
+  }`,
+  // gather's adjoint: the sum over the positions that read input value (column) x of the
+  // sample; at most maxSources of them (a constant, as loop bounds must be).
+  scatterAdd: `function (values, offsets, sources) {
+    const start = offsets[0][this.thread.x];
+    const count = offsets[0][this.thread.x + 1] - start;
+    let sum = 0;
+    for (let k = 0; k < this.constants.maxSources; k++) {
+        if (k < count) {
+            sum += values[this.thread.y][sources[0][start + k]];
+        }
+    }
+    return sum;
+  }`,
 };
 
 export type KernelName = keyof typeof KERNELS;

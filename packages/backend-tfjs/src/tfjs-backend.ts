@@ -5,6 +5,8 @@ import {
   type Broadcast,
   type DType,
   type FloatArray,
+  type GatherDims,
+  type GatherStorage,
   type KernelBackend,
   type LabelDims,
   type MatmulDims,
@@ -47,6 +49,11 @@ const ENGINE_IMPORTS: Record<TfjsEngine, () => Promise<unknown>> = {
  */
 export interface TfjsStorage {
   value: tf.Tensor;
+}
+
+/** [rows, cols] with a column of zeros after it, where a map's −1 (a 0) points. */
+function withZeroColumn(matrix: tf.Tensor): tf.Tensor {
+  return tf.concat([matrix, tf.zeros([matrix.shape[0] ?? 1, 1])], 1);
 }
 
 /** t in `shape`, reshaped only when it is not in it already (a reshape is an op of its own). */
@@ -131,6 +138,13 @@ export class TfjsKernels implements KernelBackend<TfjsStorage> {
   readonly dtype: DType = 'float32';
   readonly description: string;
 
+  /**
+   * A gather map's tables as TensorFlow.js wants them, made on first use from the map's
+   * storage and kept until it is freed: the index as int32 (−1 pointing at a zero column
+   * past the sample), and the sources padded to maxSources a value.
+   */
+  private readonly mapTables = new WeakMap<TfjsStorage, tf.Tensor>();
+
   constructor(readonly engine: TfjsEngine) {
     // tfjs-node is what people call TensorFlow.js on libtensorflow
     this.name = engine === 'tensorflow' ? 'tfjs-node' : `tfjs-${engine}`;
@@ -163,6 +177,8 @@ export class TfjsKernels implements KernelBackend<TfjsStorage> {
 
   write(data: TfjsStorage, values: ArrayLike<number>, offset: number): void {
     this.activate();
+    this.mapTables.get(data)?.dispose();
+    this.mapTables.delete(data);
     const updated = Float32Array.from(data.value.dataSync<'float32'>());
     updated.set(values, offset);
     this.replace(data, tf.tensor(updated, data.value.shape, 'float32'));
@@ -170,6 +186,8 @@ export class TfjsKernels implements KernelBackend<TfjsStorage> {
 
   free(data: TfjsStorage): void {
     data.value.dispose();
+    this.mapTables.get(data)?.dispose();
+    this.mapTables.delete(data);
   }
 
   // ---- primitives ----------------------------------------------------------------------
@@ -216,6 +234,42 @@ export class TfjsKernels implements KernelBackend<TfjsStorage> {
           ? x.value
           : shaped(x.value, [x.value.size / width, width]);
       return tf.gather(source, tf.tensor1d(indices, 'int32'));
+    });
+  }
+
+  gather(x: TfjsStorage, { index }: GatherStorage<TfjsStorage>, dims: GatherDims) {
+    const { batch, inSize } = dims;
+    const columns = this.table(index, () => {
+      const i = tf.cast(index.value, 'int32');
+      return tf.where(tf.less(i, 0), tf.scalar(inSize, 'int32'), i);
+    });
+    return this.run(() => tf.gather(withZeroColumn(shaped(x.value, [batch, inSize])), columns, 1));
+  }
+
+  /** Σ over the positions that read each value: a gather of them (padded with a zero) and a sum. */
+  scatterAdd(
+    values: TfjsStorage,
+    { offsets, sources }: GatherStorage<TfjsStorage>,
+    dims: GatherDims,
+  ) {
+    const { batch, inSize, outSize } = dims;
+    const most = Math.max(dims.maxSources, 1);
+    const padded = this.table(offsets, () => {
+      const bounds = tf.cast(offsets.value, 'int32');
+      const starts = tf.reshape(tf.slice(bounds, [0], [inSize]), [inSize, 1]);
+      const counts = tf.sub(tf.reshape(tf.slice(bounds, [1], [inSize]), [inSize, 1]), starts);
+      const k = tf.reshape(tf.range(0, most, 1, 'int32'), [1, most]);
+      const last = sources.value.size - 1;
+      const at = tf.cast(
+        tf.gather(sources.value, tf.minimum(tf.add(starts, k), tf.scalar(last, 'int32'))),
+        'int32',
+      );
+      // past a value's own sources: the zero column after the sample
+      return tf.reshape(tf.where(tf.less(k, counts), at, tf.scalar(outSize, 'int32')), [-1]);
+    });
+    return this.run(() => {
+      const read = tf.gather(withZeroColumn(shaped(values.value, [batch, outSize])), padded, 1);
+      return tf.sum(tf.reshape(read, [batch, inSize, most]), 2);
     });
   }
 
@@ -309,6 +363,17 @@ export class TfjsKernels implements KernelBackend<TfjsStorage> {
     const isMax = tf.cast(tf.equal(matrix, tf.max(matrix, axis, true)), 'float32');
     const countdown = tf.reshape(tf.range(n, 0, -1), axis === 1 ? [1, n] : [n, 1]);
     return tf.argMax(tf.mul(isMax, countdown), axis);
+  }
+
+  /** A map's table in TensorFlow.js's form, made once for `storage` (see mapTables). */
+  private table(storage: TfjsStorage, make: () => tf.Tensor): tf.Tensor {
+    let table = this.mapTables.get(storage);
+    if (!table) {
+      this.activate();
+      table = tf.tidy(make);
+      this.mapTables.set(storage, table);
+    }
+    return table;
   }
 
   /** Runs one kernel's ops on this backend's engine, keeping only its result. */

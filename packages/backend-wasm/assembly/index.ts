@@ -241,6 +241,40 @@ export function gatherRows(src: usize, dst: usize, indices: usize, count: i32, w
   }
 }
 
+/**
+ * out[b, i] = x[b, index[i]], 0 where index[i] is −1, for `batch` samples of `inSize`
+ * values in and `outSize` out. The index is whole numbers stored as floats.
+ */
+export function gather(x: usize, index: usize, out: usize, batch: i32, inSize: i32, outSize: i32): void {
+  for (let b = 0; b < batch; b++) {
+    const from = x + (<usize>(b * inSize) << 2);
+    const to = out + (<usize>(b * outSize) << 2);
+    for (let i = 0; i < outSize; i++) {
+      const j = <i32>load<f32>(index + (<usize>i << 2));
+      store<f32>(to + (<usize>i << 2), j < 0 ? 0 : load<f32>(from + (<usize>j << 2)));
+    }
+  }
+}
+
+/**
+ * gather's adjoint: out[b, j] = Σ values[b, sources[k]] for k from offsets[j] up to
+ * offsets[j + 1], added in that order.
+ */
+export function scatterAdd(values: usize, offsets: usize, sources: usize, out: usize, batch: i32, inSize: i32, outSize: i32): void {
+  for (let b = 0; b < batch; b++) {
+    const from = values + (<usize>(b * outSize) << 2);
+    const to = out + (<usize>(b * inSize) << 2);
+    let start = <i32>load<f32>(offsets);
+    for (let j = 0; j < inSize; j++) {
+      const end = <i32>load<f32>(offsets + (<usize>(j + 1) << 2));
+      let sum: f32 = 0;
+      for (let k = start; k < end; k++) sum += load<f32>(from + (<usize><i32>load<f32>(sources + (<usize>k << 2)) << 2));
+      store<f32>(to + (<usize>j << 2), sum);
+      start = end;
+    }
+  }
+}
+
 /** dst[cols,rows] = src[rows,cols]ᵀ: lets b·ᵀ products run as plain ones. */
 export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
   for (let r = 0; r < rows; r++) {

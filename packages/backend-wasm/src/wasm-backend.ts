@@ -6,6 +6,8 @@ import {
   type Broadcast,
   type DType,
   type FloatArray,
+  type GatherDims,
+  type GatherStorage,
   type KernelBackend,
   type LabelDims,
   type MatmulDims,
@@ -57,6 +59,23 @@ interface Kernels {
   ): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
   gatherRows(src: number, dst: number, indices: number, count: number, width: number): void;
+  gather(
+    x: number,
+    index: number,
+    out: number,
+    batch: number,
+    inSize: number,
+    outSize: number,
+  ): void;
+  scatterAdd(
+    values: number,
+    offsets: number,
+    sources: number,
+    out: number,
+    batch: number,
+    inSize: number,
+    outSize: number,
+  ): void;
   unary(op: number, x: number, out: number, count: number): void;
   binary(
     op: number,
@@ -313,6 +332,29 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
       ]),
     );
     this.heap.release(list, indices.length);
+    return out;
+  }
+
+  gather(x: WasmBlock, { index }: GatherStorage<WasmBlock>, dims: GatherDims): WasmBlock {
+    const { batch, inSize, outSize } = dims;
+    const out = this.allocate(batch * outSize);
+    this.kernels.gather(x.offset, index.offset, out.offset, batch, inSize, outSize);
+    return out;
+  }
+
+  scatterAdd(values: WasmBlock, map: GatherStorage<WasmBlock>, dims: GatherDims): WasmBlock {
+    const { batch, inSize, outSize } = dims;
+    const out = this.allocate(batch * inSize);
+    const { offsets, sources } = map;
+    this.kernels.scatterAdd(
+      values.offset,
+      offsets.offset,
+      sources.offset,
+      out.offset,
+      batch,
+      inSize,
+      outSize,
+    );
     return out;
   }
 

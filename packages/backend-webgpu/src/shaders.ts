@@ -161,6 +161,50 @@ fn main(${GRID}) {
   out[i] = x[rows[i / p.width] * p.width + i % p.width];
 }`;
 
+/**
+ * Each sample rearranged by a map: out[b, i] = x[b, index[i]], 0 where index[i] is −1
+ * (the index is whole numbers stored as floats).
+ */
+export const gatherByMapShader = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> index: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+struct P { size: u32, inSize: u32, outSize: u32 }
+@group(0) @binding(3) var<uniform> p: P;
+@compute @workgroup_size(${WIDTH})
+fn main(${GRID}) {
+  ${INDEX}
+  if (i >= p.size) { return; }
+  let j = i32(index[i % p.outSize]);
+  var value = 0.0;
+  if (j >= 0) { value = x[(i / p.outSize) * p.inSize + u32(j)]; }
+  out[i] = value;
+}`;
+
+/**
+ * gather's adjoint, one invocation an input value: out[b, j] = Σ values[b, sources[k]]
+ * for k from offsets[j] up to offsets[j + 1], in that order.
+ */
+export const scatterAddShader = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> values: array<f32>;
+@group(0) @binding(1) var<storage, read> offsets: array<f32>;
+@group(0) @binding(2) var<storage, read> sources: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+struct P { size: u32, inSize: u32, outSize: u32 }
+@group(0) @binding(4) var<uniform> p: P;
+@compute @workgroup_size(${WIDTH})
+fn main(${GRID}) {
+  ${INDEX}
+  if (i >= p.size) { return; }
+  let j = i % p.inSize;
+  let first = (i / p.inSize) * p.outSize;
+  var sum = 0.0;
+  for (var k = u32(offsets[j]); k < u32(offsets[j + 1u]); k++) {
+    sum += values[first + u32(sources[k])];
+  }
+  out[i] = sum;
+}`;
+
 // ---- fused kernels: one pass where core's composition takes several -----------------------
 
 export const reluShader = elementwise(['x'], 'out[i] = max(x[i], 0.0);');

@@ -14,6 +14,8 @@ import {
   type Broadcast,
   type DType,
   type FloatArray,
+  type GatherDims,
+  type GatherStorage,
   type KernelBackend,
   type LabelDims,
   type MatmulDims,
@@ -24,11 +26,13 @@ import { acquireDevice, type DeviceOptions } from './device.js';
 import {
   binaryShader,
   correctRowsShader,
+  gatherByMapShader,
   gatherShader,
   matmulShader,
   reduceShader,
   reluBackwardShader,
   reluShader,
+  scatterAddShader,
   sgdShader,
   sigmoidBackwardShader,
   sigmoidShader,
@@ -226,6 +230,23 @@ export class WebgpuKernels implements KernelBackend<WebgpuStorage> {
       grid(indices.length * width, WIDTH),
     );
     this.free(rows);
+    return out;
+  }
+
+  gather(x: WebgpuStorage, { index }: GatherStorage<WebgpuStorage>, dims: GatherDims) {
+    const size = dims.batch * dims.outSize;
+    const out = this.allocate(size);
+    const uniform = [size, dims.inSize, dims.outSize];
+    this.run('gatherByMap', gatherByMapShader, [x, index, out], uniform, grid(size, WIDTH));
+    return out;
+  }
+
+  scatterAdd(values: WebgpuStorage, map: GatherStorage<WebgpuStorage>, dims: GatherDims) {
+    const size = dims.batch * dims.inSize;
+    const out = this.allocate(size);
+    const uniform = [size, dims.inSize, dims.outSize];
+    const buffers = [values, map.offsets, map.sources, out];
+    this.run('scatterAdd', scatterAddShader, buffers, uniform, grid(size, WIDTH));
     return out;
   }
 

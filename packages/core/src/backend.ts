@@ -15,13 +15,17 @@ import {
   CROSS_ENTROPY_DELTA,
   type DType,
   type FloatArray,
+  type GatherDims,
+  type GatherStorage,
   type KernelBackend,
   type LabelDims,
   type ReduceOp,
   type Shape,
   type UnaryOp,
+  type WindowDims,
 } from './contract.js';
 import { BackendError, ShapeError, TensorStateError, ValueError } from './errors.js';
+import { GatherMap, type GatherTables, gatherTables } from './gather-map.js';
 import {
   addBiasShape,
   broadcastShapes,
@@ -38,14 +42,26 @@ import {
   matmulShape,
   matrixShape,
   reduceShape,
+  sameShape,
   sizeOf,
 } from './shapes.js';
 import { Tensor, type TensorData, type ValueFacts } from './tensor.js';
+import { im2colIndex, permuteIndex, poolIndex, type Window, windowDims } from './window.js';
 
 export type { MatmulOptions } from './shapes.js';
 
 /** Labels: class indices [batch] (whole numbers stored as floats) or one-hot rows [batch, classes]. */
 export type Labels = Tensor;
+
+/** The maps the window kernels compose from, kept by shape (layers repeat a few shapes). */
+const CACHED_MAPS = 64;
+
+export interface MaxPoolResult {
+  /** The largest value of each window, [N, C, OH, OW]. */
+  out: Tensor;
+  /** Where in its window each maximum was (the first of equal ones), [N·C·OH·OW]: backward routes there. */
+  argmax: Tensor;
+}
 
 export interface SoftmaxCrossEntropyResult {
   /** softmax(logits), [batch, classes]. */
@@ -66,6 +82,8 @@ export class Backend<K extends KernelBackend = KernelBackend> {
   private closed = false;
   /** Handles made inside each open `tidy`, innermost last. */
   private readonly scopes: Set<Tensor>[] = [];
+  /** Gather maps the composed window kernels made, by shape, least recently used first. */
+  private readonly maps = new Map<string, GatherMap>();
 
   constructor(readonly kernels: K) {
     this.name = kernels.name;
@@ -293,6 +311,71 @@ export class Backend<K extends KernelBackend = KernelBackend> {
     return this.wrap(rows, shape, x.data.facts);
   }
 
+  /**
+   * A gather map on this backend (see gather): output value i of a sample reads value
+   * `index[i]` of the input sample, which holds `inSize` values; −1 gives a 0. Checked
+   * once, here; the caller owns it (`map.dispose()`).
+   */
+  gatherMap(index: ArrayLike<number>, inSize: number): GatherMap {
+    this.open('gatherMap');
+    const tables = gatherTables('gatherMap', index, inSize);
+    const upload = (values: Int32Array) => this.tensor(values, [values.length]);
+    return this.mapOf(tables, inSize, upload);
+  }
+
+  /**
+   * Each sample of x rearranged by `map`: x is [batch, …] with map.inSize values a
+   * sample; the result is [batch, map.outSize] (0 where the map says −1).
+   */
+  gather(x: Tensor, map: GatherMap): Tensor {
+    const X = this.own('gather', x).data.storage;
+    const dims = this.gatherDims('gather', x, map, map.inSize, 'the map reads');
+    return this.wrap(this.kernels.gather(X, this.mapStorage(map), dims), [dims.batch, map.outSize]);
+  }
+
+  /**
+   * gather's adjoint: values [batch, …] with map.outSize values a sample, each added
+   * back to the input value it was read from; the result is [batch, map.inSize]. The
+   * backward of every gather (col2im is this with im2col's map).
+   */
+  scatterAdd(values: Tensor, map: GatherMap): Tensor {
+    const V = this.own('scatterAdd', values).data.storage;
+    const dims = this.gatherDims('scatterAdd', values, map, map.outSize, 'the map writes');
+    return this.wrap(this.kernels.scatterAdd(V, this.mapStorage(map), dims), [
+      dims.batch,
+      map.inSize,
+    ]);
+  }
+
+  /**
+   * The axes of x permuted, as numpy's `transpose(axes)`, with the batch axis kept first
+   * (axes[0] = 0): each sample is permuted on its own. A gather by a map kept for the shape.
+   */
+  permute(x: Tensor, axes: readonly number[]): Tensor {
+    this.own('permute', x);
+    const rank = x.shape.length;
+    const valid =
+      axes.length === rank &&
+      axes[0] === 0 &&
+      [...axes].sort((a, b) => a - b).every((a, k) => a === k);
+    if (!valid) {
+      throw new ShapeError(
+        'permute',
+        `axes must order all ${rank} axes of ${formatShape(x.shape)} with the batch axis first (e.g. [0, 2, 1]), got [${axes.join(', ')}]`,
+      );
+    }
+    const sample = x.shape.slice(1);
+    const inner = axes.slice(1).map((a) => a - 1);
+    const map = this.cachedMap(`permute ${sample} ${inner}`, sizeOf(sample), () =>
+      permuteIndex(sample, inner),
+    );
+    const out = this.gather(x, map);
+    return this.reshapeOwned(
+      out,
+      axes.map((a) => x.shape[a]),
+    );
+  }
+
   // ---- composed kernels: core's composition, or the backend's own override ---------------
 
   /** x + bias on every row: [m,n] + [n] → [m,n]. */
@@ -411,6 +494,142 @@ export class Backend<K extends KernelBackend = KernelBackend> {
     return composed.countCorrect(this, scores, labels);
   }
 
+  /**
+   * 7.4.3 — the book's im2col: images [N, C, H, W] as the rows of a matrix, one row a
+   * window position, [N·OH·OW, C·FH·FW], so a convolution is one matrix product.
+   */
+  im2col(x: Tensor, window: Window): Tensor {
+    const X = this.own('im2col', x).data.storage;
+    const d = windowDims('im2col', x.shape, window);
+    const rows = d.batch * d.outHeight * d.outWidth;
+    const cols = d.channels * d.windowHeight * d.windowWidth;
+    if (this.kernels.im2col) return this.wrap(this.kernels.im2col(X, d), [rows, cols]);
+    return composed.im2col(this, x, d);
+  }
+
+  /**
+   * im2col's adjoint (the book's col2im): each value of col [N·OH·OW, C·FH·FW] added back
+   * to the pixel it was read from, giving images `shape` [N, C, H, W].
+   */
+  col2im(col: Tensor, shape: readonly number[], window: Window): Tensor {
+    const C = this.own('col2im', col).data.storage;
+    const d = windowDims('col2im', shape, window);
+    const expected = [
+      d.batch * d.outHeight * d.outWidth,
+      d.channels * d.windowHeight * d.windowWidth,
+    ];
+    if (!sameShape(col.shape, expected)) {
+      throw new ShapeError(
+        'col2im',
+        `col must be ${formatShape(expected)} for images ${formatShape(shape)} and a ${d.windowHeight}×${d.windowWidth} window, got ${formatShape(col.shape)}`,
+      );
+    }
+    if (this.kernels.col2im) return this.wrap(this.kernels.col2im(C, d), shape);
+    return composed.col2im(this, col, d);
+  }
+
+  /** 7.4.4 — max pooling: the largest value of each window of images [N, C, H, W], and where it was. */
+  maxPool(x: Tensor, window: Window): MaxPoolResult {
+    const X = this.own('maxPool', x).data.storage;
+    const d = windowDims('maxPool', x.shape, window);
+    if (this.kernels.maxPool) {
+      const [out, argmax] = this.kernels.maxPool(X, d);
+      return {
+        out: this.wrap(out, [d.batch, d.channels, d.outHeight, d.outWidth]),
+        argmax: this.wrap(argmax, [d.batch * d.channels * d.outHeight * d.outWidth]),
+      };
+    }
+    return composed.maxPool(this, x, d);
+  }
+
+  /** Max pooling's backward: each window's gradient goes to its maximum, the rest get 0; images `shape`. */
+  maxPoolBackward(dout: Tensor, argmax: Tensor, shape: readonly number[], window: Window): Tensor {
+    const [D, A] = this.ownAll('maxPoolBackward', dout, argmax);
+    const d = windowDims('maxPoolBackward', shape, window);
+    const outShape = [d.batch, d.channels, d.outHeight, d.outWidth];
+    if (!sameShape(dout.shape, outShape) || argmax.size !== sizeOf(outShape)) {
+      throw new ShapeError(
+        'maxPoolBackward',
+        `dout must be ${formatShape(outShape)} and argmax hold ${sizeOf(outShape)} values for images ${formatShape(shape)}, got ${formatShape(dout.shape)} and ${formatShape(argmax.shape)}`,
+      );
+    }
+    if (this.kernels.maxPoolBackward)
+      return this.wrap(this.kernels.maxPoolBackward(D, A, d), shape);
+    return composed.maxPoolBackward(this, dout, argmax, d);
+  }
+
+  /**
+   * 6.3 — γ·(x − mean)/√(variance + ε) + β on x [N, D], each column by its own mean,
+   * variance, γ and β ([D] each): batch statistics in training, running ones at test.
+   */
+  batchNormalize(
+    x: Tensor,
+    mean: Tensor,
+    variance: Tensor,
+    gamma: Tensor,
+    beta: Tensor,
+    epsilon: number,
+  ): Tensor {
+    const [X, M, V, G, B] = this.ownAll('batchNormalize', x, mean, variance, gamma, beta);
+    const [rows, cols] = matrixShape('batchNormalize', x);
+    for (const [name, t] of [
+      ['mean', mean],
+      ['variance', variance],
+      ['gamma', gamma],
+      ['beta', beta],
+    ] as const) {
+      if (!sameShape(t.shape, [cols])) {
+        throw new ShapeError(
+          'batchNormalize',
+          `${name} must be [${cols}] for x ${formatShape(x.shape)}, got ${formatShape(t.shape)}`,
+        );
+      }
+    }
+    if (!(epsilon > 0 && Number.isFinite(epsilon)))
+      throw new ValueError('batchNormalize', `epsilon must be a positive number, got ${epsilon}`);
+    if (this.kernels.batchNormalize)
+      return this.wrap(this.kernels.batchNormalize(X, M, V, G, B, rows, cols, epsilon), x.shape);
+    return composed.batchNormalize(this, x, mean, variance, gamma, beta, epsilon);
+  }
+
+  /**
+   * The map a composed kernel gathers by, made once for its shape and kept (a few dozen,
+   * least recently used dropped): not a handle anyone owns, so not in liveTensors().
+   */
+  cachedMap(key: string, inSize: number, index: () => Int32Array): GatherMap {
+    const found = this.maps.get(key);
+    if (found) {
+      this.maps.delete(key); // most recently used: to the end
+      this.maps.set(key, found);
+      return found;
+    }
+    const map = this.mapOf(gatherTables(key, index(), inSize), inSize, (values) =>
+      this.unowned(values),
+    );
+    this.maps.set(key, map);
+    if (this.maps.size > CACHED_MAPS) {
+      const [oldest, evicted] = this.maps.entries().next().value as [string, GatherMap];
+      this.maps.delete(oldest);
+      for (const t of [evicted.index, evicted.offsets, evicted.sources]) {
+        t.disposed = true;
+        this.kernels.free(t.data.storage);
+      }
+    }
+    return map;
+  }
+
+  /** im2col's map for the window over images of `d`'s shape. */
+  im2colMap(d: WindowDims): GatherMap {
+    const key = `im2col ${d.channels} ${d.height} ${d.width} ${d.windowHeight} ${d.windowWidth} ${d.stride} ${d.pad}`;
+    return this.cachedMap(key, d.channels * d.height * d.width, () => im2colIndex(d));
+  }
+
+  /** Pooling's map (one window a row, rows in [C, OH, OW] order) for `d`'s shape. */
+  poolMap(d: WindowDims): GatherMap {
+    const key = `pool ${d.channels} ${d.height} ${d.width} ${d.windowHeight} ${d.windowWidth} ${d.stride} ${d.pad}`;
+    return this.cachedMap(key, d.channels * d.height * d.width, () => poolIndex(d));
+  }
+
   // ---- what a Tensor asks of its backend ---------------------------------------------------
 
   /** The first few values, where a synchronous read is possible (for `Tensor.toString`). */
@@ -420,6 +639,73 @@ export class Backend<K extends KernelBackend = KernelBackend> {
   }
 
   // ---- the checks and the bookkeeping, once for every backend ------------------------------
+
+  private mapOf(
+    tables: GatherTables,
+    inSize: number,
+    upload: (values: Int32Array) => Tensor,
+  ): GatherMap {
+    const made: Tensor[] = [];
+    try {
+      for (const values of [tables.index, tables.offsets, tables.sources])
+        made.push(upload(values));
+    } catch (error) {
+      for (const t of made) if (!t.disposed) this.dispose(t);
+      throw error;
+    }
+    const [index, offsets, sources] = made as [Tensor, Tensor, Tensor];
+    return new GatherMap(inSize, tables.index.length, tables.maxSources, index, offsets, sources);
+  }
+
+  /** A tensor no one owns (a cached map's): not counted in liveTensors, freed by the cache. */
+  private unowned(values: Int32Array): Tensor {
+    this.open('gather map');
+    const data = {
+      storage: this.kernels.upload(values, [values.length]),
+      size: values.length,
+      refs: 1,
+      facts: null,
+    };
+    return new Tensor(this, [values.length], data);
+  }
+
+  private mapStorage(map: GatherMap): GatherStorage<unknown> {
+    if (!(map instanceof GatherMap)) {
+      throw new TensorStateError('gather: the map must come from backend.gatherMap(index, inSize)');
+    }
+    const [index, offsets, sources] = this.ownAll(
+      'gather map',
+      map.index,
+      map.offsets,
+      map.sources,
+    );
+    return { index, offsets, sources };
+  }
+
+  /** Checks x [batch, …] holds `sampleSize` values a sample; the kernel's sizes. */
+  private gatherDims(
+    where: string,
+    x: Tensor,
+    map: GatherMap,
+    sampleSize: number,
+    what: string,
+  ): GatherDims {
+    const batch = x.shape[0];
+    if (x.shape.length < 1 || x.size !== batch * sampleSize) {
+      throw new ShapeError(
+        where,
+        `x must be [batch, …] with ${sampleSize} values a sample (${what} ${sampleSize}), got ${formatShape(x.shape)}`,
+      );
+    }
+    return { batch, inSize: map.inSize, outSize: map.outSize, maxSources: map.maxSources };
+  }
+
+  /** A reshape of a tensor this call made, which the caller gets instead of it. */
+  private reshapeOwned(t: Tensor, shape: readonly number[]): Tensor {
+    const reshaped = this.reshape(t, shape);
+    this.dispose(t);
+    return reshaped;
+  }
 
   private unary(op: UnaryOp, x: Tensor): Tensor {
     const X = this.own(op, x).data.storage;

@@ -7,7 +7,8 @@
  * Shapes and labels were checked by the caller (`Backend`); each runs inside `tidy`, so
  * every intermediate is freed and only the result is the caller's.
  */
-import type { Backend, Labels, SoftmaxCrossEntropyResult } from './backend.js';
+import type { Backend, Labels, MaxPoolResult, SoftmaxCrossEntropyResult } from './backend.js';
+import type { WindowDims } from './contract.js';
 import type { Tensor } from './tensor.js';
 
 /** x + b on every row (numpy broadcasts [n] across [m,n]). */
@@ -95,5 +96,75 @@ export function countCorrect(b: Backend, scores: Tensor, labels: Labels): Tensor
   return b.tidy(() => {
     const indices = labels.shape.length === 2 ? b.argmax(labels, 1) : labels;
     return b.sum(b.equal(b.argmax(scores, 1), indices));
+  });
+}
+
+/** The book's im2col: a gather of each image by im2col's map, one window position a row. */
+export function im2col(b: Backend, x: Tensor, d: WindowDims): Tensor {
+  const rows = d.batch * d.outHeight * d.outWidth;
+  return b.tidy(() =>
+    b.reshape(b.gather(x, b.im2colMap(d)), [rows, d.channels * d.windowHeight * d.windowWidth]),
+  );
+}
+
+/** The book's col2im: im2col's adjoint, each value added back to the pixel it came from. */
+export function col2im(b: Backend, col: Tensor, d: WindowDims): Tensor {
+  const perImage = d.outHeight * d.outWidth * d.channels * d.windowHeight * d.windowWidth;
+  return b.tidy(() => {
+    const dx = b.scatterAdd(b.reshape(col, [d.batch, perImage]), b.im2colMap(d));
+    return b.reshape(dx, [d.batch, d.channels, d.height, d.width]);
+  });
+}
+
+/** Each window as a row (pooling's map), its max and where the max is: np.max and np.argmax along axis 1. */
+export function maxPool(b: Backend, x: Tensor, d: WindowDims): MaxPoolResult {
+  const windows = d.batch * d.channels * d.outHeight * d.outWidth;
+  return b.tidy(() => {
+    const cols = b.reshape(b.gather(x, b.poolMap(d)), [windows, d.windowHeight * d.windowWidth]);
+    return {
+      out: b.reshape(b.max(cols, 1), [d.batch, d.channels, d.outHeight, d.outWidth]),
+      argmax: b.argmax(cols, 1),
+    };
+  });
+}
+
+/**
+ * The book's Pooling.backward: each window's dout goes to the position of its max — a
+ * one-hot row (argmax == column) times dout — and back to the pixels (the adjoint of the
+ * windows' gather).
+ */
+export function maxPoolBackward(b: Backend, dout: Tensor, argmax: Tensor, d: WindowDims): Tensor {
+  const windows = d.batch * d.channels * d.outHeight * d.outWidth;
+  const size = d.windowHeight * d.windowWidth;
+  return b.tidy(() => {
+    const positions = b.tensor(
+      Array.from({ length: size }, (_, j) => j),
+      [1, size],
+    );
+    const routed = b.mul(
+      b.equal(b.reshape(argmax, [windows, 1]), positions),
+      b.reshape(dout, [windows, 1]),
+    );
+    const dx = b.scatterAdd(
+      b.reshape(routed, [d.batch, d.channels * d.outHeight * d.outWidth * size]),
+      b.poolMap(d),
+    );
+    return b.reshape(dx, [d.batch, d.channels, d.height, d.width]);
+  });
+}
+
+/** γ·(x − μ)/√(σ² + ε) + β, column by column: the book's BatchNormalization forward. */
+export function batchNormalize(
+  b: Backend,
+  x: Tensor,
+  mean: Tensor,
+  variance: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  epsilon: number,
+): Tensor {
+  return b.tidy(() => {
+    const xn = b.div(b.sub(x, mean), b.sqrt(b.add(variance, epsilon)));
+    return b.add(b.mul(gamma, xn), beta);
   });
 }

@@ -55,6 +55,43 @@ export interface MatmulDims {
   transposeB: boolean;
 }
 
+/**
+ * A gather map as a kernel sees it, per sample: output value i of a sample is input value
+ * `index[i]` of the same sample (0 where it is −1). The inverse, for the adjoint: the
+ * output positions that read input value j are `sources[offsets[j]]` up to (not
+ * including) `sources[offsets[j + 1]]`, ascending. All three hold whole numbers stored as
+ * floats (exact below 2^24, which core checks when it makes a map).
+ */
+export interface GatherStorage<S> {
+  index: S;
+  offsets: S;
+  sources: S;
+}
+
+/** The sizes of a gather: `batch` samples of `inSize` values in, of `outSize` values out. */
+export interface GatherDims {
+  batch: number;
+  inSize: number;
+  outSize: number;
+  /** The most output positions that read one input value (the longest run of `sources`). */
+  maxSources: number;
+}
+
+/** A window over a batch of images [N, C, H, W] (a filter, a pooling window) and the output's size, as a kernel sees it. */
+export interface WindowDims {
+  batch: number;
+  channels: number;
+  height: number;
+  width: number;
+  windowHeight: number;
+  windowWidth: number;
+  stride: number;
+  pad: number;
+  /** (height + 2·pad − windowHeight) / stride + 1, rounded down, as the book's. */
+  outHeight: number;
+  outWidth: number;
+}
+
 /** Labels as a kernel sees them: class indices [batch] (oneHot false) or one-hot rows [batch, classes]. */
 export interface LabelDims {
   batch: number;
@@ -103,6 +140,17 @@ export interface KernelBackend<S = unknown> {
   reduce(op: ReduceOp, x: S, rows: number, cols: number, axis: 0 | 1): S;
   /** The rows of x (each `width` values) at `indices`, one after another. */
   gatherRows(x: S, indices: Int32Array, width: number): S;
+  /**
+   * out[b, i] = x[b, index[i]], or 0 where index[i] is −1, for each of `batch` samples:
+   * im2col, a permutation of axes, padding — any rearrangement of a sample's values.
+   */
+  gather(x: S, map: GatherStorage<S>, dims: GatherDims): S;
+  /**
+   * gather's adjoint: out[b, j] = Σ values[b, i] over the positions i that read j
+   * (`sources` from `offsets[j]` to `offsets[j + 1]`, in that order): col2im, and the
+   * backward of every gather. Summed in that order, so every backend adds the same terms.
+   */
+  scatterAdd(values: S, map: GatherStorage<S>, dims: GatherDims): S;
 
   // ---- composed kernels: core builds these from the primitives; a backend may override
   // any of them where it is faster, and the conformance suite checks each override against
@@ -121,6 +169,25 @@ export interface KernelBackend<S = unknown> {
   sgdUpdate?(param: S, grad: S, size: number, learningRate: number): void;
   /** How many rows have their largest score at the label's class, as a [] scalar. */
   countCorrect?(scores: S, labels: S, dims: LabelDims): S;
+  /** Images [N, C, H, W] as [N·OH·OW, C·FH·FW], one window position a row (7.4.3). */
+  im2col?(x: S, dims: WindowDims): S;
+  /** im2col's adjoint: [N·OH·OW, C·FH·FW] added back into images [N, C, H, W]. */
+  col2im?(col: S, dims: WindowDims): S;
+  /** Each window's max [N, C, OH, OW] and its position in the window [N·C·OH·OW] (the first of equal maxima). */
+  maxPool?(x: S, dims: WindowDims): [out: S, argmax: S];
+  /** dout [N, C, OH, OW] to each window's max position, 0 elsewhere: images [N, C, H, W]. */
+  maxPoolBackward?(dout: S, argmax: S, dims: WindowDims): S;
+  /** γ·(x − mean)/√(variance + epsilon) + β on x [rows, cols], one mean, variance, γ, β a column. */
+  batchNormalize?(
+    x: S,
+    mean: S,
+    variance: S,
+    gamma: S,
+    beta: S,
+    rows: number,
+    cols: number,
+    epsilon: number,
+  ): S;
 }
 
 /** The kernels core composes from the primitives, which a backend may override. */
@@ -136,6 +203,11 @@ export const COMPOSED_KERNELS = [
   'softmaxCrossEntropyBackward',
   'sgdUpdate',
   'countCorrect',
+  'im2col',
+  'col2im',
+  'maxPool',
+  'maxPoolBackward',
+  'batchNormalize',
 ] as const satisfies readonly (keyof KernelBackend)[];
 export type ComposedKernel = (typeof COMPOSED_KERNELS)[number];
 
