@@ -5,7 +5,15 @@
  * primitives and both axes of the reductions; then the composed kernels as the layers
  * call them (the backend's override where it has one, else core's composition).
  */
-import { type Backend, BINARY_OPS, type BinaryOp, type Tensor, UNARY_OPS } from '@backprop/core';
+import {
+  type Backend,
+  BINARY_OPS,
+  type BinaryOp,
+  type Tensor,
+  UNARY_OPS,
+  type Window,
+  windowDims,
+} from '@backprop/core';
 import type { ConformanceCase } from '../case.js';
 import { Check } from '../check.js';
 import { type CaseContext, ORACLE_ITSELF } from '../context.js';
@@ -503,6 +511,216 @@ const gatherCases = (
   ),
 );
 
+// ---- gather by a map, its adjoint, and the window kernels composed from them --------------
+
+/**
+ * A map of `outSize` entries into samples of `inSize` values: every value read at least
+ * once where outSize allows, some several times (the overlap of windows), a tenth −1 (the
+ * padding's zeros).
+ */
+function mapIndex(ctx: CaseContext, seed: number, inSize: number, outSize: number): number[] {
+  const r = ctx.values(seed, outSize, { lo: 0, hi: 1 });
+  return Array.from(r, (u, i) => (u < 0.1 ? -1 : i < inSize ? i : Math.floor(u * inSize) % inSize));
+}
+
+const MAP_SHAPES: [batch: number, inSize: number, outSize: number][] = [
+  [1, 1, 3],
+  [3, 7, 33],
+  [2, 50, 10],
+  [100, 784, 14_400], // im2col of MNIST images for 5×5 filters: 576 positions × 25
+];
+
+const gatherMapCases = MAP_SHAPES.map(([batch, inSize, outSize]) =>
+  kernelCase(
+    'gather',
+    `${batch} samples of ${inSize} → ${outSize}, with −1s`,
+    async (ctx, check) => {
+      const index = mapIndex(ctx, inSize + outSize, inSize, outSize);
+      const x = ctx.values(batch * inSize, batch * inSize);
+      const r = await both(
+        ctx,
+        (backend, [t]) => {
+          const map = backend.gatherMap(index, inSize);
+          try {
+            return backend.gather(t, map);
+          } finally {
+            map.dispose();
+          }
+        },
+        [[x, [batch, inSize]]],
+      );
+      check.that(r.shapeOk, `shape ${r.shapes}`);
+      check.exact('gather', r.actual, r.expected); // a copy: every value exact
+    },
+  ),
+);
+
+const scatterAddCases = MAP_SHAPES.map(([batch, inSize, outSize]) =>
+  kernelCase('scatterAdd', `[${batch},${outSize}] → [${batch},${inSize}]`, async (ctx, check) => {
+    const index = mapIndex(ctx, inSize + outSize, inSize, outSize);
+    const v = ctx.values(batch * outSize + 1, batch * outSize);
+    const run = (backend: Backend, t: Tensor) => {
+      const map = backend.gatherMap(index, inSize);
+      try {
+        return { sums: backend.scatterAdd(t, map), most: map.maxSources };
+      } finally {
+        map.dispose();
+      }
+    };
+    const r = await both(ctx, (backend, [t]) => run(backend, t).sums, [[v, [batch, outSize]]]);
+    check.that(r.shapeOk, `shape ${r.shapes}`);
+    // a sum of at most maxSources terms: (maxSources + 2)·u·Σ|terms|
+    const absolute = ctx.on(ctx.oracle, v.map(Math.abs), [batch, outSize]);
+    const { sums, most } = run(ctx.oracle, absolute);
+    const tolerance = ctx.tolerance(['kernels', 'scatterAdd'], {
+      rtol: (most + 2) * ctx.u,
+      atol: 0,
+    });
+    check.close(
+      'scatterAdd',
+      r.actual,
+      r.expected,
+      tolerance,
+      await ctx.read(ctx.oracle, ctx.hold(ctx.oracle, sums)),
+    );
+  }),
+);
+
+/** Images [N, C, H, W] and the windows over them, chosen to break index arithmetic. */
+const WINDOWS: [shape: number[], window: Window, what: string][] = [
+  [[5, 1, 28, 28], { height: 5, width: 5, stride: 1, pad: 0 }, 'MNIST, 5×5'],
+  [[3, 3, 7, 9], { height: 3, width: 2, stride: 2, pad: 1 }, '3×2 stride 2 pad 1, not square'],
+  [[2, 4, 6, 6], { height: 2, width: 2, stride: 2, pad: 0 }, '2×2 stride 2 (pooling)'],
+  [[1, 2, 5, 5], { height: 3, width: 3, stride: 2, pad: 2 }, '3×3 stride 2 pad 2'],
+];
+
+const windowCases = WINDOWS.flatMap(([shape, window, what]) => [
+  kernelCase('im2col', `${shape.join('×')}, ${what}`, async (ctx, check) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const r = await both(ctx, (backend, [x]) => backend.im2col(x, window), [
+      [ctx.values(size, size), shape],
+    ]);
+    check.that(r.shapeOk, `shape ${r.shapes}`);
+    check.exact('im2col', r.actual, r.expected);
+  }),
+  kernelCase('col2im', `${shape.join('×')}, ${what}`, async (ctx, check) => {
+    const d = windowDims('col2im', shape, window);
+    const colShape = [
+      d.batch * d.outHeight * d.outWidth,
+      d.channels * window.height * window.width,
+    ];
+    const values = ctx.values(colShape[0], colShape[0] * colShape[1]);
+    const r = await both(ctx, (backend, [c]) => backend.col2im(c, shape, window), [
+      [values, colShape],
+    ]);
+    check.that(r.shapeOk, `shape ${r.shapes}`);
+    // each pixel sums at most windowHeight·windowWidth terms
+    const terms = window.height * window.width;
+    const abs = ctx.hold(
+      ctx.oracle,
+      ctx.oracle.col2im(ctx.on(ctx.oracle, values.map(Math.abs), colShape), shape, window),
+    );
+    check.close(
+      'col2im',
+      r.actual,
+      r.expected,
+      ctx.tolerance(['kernels', 'col2im'], { rtol: (terms + 2) * ctx.u, atol: 0 }),
+      await ctx.read(ctx.oracle, abs),
+    );
+  }),
+  kernelCase('maxPool', `${shape.join('×')}, ${what}, with ties`, async (ctx, check) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    // a third of the pixels 0: windows with equal maxima, where the first must win
+    const x = ctx.values(size + 7, size, { zeros: 0.3, lo: -1, hi: 0 });
+    const pick = (backend: Backend, t: Tensor, which: 'out' | 'argmax') => {
+      const result = backend.maxPool(t, window);
+      backend.dispose(result[which === 'out' ? 'argmax' : 'out']);
+      return result[which];
+    };
+    const out = await both(ctx, (backend, [t]) => pick(backend, t, 'out'), [[x, shape]]);
+    const argmax = await both(ctx, (backend, [t]) => pick(backend, t, 'argmax'), [[x, shape]]);
+    check.that(out.shapeOk && argmax.shapeOk, `shapes ${out.shapes}, ${argmax.shapes}`);
+    check.exact('maxPool out', out.actual, out.expected);
+    check.exact('maxPool argmax (the first of equal maxima)', argmax.actual, argmax.expected);
+  }),
+  kernelCase('maxPoolBackward', `${shape.join('×')}, ${what}`, async (ctx, check) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const x = ctx.values(size + 9, size, { zeros: 0.3, lo: -1, hi: 0 });
+    const r = await both(
+      ctx,
+      (backend, [t]) => {
+        const { out, argmax } = backend.maxPool(t, window);
+        const dout = backend.add(backend.mul(out, 0), 1.5); // 1.5 at every output
+        const dx = backend.maxPoolBackward(dout, argmax, shape, window);
+        for (const u of [out, argmax, dout]) backend.dispose(u);
+        return dx;
+      },
+      [[x, shape]],
+    );
+    check.that(r.shapeOk, `shape ${r.shapes}`);
+    // sums of 1.5 where windows overlap: small whole multiples, exact in any order
+    check.exact('maxPoolBackward', r.actual, r.expected);
+  }),
+]);
+
+const batchNormalizeCases = (
+  [
+    [1, 3],
+    [100, 100],
+    [7, 33],
+  ] as [number, number][]
+).map(([rows, cols]) =>
+  kernelCase('batchNormalize', `${rows}×${cols}`, async (ctx, check) => {
+    const r = await both(
+      ctx,
+      (backend, [x, mean, variance, gamma, beta]) =>
+        backend.batchNormalize(x, mean, variance, gamma, beta, 1e-6),
+      [
+        [ctx.values(rows * cols, rows * cols, { lo: -3, hi: 3 }), [rows, cols]],
+        [ctx.values(cols + 1, cols), [cols]],
+        [ctx.values(cols + 2, cols, { lo: 0.01, hi: 4 }), [cols]],
+        [ctx.values(cols + 3, cols, { lo: 0.5, hi: 2 }), [cols]],
+        [ctx.values(cols + 4, cols), [cols]],
+      ],
+    );
+    check.that(r.shapeOk, `shape ${r.shapes}`);
+    // a subtraction, a sqrt, a division, a product and a sum: a few roundings of values
+    // of the output's size (at most ~|γ|·|x − mean|/σ + |β| ≈ 100 here)
+    check.close(
+      'batchNormalize',
+      r.actual,
+      r.expected,
+      ctx.tolerance(['kernels', 'batchNormalize'], { rtol: 8 * ctx.u, atol: 8 * ctx.u * 100 }),
+    );
+  }),
+);
+
+const permuteCases = (
+  [
+    [
+      [2, 3, 4],
+      [0, 2, 1],
+    ],
+    [
+      [3, 24, 24, 30],
+      [0, 3, 1, 2],
+    ], // a convolution's output, as the book's transpose(0, 3, 1, 2)
+    [
+      [1, 2, 3, 4, 5],
+      [0, 4, 2, 3, 1],
+    ],
+  ] as [number[], number[]][]
+).map(([shape, axes]) =>
+  kernelCase('permute', `${shape.join('×')} to axes ${axes.join(',')}`, async (ctx, check) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const r = await both(ctx, (backend, [x]) => backend.permute(x, axes), [
+      [ctx.values(size, size), shape],
+    ]);
+    check.that(r.shapeOk, `shape ${r.shapes}`);
+    check.exact('permute', r.actual, r.expected);
+  }),
+);
+
 export const kernelCases: ConformanceCase[] = [
   ...matmulCases,
   ...unaryCases,
@@ -516,4 +734,9 @@ export const kernelCases: ConformanceCase[] = [
   ...sgdCases,
   ...countCorrectCases,
   ...gatherCases,
+  ...gatherMapCases,
+  ...scatterAddCases,
+  ...windowCases,
+  ...batchNormalizeCases,
+  ...permuteCases,
 ];

@@ -14,6 +14,7 @@ import {
   type ComposedKernel,
   composedKernels,
   type Tensor,
+  windowDims,
 } from '@backprop/core';
 import type { ConformanceCase } from '../case.js';
 import { Check, type Tolerance } from '../check.js';
@@ -42,6 +43,10 @@ const X = (ctx: CaseContext, seed: number, shape: number[], lo = -2, hi = 2, zer
     ),
     shape,
   );
+
+/** Images and a window that break index arithmetic: not square, stride 2, padded. */
+const IMAGES = [3, 3, 7, 9];
+const WINDOW = { height: 3, width: 2, stride: 2, pad: 1 };
 
 const TRIALS: Record<ComposedKernel, Trial[]> = {
   addBias: [
@@ -189,6 +194,86 @@ const TRIALS: Record<ComposedKernel, Trial[]> = {
     },
     tolerance: () => 'exact' as const,
   })),
+  im2col: [
+    {
+      label: 'images [3,3,7,9], a 3×2 window, stride 2, pad 1',
+      async run(ctx, b) {
+        const x = X(ctx, 16, IMAGES);
+        const d = windowDims('im2col', IMAGES, WINDOW);
+        return pairOf(ctx, b, () => [b.im2col(x, WINDOW), composedKernels.im2col(b, x, d)]);
+      },
+      tolerance: () => 'exact',
+    },
+  ],
+  col2im: [
+    {
+      label: 'columns of images [3,3,7,9], a 3×2 window, stride 2, pad 1',
+      async run(ctx, b) {
+        const d = windowDims('col2im', IMAGES, WINDOW);
+        const col = X(ctx, 17, [d.batch * d.outHeight * d.outWidth, d.channels * 3 * 2]);
+        return pairOf(ctx, b, () => [
+          b.col2im(col, IMAGES, WINDOW),
+          composedKernels.col2im(b, col, d),
+        ]);
+      },
+      // each pixel a sum of at most 6 values below 2, in any order: (6 + 2)·u·12, twice
+      tolerance: (ctx) => ({ rtol: 0, atol: 2 * 8 * ctx.u * 12 }),
+    },
+  ],
+  maxPool: [
+    {
+      label: 'images [3,3,7,9] with ties, a 3×2 window, stride 2, pad 1: max and argmax',
+      async run(ctx, b) {
+        const x = X(ctx, 18, IMAGES, -1, 0, 0.3);
+        const d = windowDims('maxPool', IMAGES, WINDOW);
+        const fused = b.maxPool(x, WINDOW);
+        const composed = composedKernels.maxPool(b, x, d);
+        for (const r of [fused, composed]) for (const v of [r.out, r.argmax]) ctx.hold(b, v);
+        const read = async (r: typeof fused) =>
+          Float64Array.of(...(await ctx.read(b, r.out)), ...(await ctx.read(b, r.argmax)));
+        return [await read(fused), await read(composed)] as [Float64Array, Float64Array];
+      },
+      tolerance: () => 'exact',
+    },
+  ],
+  maxPoolBackward: [
+    {
+      label: 'images [3,3,7,9] with ties, a 3×2 window, stride 2, pad 1',
+      async run(ctx, b) {
+        const x = X(ctx, 19, IMAGES, -1, 0, 0.3);
+        const d = windowDims('maxPoolBackward', IMAGES, WINDOW);
+        const { out, argmax } = composedKernels.maxPool(b, x, d);
+        for (const t of [out, argmax]) ctx.hold(b, t);
+        const dout = X(ctx, 20, [...out.shape]);
+        return pairOf(ctx, b, () => [
+          b.maxPoolBackward(dout, argmax, IMAGES, WINDOW),
+          composedKernels.maxPoolBackward(b, dout, argmax, d),
+        ]);
+      },
+      // a pixel in several windows sums their gradients: at most 4 values below 2, twice
+      tolerance: (ctx) => ({ rtol: 0, atol: 2 * 6 * ctx.u * 8 }),
+    },
+  ],
+  batchNormalize: [
+    {
+      label: 'x [100,100], per-column mean, variance, γ, β',
+      async run(ctx, b) {
+        const x = X(ctx, 21, [100, 100], -3, 3);
+        const [mean, variance, gamma, beta] = [
+          X(ctx, 22, [100]),
+          X(ctx, 23, [100], 0.01, 4),
+          X(ctx, 24, [100], 0.5, 2),
+          X(ctx, 25, [100]),
+        ];
+        return pairOf(ctx, b, () => [
+          b.batchNormalize(x, mean, variance, gamma, beta, 1e-6),
+          composedKernels.batchNormalize(b, x, mean, variance, gamma, beta, 1e-6),
+        ]);
+      },
+      // a few roundings of values up to ~100 (|γ|·|x − mean|/σ + |β|), twice
+      tolerance: (ctx) => ({ rtol: 16 * ctx.u, atol: 16 * ctx.u * 100 }),
+    },
+  ],
 };
 
 export const overrideCases: ConformanceCase[] = COMPOSED_KERNELS.map((kernel) => ({
