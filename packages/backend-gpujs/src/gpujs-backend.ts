@@ -11,7 +11,6 @@ import {
   type LabelDims,
   type MatmulDims,
   type ReduceOp,
-  type Shape,
   type UnaryOp,
   UsageError,
 } from '@backprop/core';
@@ -36,21 +35,18 @@ export const GPUJS_ENGINES: readonly GpujsEngine[] = [
 
 /** A WebGPU kernel's output (gpu.js's WebGPUBufferResult): read back asynchronously. */
 interface GpuBuffer {
-  toArray(): Promise<ArrayLike<number>[] | ArrayLike<number>>;
+  toArray(): Promise<ArrayLike<number>>;
   delete(): void;
 }
 
 /**
- * A tensor's values as a [rows, cols] matrix: on the device (a texture), or on the host
- * (an upload, or rows from the webasm and cpu engines). Kernels ask for the layout they
- * need; values in another one are laid out again (free for host values: the same array
- * under another size).
+ * A tensor's values, flat (see kernels.ts): on the device (a texture), or on the host (an
+ * upload, or what the webasm and cpu engines compute).
  */
 export interface GpujsStorage {
   /** On the WebGPU engine, a promise: its kernels answer asynchronously (see `deferred`). */
-  value: Texture | Input | Float32Array[] | Promise<GpuBuffer | Input>;
-  rows: number;
-  cols: number;
+  value: Texture | Input | Float32Array | Promise<GpuBuffer | Input>;
+  size: number;
 }
 
 export interface GpujsBackendOptions {
@@ -63,9 +59,11 @@ const isTexture = (value: GpujsStorage['value']): value is Texture =>
 const isPending = (value: GpujsStorage['value']): value is Promise<GpuBuffer | Input> =>
   value instanceof Promise;
 // gpu.js's typings say number[] where it takes any typed array.
-const input = (values: Float32Array, rows: number, cols: number) =>
-  new Input(values as unknown as number[], [cols, rows]);
+const input = (values: Float32Array) => new Input(values as unknown as number[], [values.length]);
 const inputValues = (value: Input) => value.value as unknown as Float32Array;
+
+/** Values a whole-tensor reduction's first stage sums (or maxes) in one thread. */
+const REDUCE_CHUNK = 1024;
 
 /**
  * The kernels as gpu.js kernels in pipeline mode: on a GL engine every intermediate stays a
@@ -77,9 +75,11 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
   readonly name: string;
   readonly dtype: DType = 'float32';
   readonly description: string;
-  /** GL textures are at most a few thousand texels high (WebGL2 guarantees 2048; 4096 is
-   * safe on everything this was run on); the CPU-side engines have no such limit. */
-  readonly maxRows: number | undefined;
+  /**
+   * Kernels find a value by a flat index computed in float32, exact for whole numbers up
+   * to 2^24: a tensor holds at most that many values.
+   */
+  readonly maxValues = 2 ** 24;
   private textures = 0;
   private readonly compiled = new Map<string, IKernelRunShortcut>();
   /**
@@ -101,7 +101,6 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
   ) {
     this.name = `gpujs-${engine}`;
     this.description = `${this.name}: gpu.js ${engine} engine, float32 (precision single)`;
-    this.maxRows = engine === 'webasm' || engine === 'cpu' ? undefined : 4096;
     this.deferred = engine === 'webgpu';
     if (!this.deferred) this.downloadSync = (data, size) => this.flat(data).slice(0, size);
   }
@@ -113,33 +112,30 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
 
   // ---- storage -------------------------------------------------------------------------
 
-  /** Kept on the host until a kernel needs it, as a matrix: [] → 1×1, [n] → 1×n, [a, b, c…] → a×(b·c…). */
-  upload(values: ArrayLike<number>, shape: Shape): GpujsStorage {
+  /** Kept on the host until a kernel needs it. */
+  upload(values: ArrayLike<number>): GpujsStorage {
     const data = Float32Array.from(values);
-    const rows = shape.length >= 2 ? shape[0] : 1;
-    const cols = data.length / rows;
-    return { value: input(data, rows, cols), rows, cols };
+    return { value: input(data), size: data.length };
   }
 
   async download(data: GpujsStorage, size: number): Promise<FloatArray> {
     if (!this.deferred) return this.flat(data).slice(0, size);
     const value = data.value;
-    return (await this.enqueue(() => this.readPending(value, data.rows, data.cols))).slice(0, size);
+    return (await this.enqueue(() => this.readPending(value))).slice(0, size);
   }
 
   write(data: GpujsStorage, values: ArrayLike<number>, offset: number): void {
     const old = data.value;
     if (this.deferred) {
-      const { rows, cols } = data;
       data.value = this.enqueue(async () => {
-        const updated = await this.readPending(old, rows, cols);
+        const updated = await this.readPending(old);
         updated.set(values, offset);
-        return input(updated, rows, cols);
+        return input(updated);
       });
     } else {
       const updated = Float32Array.from(this.flat(data));
       updated.set(values, offset);
-      data.value = input(updated, data.rows, data.cols);
+      data.value = input(updated);
     }
     this.release(old);
   }
@@ -152,69 +148,46 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
 
   matmul(a: GpujsStorage, b: GpujsStorage, { m, k, n, transposeA, transposeB }: MatmulDims) {
     const name = `matmul${transposeA ? 'T' : 'N'}${transposeB ? 'T' : 'N'}` as KernelName;
-    const A = transposeA ? this.as(a, k, m) : this.as(a, m, k);
-    const B = transposeB ? this.as(b, n, k) : this.as(b, k, n);
-    return this.run(name, KERNELS[name], m, n, { k }, A, B);
+    return this.run(name, KERNELS[name], m * n, { m, k, n }, a.value, b.value);
   }
 
-  unary(op: UnaryOp, x: GpujsStorage): GpujsStorage {
-    return this.run(`unary-${op}`, unarySource(op), x.rows, x.cols, {}, x.value);
+  unary(op: UnaryOp, x: GpujsStorage, size: number): GpujsStorage {
+    return this.run(`unary-${op}`, unarySource(op), size, {}, x.value);
   }
 
   binary(op: BinaryOp, a: GpujsStorage, b: GpujsStorage, layout: Broadcast): GpujsStorage {
     const { rows, cols, aRows, aCols, bRows, bCols } = layout;
-    const size = rows * cols;
-    let shape: [number, number] = [rows, cols];
-    let [A, B] = [a, b];
-    if (aRows * aCols === size && bRows * bCols === size) {
-      // the same number of values (a flat view of any shape): a's own layout, b in it
-      shape = [a.rows, a.cols];
-      B = this.asStorage(b, a.rows, a.cols);
-    } else if (size === aRows * aCols && bRows * bCols === 1) {
-      shape = [a.rows, a.cols]; // a scalar b
-    } else if (size === bRows * bCols && aRows * aCols === 1) {
-      shape = [b.rows, b.cols]; // a scalar a
-    } else {
-      A = this.asStorage(a, aRows, aCols);
-      B = this.asStorage(b, bRows, bCols);
-    }
-    const one = (x: GpujsStorage, axis: 'rows' | 'cols') => (x[axis] === 1 ? 1 : 0);
-    return this.run(
-      `binary-${op}`,
-      binarySource(op),
-      shape[0],
-      shape[1],
-      {
-        aRowOne: one(A, 'rows'),
-        aColOne: one(A, 'cols'),
-        bRowOne: one(B, 'rows'),
-        bColOne: one(B, 'cols'),
-      },
-      A.value,
-      B.value,
-    );
+    // A stride of 0 repeats an operand along that axis (numpy's broadcast).
+    const strides = {
+      cols,
+      aRow: aRows === 1 ? 0 : aCols,
+      aCol: aCols === 1 ? 0 : 1,
+      bRow: bRows === 1 ? 0 : bCols,
+      bCol: bCols === 1 ? 0 : 1,
+    };
+    return this.run(`binary-${op}`, binarySource(op), rows * cols, strides, a.value, b.value);
   }
 
   reduce(op: ReduceOp, x: GpujsStorage, rows: number, cols: number, axis: 0 | 1): GpujsStorage {
-    if (rows === 1 && x.rows > 1 && op !== 'argmax') {
-      // All the values of a matrix (a texture is at most a few thousand wide): along its
-      // rows first, then down the column of results.
-      const partial = this.reduce(op, x, x.rows, x.cols, 1);
-      const total = this.reduce(op, partial, partial.rows, 1, 0);
+    const size = rows * cols;
+    if (rows === 1 && cols > REDUCE_CHUNK && op !== 'argmax') {
+      // Every value of a tensor: chunks first (one thread each), then the chunks' results.
+      const partial = this.reduceBy(
+        op,
+        x,
+        Math.ceil(cols / REDUCE_CHUNK),
+        REDUCE_CHUNK,
+        REDUCE_CHUNK,
+        1,
+        size,
+      );
+      const total = this.reduce(op, partial, 1, partial.size, 1);
       this.free(partial);
       return total;
     }
-    // a row of results down the columns (a bias's shape), a column of them along the rows
-    const [outRows, outCols] = axis === 0 ? [1, cols] : [rows, 1];
-    const source = reduceSource(op, axis);
-    return this.run(
-      `reduce-${op}-${axis}`,
-      source,
-      outRows,
-      outCols,
-      { rows, cols },
-      this.as(x, rows, cols),
-    );
+    return axis === 0
+      ? this.reduceBy(op, x, cols, rows, 1, cols, size) // down each column
+      : this.reduceBy(op, x, rows, cols, cols, 1, size); // along each row
   }
 
   gatherRows(x: GpujsStorage, indices: Int32Array, width: number): GpujsStorage {
@@ -225,24 +198,21 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
       const out = new Float32Array(count * width);
       for (let i = 0; i < count; i++)
         out.set(from.subarray(indices[i] * width, (indices[i] + 1) * width), i * width);
-      return { value: input(out, count, width), rows: count, cols: width };
+      return { value: input(out), size: out.length };
     }
-    const rows = input(Float32Array.from(indices), 1, count);
-    const source = this.as(x, (x.rows * x.cols) / width, width);
-    return this.run('gatherRows', KERNELS.gatherRows, count, width, {}, source, rows);
+    const rows = input(Float32Array.from(indices));
+    return this.run('gatherRows', KERNELS.gatherRows, count * width, { width }, x.value, rows);
   }
 
   gather(x: GpujsStorage, { index }: GatherStorage<GpujsStorage>, dims: GatherDims) {
     const { batch, inSize, outSize } = dims;
-    const X = this.as(x, batch, inSize);
     return this.run(
       'gatherByMap',
       KERNELS.gatherByMap,
-      batch,
-      outSize,
-      {},
-      X,
-      this.as(index, 1, outSize),
+      batch * outSize,
+      { inSize, outSize },
+      x.value,
+      index.value,
     );
   }
 
@@ -251,69 +221,42 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
     return this.run(
       'scatterAdd',
       KERNELS.scatterAdd,
-      batch,
-      inSize,
-      { maxSources: Math.max(maxSources, 1) },
-      this.as(values, batch, outSize),
-      this.as(map.offsets, 1, inSize + 1),
-      this.as(map.sources, 1, map.sources.rows * map.sources.cols),
+      batch * inSize,
+      { inSize, outSize, maxSources: Math.max(maxSources, 1) },
+      values.value,
+      map.offsets.value,
+      map.sources.value,
     );
   }
 
   // ---- overrides: gpu.js's fused kernels, fewer texture passes than the compositions -------
 
   addBias(x: GpujsStorage, bias: GpujsStorage, rows: number, cols: number): GpujsStorage {
-    const X = this.as(x, rows, cols);
-    return this.run('addBias', KERNELS.addBias, rows, cols, {}, X, this.as(bias, 1, cols));
+    return this.run('addBias', KERNELS.addBias, rows * cols, { cols }, x.value, bias.value);
   }
 
   sumColumns(x: GpujsStorage, rows: number, cols: number): GpujsStorage {
-    return this.run('sumColumns', KERNELS.sumColumns, 1, cols, { rows }, this.as(x, rows, cols));
+    return this.run('sumColumns', KERNELS.sumColumns, cols, { rows, cols }, x.value);
   }
 
-  relu(x: GpujsStorage): GpujsStorage {
-    return this.run('relu', KERNELS.relu, x.rows, x.cols, {}, x.value);
+  relu(x: GpujsStorage, size: number): GpujsStorage {
+    return this.run('relu', KERNELS.relu, size, {}, x.value);
   }
 
-  reluBackward(dout: GpujsStorage, out: GpujsStorage): GpujsStorage {
-    const d = this.asStorage(dout, out.rows, out.cols);
-    return this.run(
-      'reluBackward',
-      KERNELS.reluBackward,
-      out.rows,
-      out.cols,
-      {},
-      d.value,
-      out.value,
-    );
+  reluBackward(dout: GpujsStorage, out: GpujsStorage, size: number): GpujsStorage {
+    return this.run('reluBackward', KERNELS.reluBackward, size, {}, dout.value, out.value);
   }
 
-  sigmoid(x: GpujsStorage): GpujsStorage {
-    return this.run('sigmoid', KERNELS.sigmoid, x.rows, x.cols, {}, x.value);
+  sigmoid(x: GpujsStorage, size: number): GpujsStorage {
+    return this.run('sigmoid', KERNELS.sigmoid, size, {}, x.value);
   }
 
-  sigmoidBackward(dout: GpujsStorage, out: GpujsStorage): GpujsStorage {
-    const d = this.asStorage(dout, out.rows, out.cols);
-    return this.run(
-      'sigmoidBackward',
-      KERNELS.sigmoidBackward,
-      out.rows,
-      out.cols,
-      {},
-      d.value,
-      out.value,
-    );
+  sigmoidBackward(dout: GpujsStorage, out: GpujsStorage, size: number): GpujsStorage {
+    return this.run('sigmoidBackward', KERNELS.sigmoidBackward, size, {}, dout.value, out.value);
   }
 
   softmax(x: GpujsStorage, rows: number, cols: number): GpujsStorage {
-    return this.run(
-      'softmax',
-      KERNELS.softmax,
-      rows,
-      cols,
-      { classes: cols },
-      this.as(x, rows, cols),
-    );
+    return this.run('softmax', KERNELS.softmax, rows * cols, { classes: cols }, x.value);
   }
 
   softmaxCrossEntropy(
@@ -327,14 +270,13 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
     const rows = this.run(
       'crossEntropyRows',
       KERNELS.crossEntropyRows,
-      1,
       batch,
       { classes, oneHot: dims.oneHot ? 1 : 0 },
       probs.value,
-      this.labels(labels, dims),
+      labels.value,
       delta,
     );
-    const loss = this.run('meanOfRow', KERNELS.meanOfRow, 1, 1, { count: batch }, rows.value);
+    const loss = this.sumAll(rows, 1 / batch);
     this.free(rows);
     return [probs, loss];
   }
@@ -344,24 +286,21 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
     return this.run(
       'softmaxCrossEntropyBackward',
       KERNELS.softmaxCrossEntropyBackward,
-      batch,
-      classes,
-      { batch, oneHot: dims.oneHot ? 1 : 0 },
-      this.as(probs, batch, classes),
-      this.labels(labels, dims),
+      batch * classes,
+      { batch, classes, oneHot: dims.oneHot ? 1 : 0 },
+      probs.value,
+      labels.value,
     );
   }
 
-  sgdUpdate(w: GpujsStorage, g: GpujsStorage, _size: number, learningRate: number): void {
-    const grad = this.asStorage(g, w.rows, w.cols);
+  sgdUpdate(w: GpujsStorage, g: GpujsStorage, size: number, learningRate: number): void {
     const updated = this.run(
       'sgdUpdate',
       KERNELS.sgdUpdate,
-      w.rows,
-      w.cols,
+      size,
       {},
       w.value,
-      grad.value,
+      g.value,
       learningRate,
     );
     // the new values go into the parameter's storage, which every handle on it shares
@@ -374,35 +313,52 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
     const rows = this.run(
       'correctRows',
       KERNELS.correctRows,
-      1,
       batch,
       { classes, oneHot: dims.oneHot ? 1 : 0 },
-      this.as(scores, batch, classes),
-      this.labels(labels, dims),
+      scores.value,
+      labels.value,
     );
-    const count = this.run('sumOfRow', KERNELS.sumOfRow, 1, 1, { count: batch }, rows.value);
+    const count = this.sumAll(rows, 1);
     this.free(rows);
     return count;
   }
 
   // ---- helpers ------------------------------------------------------------------------
 
+  /** `outputs` results, each over `count` values from `o·outerStride`, `innerStride` apart. */
+  private reduceBy(
+    op: ReduceOp,
+    x: GpujsStorage,
+    outputs: number,
+    count: number,
+    outerStride: number,
+    innerStride: number,
+    size: number,
+  ): GpujsStorage {
+    const constants = { count, outerStride, innerStride, size };
+    return this.run(`reduce-${op}`, reduceSource(op), outputs, constants, x.value);
+  }
+
+  /** The sum of `values` (all of them) times `scale`, as a one-value tensor. */
+  private sumAll(values: GpujsStorage, scale: number): GpujsStorage {
+    return this.run('sumAll', KERNELS.sumAll, 1, { count: values.size, scale }, values.value);
+  }
+
   /**
-   * Runs a kernel for a [rows, cols] output, compiling it on first use for these shapes,
-   * constants and kinds of argument (gpu.js compiles textures and arrays differently).
+   * Runs a kernel for `size` outputs, compiling it on first use for these sizes, constants
+   * and kinds of argument (gpu.js compiles textures and arrays differently).
    */
   private run(
     name: string,
     source: string,
-    rows: number,
-    cols: number,
+    size: number,
     constants: Record<string, number>,
     ...args: (GpujsStorage['value'] | number)[]
   ): GpujsStorage {
     if (this.deferred && !this.inQueue) {
-      return this.runDeferred(name, source, rows, cols, constants, args);
+      return this.runDeferred(name, source, size, constants, args);
     }
-    const key = `${name}|${rows}x${cols}|${JSON.stringify(constants)}|${args.map(describeArg).join(',')}`;
+    const key = `${name}|${size}|${JSON.stringify(constants)}|${args.map(describeArg).join(',')}`;
     let kernel = this.compiled.get(key);
     if (!kernel) {
       const compile = this.gpu.createKernel.bind(this.gpu) as unknown as (
@@ -410,7 +366,7 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
         settings: object,
       ) => IKernelRunShortcut;
       kernel = compile(source, {
-        output: [cols, rows],
+        output: [size],
         constants,
         pipeline: true,
         immutable: true,
@@ -422,15 +378,14 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
     }
     const value = kernel(...(args as never[])) as unknown as GpujsStorage['value'];
     if (isTexture(value)) this.textures++;
-    return { value, rows, cols };
+    return { value, size };
   }
 
   /** `run` on the WebGPU engine: in the queue, once the arguments are known. */
   private runDeferred(
     name: string,
     source: string,
-    rows: number,
-    cols: number,
+    size: number,
     constants: Record<string, number>,
     args: (GpujsStorage['value'] | number)[],
   ): GpujsStorage {
@@ -441,13 +396,13 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
       );
       this.inQueue = true;
       try {
-        return this.run(name, source, rows, cols, constants, ...(resolved as never[]))
+        return this.run(name, source, size, constants, ...(resolved as never[]))
           .value as unknown as Promise<GpuBuffer>;
       } finally {
         this.inQueue = false;
       }
     });
-    return { value, rows, cols };
+    return { value, size };
   }
 
   /** Runs `step` after everything queued before it; the queue goes on if it fails. */
@@ -458,67 +413,18 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
     return result;
   }
 
-  /** The values of a queued value, flat (call inside the queue). */
-  private async readPending(
-    value: GpujsStorage['value'],
-    rows: number,
-    cols: number,
-  ): Promise<Float32Array> {
+  /** The values of a queued value (call inside the queue). */
+  private async readPending(value: GpujsStorage['value']): Promise<Float32Array> {
     const resolved = await value;
     if (resolved instanceof Input) return Float32Array.from(inputValues(resolved));
-    const read = (await (resolved as GpuBuffer).toArray()) as GpujsStorage['value'];
-    return this.flat({ value: read, rows, cols });
-  }
-
-  /** The values as the [rows, cols] matrix a kernel reads (see GpujsStorage). */
-  private as(data: GpujsStorage, rows: number, cols: number): GpujsStorage['value'] {
-    return this.asStorage(data, rows, cols).value;
-  }
-
-  private asStorage(data: GpujsStorage, rows: number, cols: number): GpujsStorage {
-    if (data.rows === rows && data.cols === cols) return data;
-    if (data.value instanceof Input) {
-      // the same array under another size: free
-      return { value: input(inputValues(data.value), rows, cols), rows, cols };
-    }
-    if (!isTexture(data.value) && !isPending(data.value)) {
-      return { value: input(this.flat(data), rows, cols), rows, cols };
-    }
-    // On the device: a kernel reads it in the new order. The copy replaces the storage's
-    // value (same values, the layout this tensor is used in).
-    const copy = this.run(
-      'relayout',
-      KERNELS.relayout,
-      rows,
-      cols,
-      { cols, sourceCols: data.cols },
-      data.value,
-    );
-    this.release(data.value);
-    Object.assign(data, copy);
-    return data;
-  }
-
-  /** Labels as the kernels read them: class indices as one row [1, batch], one-hot rows as [batch, classes]. */
-  private labels(labels: GpujsStorage, { batch, classes, oneHot }: LabelDims) {
-    return oneHot ? this.as(labels, batch, classes) : this.as(labels, 1, batch);
+    return Float32Array.from(await (resolved as GpuBuffer).toArray());
   }
 
   private flat(data: GpujsStorage): Float32Array {
     const value = data.value;
     if (value instanceof Input) return Float32Array.from(inputValues(value));
-    const rows = (isTexture(value) ? value.toArray() : value) as unknown as
-      | ArrayLike<number>[]
-      | ArrayLike<number>;
-    const out = new Float32Array(data.rows * data.cols);
-    if (typeof (rows as ArrayLike<number>[])[0] === 'number') {
-      out.set(rows as ArrayLike<number>);
-    } else {
-      for (const [i, row] of (rows as ArrayLike<number>[]).entries()) {
-        out.set(Array.from(row).slice(0, data.cols), i * data.cols);
-      }
-    }
-    return out;
+    const values = (isTexture(value) ? value.toArray() : value) as unknown as ArrayLike<number>;
+    return Float32Array.from(values as ArrayLike<number>).subarray(0, data.size);
   }
 
   private release(value: GpujsStorage['value']): void {
@@ -580,5 +486,5 @@ function describeArg(arg: GpujsStorage['value'] | number): string {
   if (arg instanceof Input) return `i${arg.size.join('x')}`;
   return isTexture(arg)
     ? `t${(arg as { size?: number[] }).size?.join('x') ?? ''}`
-    : `a${(arg as Float32Array[]).length}`;
+    : `a${(arg as Float32Array).length}`;
 }

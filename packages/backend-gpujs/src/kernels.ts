@@ -1,7 +1,12 @@
 /**
- * The kernel bodies, as gpu.js compiles them to GLSL (or its WebAssembly engine runs
- * them): one function a kernel, one output value a thread. Every tensor is a matrix
- * [rows, cols] here; a thread's (x, y) is (column, row). Loop bounds are constants
+ * The kernel bodies, as gpu.js compiles them to GLSL or WGSL (or its WebAssembly engine
+ * runs them): one function a kernel, one output value a thread. Every tensor is a flat
+ * list of values here, whatever its shape: gpu.js packs a flat output into the squarest
+ * texture that holds it, so no tensor meets a GL texture's width or height limit (an
+ * im2col of a batch is [57 600, 25], a convolution's output 17 280 values a sample). A
+ * thread's `this.thread.x` is its value's flat index; a kernel that works by rows and
+ * columns recovers them as `row = floor((i + 0.5) / cols)` (the + 0.5 keeps floor()
+ * right where a GPU's division rounds a whole number down). Loop bounds are constants
  * fixed when a kernel is compiled for its shapes.
  *
  * They are source text, not functions, because gpu.js parses them: a bundler's minifier
@@ -28,207 +33,200 @@ const BINARY: Record<BinaryOp, string> = {
 
 /** The element-wise kernels: op(x) at the thread's own place. */
 export const unarySource = (op: UnaryOp) => `function (x) {
-    const v = x[this.thread.y][this.thread.x];
+    const v = x[this.thread.x];
     return ${UNARY[op]};
   }`;
 
 /**
- * op(a, b) with broadcasting: an operand whose rows (or columns) are 1 is read at row
- * (column) 0 whatever the thread's, which is numpy's broadcast of that axis.
+ * op(a, b) for a [rows, cols] output, each operand read through its strides: a row
+ * stride of 0 repeats a row (a bias), a column stride of 0 repeats a value along the
+ * row — numpy's broadcast.
  */
 export const binarySource = (op: BinaryOp) => `function (a, b) {
-    let ay = this.thread.y;
-    let ax = this.thread.x;
-    let by = this.thread.y;
-    let bx = this.thread.x;
-    if (this.constants.aRowOne > 0)
-        ay = 0;
-    if (this.constants.aColOne > 0)
-        ax = 0;
-    if (this.constants.bRowOne > 0)
-        by = 0;
-    if (this.constants.bColOne > 0)
-        bx = 0;
-    const va = a[ay][ax];
-    const vb = b[by][bx];
+    const i = this.thread.x;
+    const row = Math.floor((i + 0.5) / this.constants.cols);
+    const col = i - row * this.constants.cols;
+    const va = a[row * this.constants.aRow + col * this.constants.aCol];
+    const vb = b[row * this.constants.bRow + col * this.constants.bCol];
     ${BINARY[op]}
   }`;
 
 /**
- * Reductions: along axis 0 a thread is a column and walks the rows (the output is a
- * row [1, cols]); along axis 1 a thread is a row and walks the columns (a column [rows, 1]).
- * `argmax` keeps the first of equal maxima, as numpy.
+ * A reduction of x [rows, cols]: thread o walks `count` values from `o·outerStride`,
+ * `innerStride` apart (down a column for axis 0, along a row for axis 1, over a chunk
+ * for a whole tensor's first stage). `argmax` keeps the first of equal maxima, as numpy.
  */
-export const reduceSource = (op: ReduceOp, axis: 0 | 1) => {
-  const at = axis === 0 ? 'x[i][this.thread.x]' : 'x[this.thread.y][i]';
-  const count = axis === 0 ? 'this.constants.rows' : 'this.constants.cols';
-  const first = axis === 0 ? 'x[0][this.thread.x]' : 'x[this.thread.y][0]';
+export const reduceSource = (op: ReduceOp) => {
+  const at = 'x[start + k * this.constants.innerStride]';
+  const head = `const start = this.thread.x * this.constants.outerStride;`;
   if (op === 'sum') {
     return `function (x) {
+    ${head}
     let sum = 0;
-    for (let i = 0; i < ${count}; i++)
-        sum += ${at};
+    for (let k = 0; k < this.constants.count; k++) {
+        if (start + k * this.constants.innerStride < this.constants.size)
+            sum += ${at};
+    }
     return sum;
   }`;
   }
   return `function (x) {
+    ${head}
     let best = 0;
-    let bestValue = ${first};
-    for (let i = 1; i < ${count}; i++) {
-        const v = ${at};
-        if (v > bestValue) {
-            best = i;
-            bestValue = v;
+    let bestValue = x[start];
+    for (let k = 1; k < this.constants.count; k++) {
+        if (start + k * this.constants.innerStride < this.constants.size) {
+            const v = ${at};
+            if (v > bestValue) {
+                best = k;
+                bestValue = v;
+            }
         }
     }
     ${op === 'max' ? 'return bestValue;' : 'return best;'}
   }`;
 };
 
+/** op(a)·op(b) = [m,k]·[k,n]: a stored [k,m] when transposed (`aᵀ`), b [n,k]. */
+const matmul = (a: string, b: string) => `function (a, b) {
+    const i = this.thread.x;
+    const row = Math.floor((i + 0.5) / this.constants.n);
+    const col = i - row * this.constants.n;
+    let sum = 0;
+    for (let p = 0; p < this.constants.k; p++)
+        sum += a[${a}] * b[${b}];
+    return sum;
+  }`;
+
 export const KERNELS = {
-  matmulNN: `function (a, b) {
-    let sum = 0;
-    for (let p = 0; p < this.constants.k; p++)
-        sum += a[this.thread.y][p] * b[p][this.thread.x];
-    return sum;
-  }`,
-  matmulTN: `function (a, b) {
-    let sum = 0;
-    for (let p = 0; p < this.constants.k; p++)
-        sum += a[p][this.thread.y] * b[p][this.thread.x];
-    return sum;
-  }`,
-  matmulNT: `function (a, b) {
-    let sum = 0;
-    for (let p = 0; p < this.constants.k; p++)
-        sum += a[this.thread.y][p] * b[this.thread.x][p];
-    return sum;
-  }`,
-  matmulTT: `function (a, b) {
-    let sum = 0;
-    for (let p = 0; p < this.constants.k; p++)
-        sum += a[p][this.thread.y] * b[this.thread.x][p];
-    return sum;
-  }`,
-  // The same values in another [rows, cols]: value i of the output is value i of the
-  // source. (+ 0.5 keeps floor() right where a GPU's division rounds a whole number down.)
-  relayout: `function (source) {
-    const i = this.thread.y * this.constants.cols + this.thread.x;
-    const row = Math.floor((i + 0.5) / this.constants.sourceCols);
-    return source[row][i - row * this.constants.sourceCols];
-  }`,
+  matmulNN: matmul('row * this.constants.k + p', 'p * this.constants.n + col'),
+  matmulTN: matmul('p * this.constants.m + row', 'p * this.constants.n + col'),
+  matmulNT: matmul('row * this.constants.k + p', 'col * this.constants.k + p'),
+  matmulTT: matmul('p * this.constants.m + row', 'col * this.constants.k + p'),
   addBias: `function (x, bias) {
-    return x[this.thread.y][this.thread.x] + bias[0][this.thread.x];
+    const i = this.thread.x;
+    const row = Math.floor((i + 0.5) / this.constants.cols);
+    return x[i] + bias[i - row * this.constants.cols];
   }`,
   sumColumns: `function (x) {
     let sum = 0;
-    for (let i = 0; i < this.constants.rows; i++)
-        sum += x[i][this.thread.x];
+    for (let r = 0; r < this.constants.rows; r++)
+        sum += x[r * this.constants.cols + this.thread.x];
     return sum;
   }`,
   relu: `function (x) {
-    const v = x[this.thread.y][this.thread.x];
+    const v = x[this.thread.x];
     if (v > 0)
         return v;
     return 0;
   }`,
   // x <= 0 passed no gradient; out > 0 exactly where x > 0
   reluBackward: `function (dout, out) {
-    if (out[this.thread.y][this.thread.x] > 0)
-        return dout[this.thread.y][this.thread.x];
+    if (out[this.thread.x] > 0)
+        return dout[this.thread.x];
     return 0;
   }`,
   sigmoid: `function (x) {
-    return 1 / (1 + Math.exp(-x[this.thread.y][this.thread.x]));
+    return 1 / (1 + Math.exp(-x[this.thread.x]));
   }`,
   sigmoidBackward: `function (dout, out) {
-    const y = out[this.thread.y][this.thread.x];
-    return dout[this.thread.y][this.thread.x] * y * (1 - y);
+    const y = out[this.thread.x];
+    return dout[this.thread.x] * y * (1 - y);
   }`,
   // the row's max is subtracted before exp, so logits of 1000 do not overflow
   softmax: `function (x) {
-    let max = x[this.thread.y][0];
+    const i = this.thread.x;
+    const start = Math.floor((i + 0.5) / this.constants.classes) * this.constants.classes;
+    let max = x[start];
     for (let j = 1; j < this.constants.classes; j++)
-        max = Math.max(max, x[this.thread.y][j]);
+        max = Math.max(max, x[start + j]);
     let sum = 0;
     for (let j = 0; j < this.constants.classes; j++)
-        sum += Math.exp(x[this.thread.y][j] - max);
-    return Math.exp(x[this.thread.y][this.thread.x] - max) / sum;
+        sum += Math.exp(x[start + j] - max);
+    return Math.exp(x[i] - max) / sum;
   }`,
   // each row's −Σ t·log(p + delta); labels are class indices (oneHot 0) or one-hot rows (1)
   crossEntropyRows: `function (probs, labels, delta) {
+    const start = this.thread.x * this.constants.classes;
     let loss = 0;
     for (let j = 0; j < this.constants.classes; j++) {
         let t = 0;
         if (this.constants.oneHot > 0)
-            t = labels[this.thread.x][j];
-        else if (Math.abs(labels[0][this.thread.x] - j) < 0.5)
+            t = labels[start + j];
+        else if (Math.abs(labels[this.thread.x] - j) < 0.5)
             t = 1;
         if (t !== 0)
-            loss -= t * Math.log(probs[this.thread.x][j] + delta);
+            loss -= t * Math.log(probs[start + j] + delta);
     }
     return loss;
   }`,
-  meanOfRow: `function (values) {
-    let sum = 0;
-    for (let i = 0; i < this.constants.count; i++)
-        sum += values[0][i];
-    return sum / this.constants.count;
-  }`,
   softmaxCrossEntropyBackward: `function (probs, labels) {
+    const i = this.thread.x;
+    const row = Math.floor((i + 0.5) / this.constants.classes);
     let t = 0;
     if (this.constants.oneHot > 0)
-        t = labels[this.thread.y][this.thread.x];
-    else if (Math.abs(labels[0][this.thread.y] - this.thread.x) < 0.5)
+        t = labels[i];
+    else if (Math.abs(labels[row] - (i - row * this.constants.classes)) < 0.5)
         t = 1;
-    return (probs[this.thread.y][this.thread.x] - t) / this.constants.batch;
+    return (probs[i] - t) / this.constants.batch;
   }`,
   sgdUpdate: `function (w, g, learningRate) {
-    return w[this.thread.y][this.thread.x] - learningRate * g[this.thread.y][this.thread.x];
+    return w[this.thread.x] - learningRate * g[this.thread.x];
   }`,
   // 1 where the row's first largest score is at the label's class
   correctRows: `function (scores, labels) {
+    const start = this.thread.x * this.constants.classes;
     let best = 0;
     for (let j = 1; j < this.constants.classes; j++)
-        if (scores[this.thread.x][j] > scores[this.thread.x][best])
+        if (scores[start + j] > scores[start + best])
             best = j;
     let label = 0;
     if (this.constants.oneHot > 0) {
         for (let j = 1; j < this.constants.classes; j++)
-            if (labels[this.thread.x][j] > labels[this.thread.x][label])
+            if (labels[start + j] > labels[start + label])
                 label = j;
     }
     else
-        label = Math.floor(labels[0][this.thread.x] + 0.5);
+        label = Math.floor(labels[this.thread.x] + 0.5);
     if (best === label)
         return 1;
     return 0;
   }`,
-  sumOfRow: `function (values) {
+  // Σ of `count` values, times `scale` (a batch's mean loss, a count of correct rows)
+  sumAll: `function (values) {
     let sum = 0;
-    for (let i = 0; i < this.constants.count; i++)
-        sum += values[0][i];
-    return sum;
+    for (let k = 0; k < this.constants.count; k++)
+        sum += values[k];
+    return sum * this.constants.scale;
   }`,
+  // the rows of x (each `width` values) at `rows`
   gatherRows: `function (x, rows) {
-    return x[rows[0][this.thread.y]][this.thread.x];
+    const i = this.thread.x;
+    const r = Math.floor((i + 0.5) / this.constants.width);
+    return x[rows[r] * this.constants.width + i - r * this.constants.width];
   }`,
-  // Each sample (a row) rearranged by a map: index [1, outSize], −1 for a 0.
+  // each sample rearranged by a map: index [outSize], −1 for a 0
   gatherByMap: `function (x, index) {
-    const j = index[0][this.thread.x];
+    const i = this.thread.x;
+    const b = Math.floor((i + 0.5) / this.constants.outSize);
+    const j = index[i - b * this.constants.outSize];
     if (j < 0)
         return 0;
-    return x[this.thread.y][j];
+    return x[b * this.constants.inSize + j];
   }`,
-  // gather's adjoint: the sum over the positions that read input value (column) x of the
-  // sample; at most maxSources of them (a constant, as loop bounds must be).
+  // gather's adjoint: the sum over the positions that read input value j of the sample;
+  // at most maxSources of them (a constant, as loop bounds must be)
   scatterAdd: `function (values, offsets, sources) {
-    const start = offsets[0][this.thread.x];
-    const count = offsets[0][this.thread.x + 1] - start;
+    const i = this.thread.x;
+    const b = Math.floor((i + 0.5) / this.constants.inSize);
+    const j = i - b * this.constants.inSize;
+    const start = offsets[j];
+    const count = offsets[j + 1] - start;
+    const from = b * this.constants.outSize;
     let sum = 0;
     for (let k = 0; k < this.constants.maxSources; k++) {
         if (k < count) {
-            sum += values[this.thread.y][sources[0][start + k]];
+            sum += values[from + sources[start + k]];
         }
     }
     return sum;
