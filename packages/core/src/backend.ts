@@ -77,7 +77,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
   readonly name: string;
   readonly dtype: DType;
   readonly description: string;
-  readonly maxRows: number | undefined;
+  readonly maxValues: number | undefined;
   private live = 0;
   private closed = false;
   /** Handles made inside each open `tidy`, innermost last. */
@@ -89,7 +89,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
     this.name = kernels.name;
     this.dtype = kernels.dtype;
     this.description = kernels.description;
-    this.maxRows = kernels.maxRows;
+    this.maxValues = kernels.maxValues;
   }
 
   // ---- data: moving values in and out, lifetime -------------------------------------
@@ -799,7 +799,14 @@ export class Backend<K extends KernelBackend = KernelBackend> {
   }
 
   private wrap(storage: unknown, shape: Shape, facts: ValueFacts | null = null): Tensor {
-    return this.handle({ storage, size: sizeOf(shape), refs: 1, facts }, shape);
+    const size = sizeOf(shape);
+    if (this.maxValues !== undefined && size > this.maxValues) {
+      this.kernels.free(storage);
+      throw new BackendError(
+        `the ${this.name} backend holds at most ${this.maxValues} values a tensor, and this one is ${formatShape(shape)} (${size}); use fewer samples at a time`,
+      );
+    }
+    return this.handle({ storage, size, refs: 1, facts }, shape);
   }
 
   private handle(data: TensorData, shape: Shape): Tensor {

@@ -106,10 +106,11 @@ export interface KernelBackend<S = unknown> {
   /** What actually runs, for a person: engine, precision, threads. */
   readonly description: string;
   /**
-   * The most rows one kernel may output, where the engine has a limit (a GL texture's
-   * height). Code that batches many rows (evaluation over a dataset) stays under it.
+   * The most values one tensor may hold, where the engine has a limit (gpu.js finds a value
+   * by a flat index computed in float32). Core refuses a larger result, and evaluation
+   * sizes its chunks under it.
    */
-  readonly maxRows?: number;
+  readonly maxValues?: number;
 
   // ---- storage -------------------------------------------------------------------------
   /**

@@ -1,3 +1,4 @@
+export * from './architecture.js';
 export * from './backend.js';
 export * as composedKernels from './composed.js';
 export * from './contract.js';
@@ -10,8 +11,9 @@ export * from './model-file.js';
 export * from './multi-layer-net.js';
 export * from './network.js';
 export * from './optimizer.js';
-export { MAX_SEED, Random } from './random.js';
+export { MAX_SEED, Random, type RandomState } from './random.js';
 export * from './shapes.js';
+export * from './simple-conv-net.js';
 export { Tensor, type ValueFacts } from './tensor.js';
 export * from './training.js';
 export * from './two-layer-net.js';

@@ -1,24 +1,33 @@
 /**
- * A trained network as JSON: its architecture and every parameter, so a model trained on
- * one backend loads on any other. Version 2 records any architecture (TwoLayerNet or
- * MultiLayerNet); version 1 files (TwoLayerNet only) still load.
+ * A trained network as JSON: its architecture (the layer list) and every parameter, so a
+ * model trained on one backend loads on any other. Version 3 records any layer list;
+ * version 2 files (TwoLayerNet or MultiLayerNet as a record) and version 1 files
+ * (TwoLayerNet only) still load, as the same layer lists.
  *
  * Beside it, a compact form in the spirit of TensorFlow.js's model.json + weights.bin: the
  * same JSON with `weights` (where each parameter's values lie) in place of the values,
  * and the values themselves in a binary file, little-endian, in the model's dtype — a
  * fifth of the JSON's size in float32.
  */
+import type { Architecture, LayerSpec } from './architecture.js';
 import type { Backend } from './backend.js';
 import type { DType } from './contract.js';
-import { DataError } from './errors.js';
-import { MultiLayerNet } from './multi-layer-net.js';
-import type { Architecture, Network } from './network.js';
-import { TwoLayerNet } from './two-layer-net.js';
+import { BackpropError, DataError } from './errors.js';
+import { Network } from './network.js';
+import { formatShape, sameShape } from './shapes.js';
 
 export const MODEL_FORMAT = 'backprop.network';
-export const MODEL_VERSION = 2;
+export const MODEL_VERSION = 3;
+/** The versions this build reads: 1 (TwoLayerNet), 2 (an MLP as a record), 3 (a layer list). */
+export const READABLE_MODEL_VERSIONS: readonly number[] = [1, 2, 3];
 /** The first format, TwoLayerNet only: read, never written. */
 const MODEL_FORMAT_V1 = 'backprop.two-layer-net';
+
+/** A tensor in a model file: its shape and its values, row-major. */
+export interface SavedTensor {
+  shape: number[];
+  values: number[];
+}
 
 export interface ModelFile {
   format: typeof MODEL_FORMAT;
@@ -28,26 +37,55 @@ export interface ModelFile {
   dtype: DType;
   /** Free-form facts about the run that made it (backend, iterations, accuracy). */
   trainedWith?: Record<string, unknown>;
-  /** W1, b1, W2, b2, … */
-  params: Record<string, { shape: number[]; values: number[] }>;
+  /** W1, b1, W2, b2, gamma1, … */
+  params: Record<string, SavedTensor>;
+  /** What the layers learned without a gradient: runningMean1, runningVar1, … (BatchNorm). */
+  state?: Record<string, SavedTensor>;
 }
+
+/** The fields a model file may have; any other was written by something this build does not know. */
+const MODEL_FIELDS = [
+  'format',
+  'version',
+  'architecture',
+  'dtype',
+  'trainedWith',
+  'params',
+  'state',
+];
 
 export async function modelToJSON(
   net: Network,
   trainedWith?: Record<string, unknown>,
 ): Promise<ModelFile> {
-  const values = await net.readParams();
-  const params: ModelFile['params'] = {};
-  for (const [name, param] of Object.entries(net.params)) {
-    params[name] = { shape: [...param.shape], values: Array.from(values[name]) };
-  }
+  return modelFileOf(net, await net.readParams(), trainedWith);
+}
+
+/**
+ * The model file of `net` from values already read (`net.readParams()`): what a process
+ * that must not wait (a second Ctrl-C) writes with a synchronous read.
+ */
+export function modelFileOf(
+  net: Network,
+  values: Record<string, ArrayLike<number>>,
+  trainedWith?: Record<string, unknown>,
+): ModelFile {
+  const saved = (tensors: Record<string, { shape: readonly number[] }>) => {
+    const out: Record<string, SavedTensor> = {};
+    for (const [name, t] of Object.entries(tensors)) {
+      out[name] = { shape: [...t.shape], values: Array.from(values[name]) };
+    }
+    return out;
+  };
+  const state = saved(net.state);
   return {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
     architecture: structuredClone(net.architecture),
     dtype: net.backend.dtype,
     ...(trainedWith ? { trainedWith } : {}),
-    params,
+    params: saved(net.params),
+    ...(Object.keys(state).length > 0 ? { state } : {}),
   };
 }
 
@@ -58,7 +96,7 @@ export interface ModelHeader extends Omit<ModelFile, 'params'> {
     file: string;
     /** How each value is stored: the model's dtype, little-endian. */
     dtype: DType;
-    /** Each parameter's shape and where its values start, in bytes. */
+    /** Each saved tensor's shape (parameters and state alike) and where its values start, in bytes. */
     params: Record<string, { shape: number[]; offset: number }>;
   };
 }
@@ -69,7 +107,7 @@ export function modelToBinary(
   weightsFile = 'model.weights.bin',
 ): { header: ModelHeader; weights: Uint8Array } {
   const bytesPer = model.dtype === 'float64' ? 8 : 4;
-  const entries = Object.entries(model.params);
+  const entries = Object.entries({ ...model.params, ...model.state });
   const total = entries.reduce((n, [, p]) => n + p.values.length, 0);
   const weights = new Uint8Array(total * bytesPer);
   const view = new DataView(weights.buffer);
@@ -83,7 +121,7 @@ export function modelToBinary(
       offset += bytesPer;
     }
   }
-  const { params: _, ...rest } = model;
+  const { params: _, state: __, ...rest } = model;
   return {
     header: { ...rest, weights: { file: weightsFile, dtype: model.dtype, params } },
     weights,
@@ -143,59 +181,70 @@ export function modelFromJSON(backend: Backend, json: unknown, file = 'model'): 
   };
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     fail('expected a JSON object');
-  const model = json as Omit<Partial<ModelFile>, 'format' | 'version'> & {
-    format?: unknown;
-    version?: unknown;
-  };
+  const model = json as Record<string, unknown>;
   const v1 = model.format === MODEL_FORMAT_V1 && model.version === 1;
   if (!v1 && model.format !== MODEL_FORMAT)
     fail(`"format" must be "${MODEL_FORMAT}", got ${JSON.stringify(model.format)}`);
-  if (!v1 && model.version !== MODEL_VERSION)
-    fail(`version ${JSON.stringify(model.version)} is not supported (expected ${MODEL_VERSION})`);
-  const arch = readArchitecture(model.architecture, v1, fail);
-
-  const sizes = [arch.inputSize, ...arch.hiddenSizes, arch.outputSize];
-  const initialParams: Record<string, number[]> = {};
-  for (let i = 1; i < sizes.length; i++) {
-    const expected: Record<string, number[]> = {
-      [`W${i}`]: [sizes[i - 1], sizes[i]],
-      [`b${i}`]: [sizes[i]],
-    };
-    for (const [name, shape] of Object.entries(expected)) {
-      const param = model.params?.[name];
-      const size = shape.reduce((a, b) => a * b, 1);
-      if (!param || !Array.isArray(param.values)) fail(`parameter ${name} is missing`);
-      const { shape: actual, values } = param as { shape: unknown; values: unknown[] };
-      if (JSON.stringify(actual) !== JSON.stringify(shape) || values.length !== size) {
-        fail(
-          `parameter ${name} must have shape [${shape}] (${size} values), got ${JSON.stringify(actual)} with ${values.length} values`,
-        );
-      }
-      const bad = values.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
-      if (bad >= 0) fail(`parameter ${name} has a non-finite value at index ${bad}`);
-      initialParams[name] = values as number[];
-    }
+  const version = v1 ? 1 : model.version;
+  if (!READABLE_MODEL_VERSIONS.includes(version as number)) {
+    const newer = typeof version === 'number' && version > MODEL_VERSION;
+    throw new DataError(
+      file,
+      `format version ${JSON.stringify(version)} is ${newer ? 'newer than this build reads' : 'not one this build reads'} (it reads ${READABLE_MODEL_VERSIONS.join(', ')})${newer ? '; a newer @backprop release wrote it: update @backprop/core (npm install @backprop/core@latest)' : ''}`,
+    );
   }
-  const extra = Object.keys(model.params ?? {}).filter((name) => !(name in initialParams));
-  if (extra.length > 0) fail(`parameters ${extra.join(', ')} do not belong to this architecture`);
+  // A field this build does not know may change what the model computes: never skip one.
+  const unknown = Object.keys(model).filter((key) => !MODEL_FIELDS.includes(key));
+  if (unknown.length > 0) {
+    fail(
+      `it has ${unknown.map((k) => `"${k}"`).join(', ')}, which version ${version} files do not (a newer @backprop release may have written it)`,
+    );
+  }
+  const architecture =
+    version === 3
+      ? (model.architecture as Architecture)
+      : architectureOfV2(model.architecture, version === 1, fail);
 
+  const saved = { ...(model.params as object), ...(model.state as object) } as Record<
+    string,
+    unknown
+  >;
+  if (typeof model.params !== 'object' || model.params === null) fail('"params" is missing');
+  const initialParams: Record<string, number[]> = {};
+  for (const [name, entry] of Object.entries(saved)) {
+    const { shape, values } = (entry ?? {}) as { shape?: unknown; values?: unknown };
+    if (!Array.isArray(values) || !Array.isArray(shape))
+      fail(`parameter ${name} needs "shape" and "values"`);
+    const bad = (values as unknown[]).findIndex(
+      (v) => typeof v !== 'number' || !Number.isFinite(v),
+    );
+    if (bad >= 0) fail(`parameter ${name} has a non-finite value at index ${bad}`);
+    initialParams[name] = values as number[];
+  }
+
+  let net: Network;
   try {
-    return arch.kind === 'TwoLayerNet'
-      ? new TwoLayerNet(backend, {
-          inputSize: arch.inputSize,
-          hiddenSize: arch.hiddenSizes[0],
-          outputSize: arch.outputSize,
-          initialParams,
-        })
-      : new MultiLayerNet(backend, { ...arch, initialParams });
+    net = new Network(backend, architecture, { initialParams });
   } catch (error) {
-    // a weight the backend's dtype cannot hold (1e39 in float32), named with the file
-    if ((error as Error).name === 'ValueError') fail((error as Error).message);
+    // a list that does not build, a missing parameter, a weight float32 cannot hold (1e39)
+    if (error instanceof BackpropError)
+      fail(error.message.replace(/^initialParams\./, 'parameter '));
     throw error;
   }
+  for (const [name, t] of [...Object.entries(net.params), ...Object.entries(net.state)]) {
+    const shape = (saved[name] as { shape: number[] }).shape;
+    if (!sameShape(shape, t.shape)) {
+      net.dispose();
+      fail(
+        `parameter ${name} must have shape ${formatShape(t.shape)} (${t.size} values), got ${JSON.stringify(shape)}`,
+      );
+    }
+  }
+  return net;
 }
 
-function readArchitecture(
+/** A version 1 or 2 architecture record as the layer list it always meant. */
+function architectureOfV2(
   value: unknown,
   v1: boolean,
   fail: (detail: string) => never,
@@ -205,15 +254,15 @@ function readArchitecture(
   if (v1) {
     if (![arch.inputSize, arch.hiddenSize, arch.outputSize].every(whole))
       fail('"architecture" needs whole inputSize, hiddenSize and outputSize');
-    return {
-      kind: 'TwoLayerNet',
-      inputSize: arch.inputSize as number,
-      hiddenSizes: [arch.hiddenSize as number],
-      outputSize: arch.outputSize as number,
-      activation: 'relu',
-      weightInit: 0.01,
-      weightDecay: 0,
-    };
+    return mlpLayers(
+      'TwoLayerNet',
+      arch.inputSize as number,
+      [arch.hiddenSize as number],
+      arch.outputSize as number,
+      'relu',
+      0.01,
+      0,
+    );
   }
   if (arch.kind !== 'TwoLayerNet' && arch.kind !== 'MultiLayerNet')
     fail(
@@ -246,13 +295,30 @@ function readArchitecture(
     !(typeof weightInit === 'number' && weightInit > 0 && Number.isFinite(weightInit))
   )
     fail(`architecture.weightInit must be "he", "xavier" or a positive number`);
-  return {
-    kind: arch.kind as Architecture['kind'],
-    inputSize: arch.inputSize as number,
-    hiddenSizes: [...(hidden as number[])],
-    outputSize: arch.outputSize as number,
-    activation: arch.activation as Architecture['activation'],
-    weightInit: weightInit as Architecture['weightInit'],
-    weightDecay: weightDecay as number,
-  };
+  return mlpLayers(
+    arch.kind as string,
+    arch.inputSize as number,
+    hidden as number[],
+    arch.outputSize as number,
+    arch.activation as 'relu' | 'sigmoid',
+    weightInit as Architecture['weightInit'],
+    weightDecay as number,
+  );
+}
+
+function mlpLayers(
+  name: string,
+  inputSize: number,
+  hiddenSizes: number[],
+  outputSize: number,
+  activation: 'relu' | 'sigmoid',
+  weightInit: Architecture['weightInit'],
+  weightDecay: number,
+): Architecture {
+  const layers: LayerSpec[] = hiddenSizes.flatMap((units): LayerSpec[] => [
+    { type: 'affine', units },
+    { type: activation },
+  ]);
+  layers.push({ type: 'affine', units: outputSize });
+  return { name, input: [inputSize], layers, weightInit, weightDecay };
 }

@@ -1,75 +1,178 @@
 /**
- * What the book's networks share — TwoLayerNet (5.7.2) and MultiLayerNet
- * (`common/multi_layer_net.py`): `params`, the ordered `layers`, `lastLayer`, and
- * `predict`, `loss`, `accuracy`, `numericalGradient`, `gradient` as the book writes them.
- * A subclass only builds its layers.
+ * A network is an ordered list of layers (the book's OrderedDict) ending in
+ * SoftmaxWithLoss: `predict`, `loss`, `accuracy`, `numericalGradient` and `gradient` as
+ * the book writes them for TwoLayerNet (5.7.2), MultiLayerNet(Extend) and SimpleConvNet.
+ * Its parameters are its layers', named as the book names them (W1, b1, gamma1, …) and
+ * made by the network, which owns them.
  */
+import { type Architecture, buildLayers, initScale, LAYER_TYPES } from './architecture.js';
 import type { Backend, Labels } from './backend.js';
 import { UsageError } from './errors.js';
 import { numericalGradient } from './gradient.js';
-import { type Affine, type Layer, SoftmaxWithLoss } from './layers.js';
-import type { Random } from './random.js';
+import { type Layer, SoftmaxWithLoss } from './layers.js';
+import { Random } from './random.js';
 import { formatShape, sizeOf } from './shapes.js';
 import type { Tensor } from './tensor.js';
 
 export type Params = Record<string, Tensor>;
 export type Gradients = Record<string, Tensor>;
 
-/** Everything needed to rebuild a network (the model file records it). */
-export interface Architecture {
-  kind: 'TwoLayerNet' | 'MultiLayerNet';
-  inputSize: number;
-  hiddenSizes: number[];
-  outputSize: number;
-  activation: 'relu' | 'sigmoid';
-  /** The initial weights' standard deviation, or the rule that gives it (he: √(2/n), xavier: √(1/n)). */
-  weightInit: number | 'he' | 'xavier';
-  /** λ of the L2 penalty ½·λ·ΣW² in the loss (0: none). */
-  weightDecay: number;
+export interface NetworkOptions {
+  /** Seed for the weights (default 0); the same seed gives the same weights on every backend. */
+  seed?: number;
+  /** Or draw the weights from this generator (training, and Dropout's masks, keep drawing from it). */
+  random?: Random;
+  /** Start from these values instead of made ones (a saved model): W1, b1, gamma1, runningMean1, … */
+  initialParams?: Record<string, ArrayLike<number>>;
 }
 
-export abstract class Network {
-  /** W1, b1, W2, b2, …: the tensors the layers compute with and the optimizer updates. */
+export class Network {
+  /** W1, b1, W2, b2, gamma1, …: the tensors the layers compute with and the optimizer updates. */
   readonly params: Params = {};
-  /** The book's OrderedDict, in the order predict runs them. */
+  /** What the layers learn without a gradient (runningMean1, runningVar1, …): saved with a model. */
+  readonly state: Params = {};
+  /** The book's OrderedDict, in the order predict runs them: Affine1, Relu1, Conv1, … */
   readonly layers = new Map<string, Layer>();
   readonly lastLayer: SoftmaxWithLoss;
   /** The loss of the last `loss` or `gradient` call, [] (owned by the network). */
   lastLoss: Tensor | null = null;
-  /** The Affine layers, first to last: their dW and db are the weights' gradients. */
-  protected readonly affines: Affine[] = [];
+  readonly architecture: Architecture;
+  /** The generator the weights came from; training draws its mini-batches (and Dropout its masks) from it. */
+  readonly random: Random;
+  /** One sample's shape, as `predict` takes it (a flat [batch, size] input is reshaped to it). */
+  readonly inputShape: readonly number[];
+  /** Scores a sample: the classes. */
+  readonly outputSize: number;
+  /** The most values one sample takes in any tensor of a forward pass (evaluation sizes its chunks by it). */
+  readonly largestSample: number;
+  /** Each parameter's layer and short name (W, b, gamma, beta), for the gradients. */
+  private readonly sources: [name: string, layer: Layer, key: string][] = [];
+  /** The tensors weight decay and its gradient made in the last call: freed by the next. */
   private penalties: Tensor[] = [];
 
-  protected constructor(
+  constructor(
     readonly backend: Backend,
-    readonly architecture: Architecture,
-    /** The generator the weights came from; training draws its mini-batches from it unless given another. */
-    readonly random: Random,
+    architecture: Architecture,
+    options: NetworkOptions = {},
   ) {
+    this.architecture = checkArchitecture(architecture);
+    this.random = options.random ?? new Random(options.seed ?? 0);
+    this.inputShape = this.architecture.input;
+    const initial = options.initialParams;
+    const made = new Map<Tensor, string>();
+    const used = new Set<string>();
+    let built: ReturnType<typeof buildLayers>;
+    try {
+      built = buildLayers(this.architecture, {
+        backend,
+        random: this.random,
+        make: (name, shape, fill) => {
+          const size = sizeOf(shape);
+          let values: ArrayLike<number>;
+          if (initial) {
+            values = initial[name];
+            if (!values) {
+              throw new UsageError(
+                `initialParams.${name} is missing (${name} is ${formatShape(shape)})`,
+              );
+            }
+            if (values.length !== size) {
+              throw new UsageError(
+                `initialParams.${name} must hold ${size} values (${name} is ${formatShape(shape)}), got ${values.length}`,
+              );
+            }
+            used.add(name);
+          } else if ('std' in fill) {
+            values = this.random.normalArray(size, fill.std); // as the book: std · randn(shape)
+          } else {
+            values = new Float64Array(size).fill(fill.value);
+          }
+          let t: Tensor;
+          try {
+            t = backend.tensor(values, shape);
+          } catch (error) {
+            if (error instanceof RangeError) {
+              throw new UsageError(
+                `${name} ${formatShape(shape)} needs more memory than this JavaScript engine can allocate (${error.message})`,
+              );
+            }
+            throw error;
+          }
+          made.set(t, name);
+          return t;
+        },
+      });
+    } catch (error) {
+      for (const t of made.keys()) t.dispose(); // a constructor that throws leaks nothing
+      throw error;
+    }
+    try {
+      const extra = Object.keys(initial ?? {}).filter((name) => !used.has(name));
+      if (extra.length > 0) {
+        throw new UsageError(
+          `initialParams.${extra[0]} belongs to no layer of this network${extra.length > 1 ? ` (nor ${extra.slice(1).join(', ')})` : ''}`,
+        );
+      }
+      if (built.output.length !== 1) {
+        throw new UsageError(
+          `the last layer must give one score a class, [classes], but it gives ${formatShape(built.output)} a sample: end with an affine layer`,
+        );
+      }
+    } catch (error) {
+      for (const t of made.keys()) t.dispose();
+      for (const layer of built.layers) layer.dispose();
+      throw error;
+    }
+    this.outputSize = built.output[0];
+    this.largestSample = built.largestSample;
+    for (const [i, layer] of built.layers.entries()) {
+      this.layers.set(built.names[i], layer);
+      for (const [key, t] of Object.entries(layer.params ?? {})) {
+        const name = made.get(t) as string;
+        this.params[name] = t;
+        this.sources.push([name, layer, key]);
+      }
+      for (const t of Object.values(layer.state ?? {})) this.state[made.get(t) as string] = t;
+    }
     this.lastLayer = new SoftmaxWithLoss(backend);
   }
 
-  /** The scores (logits) for each sample, [batch, outputs]; owned by the last layer. */
-  predict(x: Tensor): Tensor {
-    for (const layer of this.layers.values()) {
-      x = layer.forward(x);
+  /**
+   * The scores (logits) for each sample, [batch, outputs]; owned by the last layer.
+   * `train` is the book's train_flg: Dropout drops, BatchNorm uses the batch's statistics.
+   */
+  predict(x: Tensor, train = false): Tensor {
+    const b = this.backend;
+    const batch = x.shape[0];
+    const sample = sizeOf(this.inputShape);
+    if (x.shape.length < 2 || x.size !== batch * sample) {
+      throw new UsageError(
+        `the network takes samples of ${formatShape(this.inputShape)} (${sample} values), as [batch, ${sample}] or [batch, ${this.inputShape.join(', ')}]; got ${formatShape(x.shape)}`,
+      );
     }
-    return x;
+    // MNIST arrives as rows of 784 pixels; a convolution reads them as [1, 28, 28] images
+    const input = b.reshape(x, [batch, ...this.inputShape]);
+    try {
+      let out = input;
+      for (const layer of this.layers.values()) out = layer.forward(out, train);
+      return out;
+    } finally {
+      b.dispose(input);
+    }
   }
 
   /** The mean cross-entropy (plus ½·λ·ΣW² with weight decay), [] (owned by the network). */
-  loss(x: Tensor, t: Labels): Tensor {
-    const y = this.predict(x);
+  loss(x: Tensor, t: Labels, train = false): Tensor {
+    const y = this.predict(x, train);
     this.lastLoss = this.lastLayer.forward(y, t);
-    const lambda = this.architecture.weightDecay;
+    const lambda = this.architecture.weightDecay ?? 0;
     if (lambda > 0) {
       const b = this.backend;
       this.release();
+      const weights = this.weights();
       this.lastLoss = b.tidy(() => {
-        let penalty = b.sum(b.mul(this.affines[0].W, this.affines[0].W));
-        for (const affine of this.affines.slice(1)) {
-          penalty = b.add(penalty, b.sum(b.mul(affine.W, affine.W)));
-        }
+        let penalty = b.sum(b.mul(weights[0], weights[0]));
+        for (const W of weights.slice(1)) penalty = b.add(penalty, b.sum(b.mul(W, W)));
         return b.add(this.lastLayer.loss as Tensor, b.mul(penalty, 0.5 * lambda));
       });
       this.penalties.push(this.lastLoss);
@@ -82,106 +185,89 @@ export abstract class Network {
     return this.backend.softmax(this.predict(x));
   }
 
-  /** The fraction of samples whose largest score is at the label's class. */
+  /** The fraction of samples whose largest score is at the label's class (at test: no dropout, running statistics). */
   async accuracy(x: Tensor, t: Labels): Promise<number> {
     const correct = this.backend.countCorrect(this.predict(x), t);
-    const [count] = await this.backend.read(correct);
+    const count = await this.backend.item(correct);
     this.backend.dispose(correct);
     return count / x.shape[0];
   }
 
-  /** The gradients by numerical differentiation (slow; for checking `gradient`). The caller owns them. */
+  /**
+   * The gradients by numerical differentiation (slow; for checking `gradient`), of the
+   * training loss, as the book's: every evaluation draws the same Dropout masks (the
+   * generator is rewound to where it stood). The caller owns them.
+   */
   async numericalGradient(x: Tensor, t: Labels, h?: number): Promise<Gradients> {
-    const lossW = async () => (await this.backend.read(this.loss(x, t)))[0];
+    const start = this.random.save();
+    const lossW = async () => {
+      this.random.restore(start);
+      return this.backend.item(this.loss(x, t, true));
+    };
     const grads: Gradients = {};
-    for (const [name, param] of Object.entries(this.params)) {
-      grads[name] = await numericalGradient(lossW, this.backend, param, h);
+    try {
+      for (const [name, param] of Object.entries(this.params)) {
+        grads[name] = await numericalGradient(lossW, this.backend, param, h);
+      }
+    } finally {
+      this.random.restore(start);
     }
     return grads;
   }
 
-  /** The gradients by backpropagation. Owned by the network: valid until its next call. */
+  /** The gradients by backpropagation, of the training loss. Owned by the network: valid until its next call. */
   gradient(x: Tensor, t: Labels): Gradients {
-    // forward
-    this.loss(x, t);
+    // forward, in training
+    this.loss(x, t, true);
 
-    // backward: from the loss (dout = 1) back through the layers in reverse
+    // backward: from the loss (dout = 1) back through the layers in reverse, down to the
+    // first layer that learns (below it, no gradient is needed)
     let dout: Tensor | null = this.lastLayer.backward();
-    for (const [name, layer] of [...this.layers].reverse()) {
+    const layers = [...this.layers];
+    const lowest = layers.findIndex(([, layer]) => layer.params);
+    for (const [name, layer] of layers.slice(Math.max(lowest, 0)).reverse()) {
       if (!dout) throw new UsageError(`${name}: the layer after it computed no input gradient`);
       dout = layer.backward(dout);
     }
 
-    const lambda = this.architecture.weightDecay;
+    const lambda = this.architecture.weightDecay ?? 0;
     const grads: Gradients = {};
-    for (const [i, affine] of this.affines.entries()) {
-      let dW = affine.dW as Tensor;
-      if (lambda > 0) {
+    for (const [name, layer, key] of this.sources) {
+      let grad = layer.grads?.[key] as Tensor;
+      if (lambda > 0 && key === 'W') {
         const b = this.backend;
-        dW = b.tidy(() => b.add(affine.dW as Tensor, b.mul(affine.W, lambda))); // d(½·λ·ΣW²)/dW = λ·W
-        this.penalties.push(dW);
+        const W = this.params[name];
+        const dW = grad;
+        grad = b.tidy(() => b.add(dW, b.mul(W, lambda))); // d(½·λ·ΣW²)/dW = λ·W
+        this.penalties.push(grad);
       }
-      grads[`W${i + 1}`] = dW;
-      grads[`b${i + 1}`] = affine.db as Tensor;
+      grads[name] = grad;
     }
     return grads;
   }
 
-  /** The parameters as plain arrays, for saving. */
+  /** The parameters and the state as plain arrays, for saving. */
   async readParams(): Promise<Record<string, Float64Array>> {
     const values: Record<string, Float64Array> = {};
-    for (const [name, param] of Object.entries(this.params)) {
-      values[name] = Float64Array.from(await this.backend.read(param));
+    for (const [name, t] of [...Object.entries(this.params), ...Object.entries(this.state)]) {
+      values[name] = Float64Array.from(await this.backend.read(t));
     }
     return values;
   }
 
-  /** Frees the parameters and everything the layers hold. */
+  /** Frees the parameters, the state and everything the layers hold. */
   dispose(): void {
     this.release();
     for (const layer of this.layers.values()) layer.dispose();
     this.lastLayer.dispose();
-    for (const param of Object.values(this.params)) this.backend.dispose(param);
+    for (const t of [...Object.values(this.params), ...Object.values(this.state)]) {
+      this.backend.dispose(t);
+    }
   }
 
-  /**
-   * Makes W1, b1, W2, b2, … for the layer sizes: W from `weight(index, fanIn, size)`, b
-   * zeros, or the given values. If anything fails (a wrong length, a NaN), what was made
-   * is freed before the error leaves: a constructor that throws leaks nothing.
-   */
-  protected makeParams(
-    sizes: number[],
-    weight: (fanIn: number, size: number) => ArrayLike<number>,
-    initial?: Record<string, ArrayLike<number>>,
-  ): void {
-    try {
-      for (let i = 1; i < sizes.length; i++) {
-        const shapes = { [`W${i}`]: [sizes[i - 1], sizes[i]], [`b${i}`]: [sizes[i]] };
-        for (const [name, shape] of Object.entries(shapes)) {
-          const size = sizeOf(shape);
-          let values: ArrayLike<number>;
-          if (initial) {
-            values = initial[name];
-            if (!values || values.length !== size) {
-              throw new UsageError(
-                `initialParams.${name} must hold ${size} values (${name} is ${formatShape(shape)}), got ${values ? values.length : 'none'}`,
-              );
-            }
-          } else {
-            values = name.startsWith('W') ? weight(sizes[i - 1], size) : new Float64Array(size);
-          }
-          this.params[name] = this.backend.tensor(values, shape);
-        }
-      }
-    } catch (error) {
-      for (const param of Object.values(this.params)) this.backend.dispose(param);
-      if (error instanceof RangeError) {
-        throw new UsageError(
-          `layer sizes ${sizes.join('-')} need more memory than this JavaScript engine can allocate (${error.message})`,
-        );
-      }
-      throw error;
-    }
+  /** Every W the book decays: of the Affine and Convolution layers, first to last. */
+  private weights(): Tensor[] {
+    return this.sources.filter(([, , key]) => key === 'W').map(([name]) => this.params[name]);
   }
 
   private release(): void {
@@ -195,4 +281,47 @@ export function checkSize(name: string, size: unknown): number {
     throw new UsageError(`${name} must be a whole number >= 1, got ${String(size)}`);
   }
   return size as number;
+}
+
+/** The architecture, checked where a whole layer list is not, and copied (the network keeps its own). */
+function checkArchitecture(architecture: Architecture): Architecture {
+  if (typeof architecture !== 'object' || architecture === null) {
+    throw new UsageError(
+      'an architecture is { input: [784], layers: [{ type: "affine", units: 10 }] }',
+    );
+  }
+  const { input, layers, weightInit, weightDecay, name } = architecture;
+  if (!Array.isArray(input) || input.length === 0) {
+    throw new UsageError(
+      `input must be one sample's shape, e.g. [784] or [1, 28, 28], got ${JSON.stringify(input)}`,
+    );
+  }
+  for (const [i, n] of input.entries()) checkSize(`input[${i}]`, n);
+  if (!Array.isArray(layers) || layers.length === 0) {
+    throw new UsageError(
+      `layers must list at least one layer spec ({ type: ${LAYER_TYPES.map((t) => `'${t}'`).join(' | ')}, … })`,
+    );
+  }
+  if (weightInit !== undefined) initScale('architecture', weightInit, 1);
+  if (
+    weightDecay !== undefined &&
+    !(typeof weightDecay === 'number' && weightDecay >= 0 && Number.isFinite(weightDecay))
+  ) {
+    throw new UsageError(`weightDecay must be a number >= 0, got ${JSON.stringify(weightDecay)}`);
+  }
+  const unknown = Object.keys(architecture).filter(
+    (k) => !['name', 'input', 'layers', 'weightInit', 'weightDecay'].includes(k),
+  );
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `architecture: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; it has name, input, layers, weightInit, weightDecay`,
+    );
+  }
+  return structuredClone({
+    ...(name !== undefined ? { name } : {}),
+    input,
+    layers,
+    weightInit: weightInit ?? 'he',
+    weightDecay: weightDecay ?? 0,
+  });
 }

@@ -1,5 +1,8 @@
 import { UsageError } from './errors.js';
 
+/** A generator's place in its sequence (`Random.save`). */
+export type RandomState = readonly [number, number, number, number, number | null];
+
 /** The largest seed: the generator is seeded from 32 bits. */
 export const MAX_SEED = 2 ** 32 - 1;
 
@@ -34,6 +37,15 @@ export class Random {
     this.s1 = splitmix32();
     this.s2 = splitmix32();
     this.s3 = splitmix32();
+  }
+
+  /** Where the generator stands, to come back to with `restore` (the same draws again). */
+  save(): RandomState {
+    return [this.s0, this.s1, this.s2, this.s3, this.spareNormal];
+  }
+
+  restore(state: RandomState): void {
+    [this.s0, this.s1, this.s2, this.s3, this.spareNormal] = state;
   }
 
   /** A uniform 32-bit unsigned integer. */

@@ -46,8 +46,9 @@ export interface TrainConfig {
   /**
    * Rows per forward pass when measuring accuracy, fixed. Unless given, the loop sizes
    * them by time: the first chunk is FIRST_EVAL_CHUNK rows, and each next one as many
-   * (a power of two, at most 8192 or the backend's maxRows) as the last took to fill
-   * about EVAL_CHUNK_MS, so the host gets a turn soon on any machine and any network.
+   * (a power of two, at most 8192, and few enough that the network's largest tensor fits
+   * the backend's maxValues) as the last took to fill about EVAL_CHUNK_MS, so the host
+   * gets a turn soon on any machine and any network.
    */
   evalChunkSize?: number;
   /**
@@ -230,14 +231,16 @@ export const EVAL_CHUNK_MS = 50;
 export const FIRST_EVAL_CHUNK = 16;
 
 /**
- * Rows a chunk, by measured time: a power of two (so a backend's buffer pool settles on a
- * few sizes) from FIRST_EVAL_CHUNK up, as many as take about EVAL_CHUNK_MS, at most four
- * times the last (one quick chunk may be a fluke) and at most `maxRows`.
+ * Rows a chunk, by measured time: a power of two (so a backend's buffer pool and kernel
+ * cache settle on a few sizes) from FIRST_EVAL_CHUNK up. It doubles (at most to four times
+ * the size it had) while the doubled chunk would still take about EVAL_CHUNK_MS, and halves
+ * only when a chunk took over twice that: between the two it stays, so timing noise does
+ * not flip it between sizes.
  */
 class ChunkSizer {
   rows: number;
-  constructor(private readonly maxRows: number) {
-    this.rows = Math.min(FIRST_EVAL_CHUNK, maxRows);
+  constructor(private readonly limit: number) {
+    this.rows = Math.min(FIRST_EVAL_CHUNK, limit);
   }
 
   /** The next chunk's rows for `remaining` rows left (a tail under the first size goes whole). */
@@ -248,17 +251,23 @@ class ChunkSizer {
 
   /** Learns from a chunk of `rows` that took `ms`. */
   took(rows: number, ms: number): void {
-    const fit = (EVAL_CHUNK_MS * rows) / Math.max(ms, 0.01);
+    const fit = (EVAL_CHUNK_MS * rows) / Math.max(ms, 0.01); // rows that take EVAL_CHUNK_MS
     let next = this.rows;
-    while (next * 2 <= fit && next * 2 <= this.maxRows && next * 2 <= this.rows * 4) next *= 2;
-    while (next > fit && next > FIRST_EVAL_CHUNK) next /= 2;
-    this.rows = Math.max(Math.min(next, this.maxRows), 1);
+    while (next * 2 <= fit && next * 2 <= this.limit && next * 2 <= this.rows * 4) next *= 2;
+    while (next > 2 * fit && next > FIRST_EVAL_CHUNK) next /= 2;
+    this.rows = next;
   }
 }
 
-/** The largest power of two at most `rows` (and at most 8192, a few MB of images a chunk). */
-function chunkLimit(backend: Backend, fixed?: number): number {
-  const limit = Math.min(fixed ?? 8192, backend.maxRows ?? Number.POSITIVE_INFINITY);
+/**
+ * The most rows a chunk may have: `fixed` (evalChunkSize) or 8192 (a few MB of images),
+ * and never so many that the network's largest tensor outgrows the backend's maxValues;
+ * a power of two unless fixed.
+ */
+function chunkLimit(net: Network, fixed?: number): number {
+  const { maxValues } = net.backend;
+  const fits = maxValues ? Math.max(1, Math.floor(maxValues / net.largestSample)) : Infinity;
+  const limit = Math.min(fixed ?? 8192, fits);
   return fixed === undefined ? 2 ** Math.floor(Math.log2(limit)) : limit;
 }
 
@@ -288,7 +297,7 @@ class Evaluation {
     if (evalChunkSize !== undefined && (!Number.isInteger(evalChunkSize) || evalChunkSize < 1)) {
       throw new UsageError(`evalChunkSize must be a whole number >= 1, got ${evalChunkSize}`);
     }
-    this.fixedRows = chunkLimit(net.backend, evalChunkSize);
+    this.fixedRows = chunkLimit(net, evalChunkSize);
     this.sizer = evalChunkSize === undefined ? new ChunkSizer(this.fixedRows) : null;
   }
 
@@ -392,7 +401,7 @@ async function countCorrectRows(net: Network, data: Dataset, start: number, rows
  * (about EVAL_CHUNK_MS each), giving the host a turn between chunks.
  */
 export async function datasetAccuracy(net: Network, data: Dataset): Promise<number> {
-  const limit = chunkLimit(net.backend);
+  const limit = chunkLimit(net);
   const count = data.images.shape[0];
   return (await chunkedAccuracy(net, data, count, new ChunkSizer(limit), limit)) as number;
 }
