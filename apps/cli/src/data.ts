@@ -19,3 +19,12 @@ export function uploadData(backend: Backend, mnist: Mnist): { train: Dataset; te
     throw error;
   }
 }
+
+/** How many classes the labels name: one more than the largest label (MNIST: 10). */
+export function classesOf(...labelSets: ArrayLike<number>[]): number {
+  let largest = 0;
+  for (const labels of labelSets) {
+    for (let i = 0; i < labels.length; i++) if (labels[i] > largest) largest = labels[i];
+  }
+  return largest + 1;
+}

@@ -1,17 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import {
-  DataError,
-  datasetAccuracy,
-  isModelHeader,
-  modelFromBinary,
-  modelFromJSON,
-  toDataset,
-  UsageError,
-} from '@backprop/core';
+import { DataError, datasetAccuracy, formatShape, toDataset, UsageError } from '@backprop/core';
 import { type FlagSpec, parseFlags, pathFlag, wholeNumber } from '../args.js';
 import { BACKEND_LIST, backendFromFlags } from '../backends.js';
-import { readData } from '../data.js';
+import { classesOf, readData } from '../data.js';
+import { loadModel } from '../model.js';
 
 export const evaluateHelp = `backprop evaluate — a saved model's accuracy on the MNIST test set
 
@@ -44,7 +35,6 @@ export async function evaluate(argv: string[]): Promise<number> {
   const index = values.index === undefined ? undefined : wholeNumber('index', values.index, 0, 0);
   const dataDir = pathFlag('data-dir', values['data-dir']);
 
-  const json = readModelFile(modelFile);
   const { test } = readData(dataDir);
   if (index !== undefined && index >= test.count) {
     throw new UsageError(
@@ -52,15 +42,22 @@ export async function evaluate(argv: string[]): Promise<number> {
     );
   }
   const backend = await backendFromFlags(values);
-  // the compact form: a header whose values are in a binary file beside it
-  const net = isModelHeader(json)
-    ? modelFromBinary(backend, json, readWeights(modelFile, json.weights.file), modelFile)
-    : modelFromJSON(backend, json, modelFile);
-  const { inputSize } = net.architecture;
+  const net = loadModel(backend, modelFile);
+  const inputSize = net.inputShape.reduce((a, b) => a * b, 1);
   if (test.features !== inputSize) {
+    net.dispose();
     throw new DataError(
       modelFile,
-      `the model takes ${inputSize} inputs but the test images have ${test.features} pixels (${test.rows}×${test.cols})`,
+      `the model takes ${inputSize} inputs (${formatShape(net.inputShape)}) but the test images have ${test.features} pixels (${test.rows}×${test.cols})`,
+    );
+  }
+  // a label the model has no score for would fail inside a kernel, far from its cause
+  const classes = classesOf(test.labels);
+  if (classes > net.outputSize) {
+    net.dispose();
+    throw new DataError(
+      modelFile,
+      `the model scores ${net.outputSize} classes (0…${net.outputSize - 1}), but the test labels go up to ${classes - 1} (${classes} classes): it was trained on other data`,
     );
   }
   const testSet = toDataset(backend, test.images, test.labels, test.features);
@@ -85,49 +82,6 @@ export async function evaluate(argv: string[]): Promise<number> {
     console.log(textArt(pixels, test.rows, test.cols));
   }
   return 0;
-}
-
-function readModelFile(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new DataError(
-      file,
-      code === 'ENOENT'
-        ? 'file not found'
-        : code === 'EISDIR'
-          ? 'is a folder, not a model file'
-          : `cannot be read (${code})`,
-    );
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new DataError(file, `is not valid JSON (${(error as Error).message})`);
-  }
-}
-
-function readWeights(modelFile: string, name: unknown): Uint8Array {
-  if (typeof name !== 'string' || name === '' || name.includes('/') || name.includes('\\')) {
-    throw new DataError(
-      modelFile,
-      `weights.file must name a file beside it, got ${JSON.stringify(name)}`,
-    );
-  }
-  const file = join(dirname(modelFile), name);
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new DataError(
-      file,
-      code === 'ENOENT'
-        ? `file not found (${modelFile} keeps its weights there)`
-        : `cannot be read (${code})`,
-    );
-  }
 }
 
 /** The image in characters from light to dark, two per pixel so it keeps its shape. */

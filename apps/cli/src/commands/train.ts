@@ -2,30 +2,25 @@ import { join } from 'node:path';
 import { renderCharts } from '@backprop/charts';
 import {
   type Accuracy,
-  type Backend,
   createOptimizer,
   DataError,
   DEFAULT_LEARNING_RATES,
+  describeArchitecture,
   type EpochRecord,
   MAX_SEED,
-  MODEL_FORMAT,
-  MODEL_VERSION,
   type ModelFile,
-  MultiLayerNet,
+  modelFileOf,
   modelToBinary,
   modelToJSON,
-  type Network,
+  Network,
   OPTIMIZER_NAMES,
   Random,
   TrainingDivergedError,
   type TrainResult,
-  TwoLayerNet,
   trainNetwork,
-  UsageError,
 } from '@backprop/core';
 import {
   type FlagSpec,
-  nonNegativeNumber,
   oneOf,
   parseFlags,
   pathFlag,
@@ -34,11 +29,12 @@ import {
   wholeNumber,
 } from '../args.js';
 import { BACKEND_LIST, backendFromFlags } from '../backends.js';
-import { readData, uploadData } from '../data.js';
+import { classesOf, readData, uploadData } from '../data.js';
 import { prepareOutDir, removeIfEmpty, writeFilesAtomically } from '../files.js';
+import { architectureFromFlags, networkFlags, networkHelp } from '../network-flags.js';
 import { TrainProgress } from '../progress.js';
 
-export const trainHelp = `backprop train — train the book's TwoLayerNet on MNIST (section 5.7.4), or a deeper net
+export const trainHelp = `backprop train — train the book's TwoLayerNet on MNIST (section 5.7.4), or any network of its layers
 
 Options (defaults are the book's):
   --backend NAME       ${BACKEND_LIST} (default cpu)
@@ -48,11 +44,7 @@ Options (defaults are the book's):
   --batch-size N       mini-batch size, drawn with replacement (default 100)
   --optimizer NAME     ${OPTIMIZER_NAMES.join(', ')} (default sgd; section 6.1)
   --lr X               learning rate (default: sgd 0.1, momentum 0.01, adagrad 0.01, adam 0.001)
-  --hidden N[,N…]      hidden units, a layer each (default 50: the book's TwoLayerNet)
-  --activation NAME    relu or sigmoid (default relu)
-  --weight-init INIT   he, xavier or a standard deviation (default: 0.01 for the book's
-                       net, else he for relu and xavier for sigmoid; section 6.2)
-  --weight-decay X     λ of the L2 penalty ½·λ·ΣW² (default 0; section 6.4.1)
+${networkHelp}
   --seed N             seed for the weights and the mini-batches (default 0)
   --eval-every N       measure accuracy every N iterations (default: an epoch, 600);
                        0: only after the last
@@ -84,10 +76,7 @@ const flags: FlagSpec = {
   'batch-size': { type: 'string' },
   optimizer: { type: 'string' },
   lr: { type: 'string' },
-  hidden: { type: 'string' },
-  activation: { type: 'string' },
-  'weight-init': { type: 'string' },
-  'weight-decay': { type: 'string' },
+  ...networkFlags,
   seed: { type: 'string' },
   out: { type: 'string' },
   'data-dir': { type: 'string' },
@@ -103,10 +92,6 @@ export async function train(argv: string[]): Promise<number> {
   const iters = wholeNumber('iters', values.iters, 10_000);
   const optimizerName = oneOf('optimizer', values.optimizer, OPTIMIZER_NAMES, 'sgd');
   const learningRate = positiveNumber('lr', values.lr, DEFAULT_LEARNING_RATES[optimizerName]);
-  const hidden = hiddenSizes(values.hidden);
-  const activation = oneOf('activation', values.activation, ['relu', 'sigmoid'] as const, 'relu');
-  const weightInit = weightInitFlag(values['weight-init']);
-  const weightDecay = nonNegativeNumber('weight-decay', values['weight-decay'], 0);
   const seed = wholeNumber('seed', values.seed, 0, 0, {
     value: MAX_SEED,
     what: 'seeds are 32-bit',
@@ -124,6 +109,11 @@ export async function train(argv: string[]): Promise<number> {
   const dataDir = pathFlag('data-dir', values['data-dir']);
 
   const mnist = readData(dataDir);
+  const architecture = architectureFromFlags(values, {
+    rows: mnist.train.rows,
+    cols: mnist.train.cols,
+    classes: classesOf(mnist.train.labels, mnist.test.labels),
+  });
   const trainCount = mnist.train.count;
   const batchSize = wholeNumber('batch-size', values['batch-size'], 100, 1, {
     value: trainCount,
@@ -150,25 +140,16 @@ export async function train(argv: string[]): Promise<number> {
   const random = new Random(seed);
   try {
     data = uploadData(backend, mnist);
-    net = makeNetwork(
-      backend,
-      mnist.train.features,
-      hidden,
-      activation,
-      weightInit,
-      weightDecay,
-      random,
-    );
+    net = new Network(backend, architecture, { random });
   } catch (error) {
     if (out.created) removeIfEmpty(out.dir);
     throw error;
   }
   const optimizer = createOptimizer(backend, optimizerName, learningRate);
-  const { architecture } = net;
   console.log(`backend: ${backend.description}`);
   console.log(`data: ${trainCount} train / ${mnist.test.count} test images from ${mnist.dataDir}`);
   console.log(
-    `${architecture.kind} ${[mnist.train.features, ...hidden, 10].join('-')} (${activation}, weights ${architecture.weightInit}${weightDecay ? `, weight decay ${weightDecay}` : ''}), ` +
+    `${net.architecture.name ?? 'network'}: ${describeArchitecture(net.architecture)} (weights ${net.architecture.weightInit}${net.architecture.weightDecay ? `, weight decay ${net.architecture.weightDecay}` : ''}), ` +
       `${optimizerName} lr ${learningRate}, iters ${iters}, batch ${batchSize}, seed ${seed}`,
   );
 
@@ -182,7 +163,7 @@ export async function train(argv: string[]): Promise<number> {
       batchSize,
       optimizer: optimizerName,
       learningRate,
-      architecture,
+      architecture: net.architecture,
       seed,
       evaluation: {
         every: evalEvery,
@@ -227,7 +208,10 @@ export async function train(argv: string[]): Promise<number> {
     if (stoppedBy) {
       if (!run.saved && backend.canReadSync) {
         const params = Object.fromEntries(
-          Object.entries(net.params).map(([name, t]) => [name, backend.readSync(t)]),
+          [...Object.entries(net.params), ...Object.entries(net.state)].map(([name, t]) => [
+            name,
+            backend.readSync(t),
+          ]),
         );
         const finite = Object.values(params).every((v) => v.every(Number.isFinite));
         const files: Record<string, string | Uint8Array> = {
@@ -340,84 +324,6 @@ function modelFiles(
   if (format === 'json') return { 'model.json': JSON.stringify(model) };
   const { header, weights } = modelToBinary(model, 'model.weights.bin');
   return { 'model.json': JSON.stringify(header), 'model.weights.bin': weights };
-}
-
-/** The model file from values already read (a second signal cannot wait for an async read). */
-function modelFileOf(
-  net: Network,
-  values: Record<string, ArrayLike<number>>,
-  trainedWith: Record<string, unknown>,
-): ModelFile {
-  const params: ModelFile['params'] = {};
-  for (const [name, t] of Object.entries(net.params)) {
-    params[name] = { shape: [...t.shape], values: Array.from(values[name]) };
-  }
-  return {
-    format: MODEL_FORMAT,
-    version: MODEL_VERSION,
-    architecture: net.architecture,
-    dtype: net.backend.dtype,
-    trainedWith,
-    params,
-  };
-}
-
-/** `--hidden 50` or `--hidden 100,100,100`. */
-function hiddenSizes(value: string | boolean | undefined): number[] {
-  if (value === undefined) return [50];
-  const parts = typeof value === 'string' ? value.split(',') : [];
-  if (parts.length === 0 || !parts.every((p) => /^\s*\d+\s*$/.test(p) && Number(p) >= 1)) {
-    throw new UsageError(
-      `--hidden must be whole numbers >= 1, separated by commas (50, or 100,100), got '${String(value)}'`,
-    );
-  }
-  return parts.map(Number);
-}
-
-function weightInitFlag(value: string | boolean | undefined): 'he' | 'xavier' | number | undefined {
-  if (value === undefined || value === 'he' || value === 'xavier') return value;
-  const std = Number(value);
-  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(std) || std <= 0) {
-    throw new UsageError(
-      `--weight-init must be he, xavier or a positive standard deviation (0.01), got '${String(value)}'`,
-    );
-  }
-  return std;
-}
-
-/** The book's TwoLayerNet for its own settings; MultiLayerNet for anything else. */
-function makeNetwork(
-  backend: Backend,
-  inputSize: number,
-  hidden: number[],
-  activation: 'relu' | 'sigmoid',
-  weightInit: 'he' | 'xavier' | number | undefined,
-  weightDecay: number,
-  random: Random,
-): Network {
-  const book =
-    hidden.length === 1 &&
-    activation === 'relu' &&
-    weightDecay === 0 &&
-    (weightInit === undefined || typeof weightInit === 'number');
-  if (book) {
-    return new TwoLayerNet(backend, {
-      inputSize,
-      hiddenSize: hidden[0],
-      outputSize: 10,
-      weightInitStd: weightInit as number | undefined,
-      random,
-    });
-  }
-  return new MultiLayerNet(backend, {
-    inputSize,
-    hiddenSizes: hidden,
-    outputSize: 10,
-    activation,
-    weightInit,
-    weightDecay,
-    random,
-  });
 }
 
 /** The book's figures: the loss over iterations, and train/test accuracy over epochs. */

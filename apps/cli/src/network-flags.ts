@@ -1,0 +1,229 @@
+/**
+ * Which network `train` and `gradcheck` build: the book's nets by name (`--net`), their
+ * sizes and options, or a list of layers of one's own (`--layers`), all through core's
+ * one factory (an `Architecture`), so a model file records exactly what was trained.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  type Architecture,
+  DataError,
+  LAYER_WORDS,
+  MultiLayerNet,
+  MultiLayerNetExtend,
+  parseLayers,
+  SimpleConvNet,
+  TwoLayerNet,
+  UsageError,
+  type WeightInit,
+} from '@backprop/core';
+import { type FlagSpec, nonNegativeNumber, oneOf, userPath } from './args.js';
+
+export const NET_NAMES = [
+  'two-layer',
+  'multi-layer',
+  'multi-layer-extend',
+  'simple-convnet',
+] as const;
+export type NetName = (typeof NET_NAMES)[number];
+
+export const networkFlags: FlagSpec = {
+  net: { type: 'string' },
+  layers: { type: 'string' },
+  hidden: { type: 'string' },
+  activation: { type: 'string' },
+  'weight-init': { type: 'string' },
+  'weight-decay': { type: 'string' },
+  batchnorm: { type: 'boolean' },
+  dropout: { type: 'string' },
+};
+
+export const networkHelp = `  --net NAME           ${NET_NAMES.join(', ')} (default two-layer: the book's
+                       TwoLayerNet, 5.7; multi-layer when --hidden lists several sizes or
+                       --activation/--weight-decay change it; multi-layer-extend with
+                       --batchnorm or --dropout, 6.3–6.4; simple-convnet: 7.5)
+  --hidden N[,N…]      hidden units, a layer each (default 50; simple-convnet 100)
+  --activation NAME    relu or sigmoid (default relu)
+  --weight-init INIT   he, xavier or a standard deviation (default: 0.01 for two-layer and
+                       simple-convnet, else he for relu and xavier for sigmoid; 6.2)
+  --weight-decay X     λ of the L2 penalty ½·λ·ΣW² (default 0; 6.4.1)
+  --batchnorm          Batch Normalization after each hidden Affine (6.3)
+  --dropout RATIO      Dropout of RATIO after each hidden activation (6.4.3)
+  --layers LIST|FILE   a network of your own, as words or a JSON file of layer specs:
+                       '${LAYER_WORDS}', comma-separated; e.g. 'conv 30 5 5, relu, pool 2,
+                       affine 100, relu, affine 10'`;
+
+/** What the data gives a network: one image's size, and how many classes its labels name. */
+export interface DataShape {
+  rows: number;
+  cols: number;
+  classes: number;
+}
+
+/** The architecture the flags describe (checked, not built). */
+export function architectureFromFlags(
+  values: Record<string, string | boolean | undefined>,
+  data: DataShape,
+): Architecture {
+  const { rows, cols, classes } = data;
+  const weightInit = weightInitFlag(values['weight-init']);
+  const weightDecay = nonNegativeNumber('weight-decay', values['weight-decay'], 0);
+  if (values.layers !== undefined) {
+    const clash = ['net', 'hidden', 'activation', 'batchnorm', 'dropout'].find(
+      (flag) => values[flag] !== undefined,
+    );
+    if (clash) {
+      throw new UsageError(`--layers lists the whole network; leave out --${clash}`);
+    }
+    const layers = layersFlag(values.layers);
+    // a convolution or pooling reads images; anything else, rows of pixels
+    const images = layers.some((l) => l.type === 'conv' || l.type === 'pool');
+    return {
+      input: images ? [1, rows, cols] : [rows * cols],
+      layers,
+      weightInit: weightInit ?? 'he',
+      weightDecay,
+    };
+  }
+  const hidden = hiddenSizes(values.hidden);
+  const activation = oneOf('activation', values.activation, ['relu', 'sigmoid'] as const, 'relu');
+  const dropout = values.dropout === undefined ? undefined : ratioFlag('dropout', values.dropout);
+  const extended = values.batchnorm === true || dropout !== undefined;
+  const net = oneOf(
+    'net',
+    values.net,
+    NET_NAMES,
+    extended
+      ? 'multi-layer-extend'
+      : (hidden ?? [50]).length === 1 &&
+          activation === 'relu' &&
+          weightDecay === 0 &&
+          (weightInit === undefined || typeof weightInit === 'number')
+        ? 'two-layer'
+        : 'multi-layer',
+  );
+  const fits = (what: string, ok: boolean) => {
+    if (!ok) throw new UsageError(`--net ${net} ${what}`);
+  };
+  if (net !== 'multi-layer-extend') {
+    fits('has no batch normalization or dropout: use --net multi-layer-extend', !extended);
+  }
+  const inputSize = rows * cols;
+  switch (net) {
+    case 'two-layer':
+      fits(
+        'has one hidden layer: give --hidden one size, or use --net multi-layer',
+        !hidden || hidden.length === 1,
+      );
+      fits('uses relu: use --net multi-layer for sigmoid', activation === 'relu');
+      fits('has no weight decay: use --net multi-layer', weightDecay === 0);
+      fits(
+        "starts from a standard deviation (0.01): use --net multi-layer for 'he' or 'xavier'",
+        typeof (weightInit ?? 0.01) === 'number',
+      );
+      return TwoLayerNet.architecture({
+        inputSize,
+        hiddenSize: hidden?.[0] ?? 50,
+        outputSize: classes,
+        weightInitStd: weightInit as number | undefined,
+      });
+    case 'simple-convnet':
+      fits('has one hidden Affine layer: give --hidden one size', !hidden || hidden.length === 1);
+      fits('uses relu', activation === 'relu');
+      fits('has no weight decay', weightDecay === 0);
+      fits(
+        'starts from a standard deviation (0.01): give --weight-init a number',
+        typeof (weightInit ?? 0.01) === 'number',
+      );
+      return SimpleConvNet.architecture({
+        inputDim: [1, rows, cols],
+        hiddenSize: hidden?.[0] ?? 100,
+        outputSize: classes,
+        weightInitStd: weightInit as number | undefined,
+      });
+    default: {
+      const options = {
+        inputSize,
+        hiddenSizes: hidden ?? (net === 'multi-layer-extend' ? [100, 100, 100] : [100]),
+        outputSize: classes,
+        activation,
+        weightInit,
+        weightDecay,
+      };
+      return net === 'multi-layer'
+        ? MultiLayerNet.architecture(options)
+        : MultiLayerNetExtend.architecture({
+            ...options,
+            useBatchnorm: values.batchnorm === true,
+            useDropout: dropout !== undefined,
+            dropoutRatio: dropout,
+          });
+    }
+  }
+}
+
+/** `--layers`: words (`conv 30 5 5, relu, …`) or the path of a JSON file holding the list. */
+function layersFlag(value: string | boolean | undefined): Architecture['layers'] {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new UsageError(`--layers needs a layer list or a JSON file: ${LAYER_WORDS}`);
+  }
+  if (value.trim().endsWith('.json')) {
+    const file = userPath(value.trim());
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new DataError(file, code === 'ENOENT' ? 'file not found' : `cannot be read (${code})`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new DataError(file, `is not valid JSON (${(error as Error).message})`);
+    }
+    const layers = Array.isArray(json) ? json : (json as { layers?: unknown })?.layers;
+    if (!Array.isArray(layers)) {
+      throw new DataError(file, 'must hold a list of layer specs, or { "layers": [...] }');
+    }
+    return layers as Architecture['layers'];
+  }
+  try {
+    return parseLayers(value);
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(`--layers: ${error.message}`);
+    throw error;
+  }
+}
+
+/** `--hidden 50` or `--hidden 100,100,100`; undefined when not given. */
+function hiddenSizes(value: string | boolean | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const parts = typeof value === 'string' ? value.split(',') : [];
+  if (parts.length === 0 || !parts.every((p) => /^\s*\d+\s*$/.test(p) && Number(p) >= 1)) {
+    throw new UsageError(
+      `--hidden must be whole numbers >= 1, separated by commas (50, or 100,100), got '${String(value)}'`,
+    );
+  }
+  return parts.map(Number);
+}
+
+function weightInitFlag(value: string | boolean | undefined): WeightInit | undefined {
+  if (value === undefined || value === 'he' || value === 'xavier') return value;
+  const std = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(std) || std <= 0) {
+    throw new UsageError(
+      `--weight-init must be he, xavier or a positive standard deviation (0.01), got '${String(value)}'`,
+    );
+  }
+  return std;
+}
+
+function ratioFlag(flag: string, value: string | boolean | undefined): number {
+  const ratio = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !(ratio >= 0 && ratio < 1)) {
+    throw new UsageError(
+      `--${flag} must be a ratio in [0, 1), the share dropped (0.5), got '${String(value)}'`,
+    );
+  }
+  return ratio;
+}
