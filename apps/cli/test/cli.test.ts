@@ -1,9 +1,9 @@
 import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHEAP_EVAL_MS } from '@backprop/core';
+import { CHEAP_EVAL_MS, parseLayers } from '@backprop/core';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // The built command, run as a user runs it: a separate process, its output and exit code.
@@ -46,7 +46,12 @@ describe('backprop train', () => {
       batchSize: 100,
       optimizer: 'sgd',
       learningRate: 0.1,
-      architecture: { kind: 'TwoLayerNet', hiddenSizes: [50], activation: 'relu' },
+      architecture: {
+        name: 'TwoLayerNet',
+        input: [784],
+        layers: [{ type: 'affine', units: 50 }, { type: 'relu' }, { type: 'affine', units: 10 }],
+        weightInit: 0.01,
+      },
       seed: 3,
       interrupted: false,
     });
@@ -193,7 +198,7 @@ describe('backprop train, beyond the book’s net', () => {
     expect(run.stderr).not.toMatch(/error/i);
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(
-      /MultiLayerNet 784-100-100-10 \(sigmoid, weights xavier, weight decay 0.0001\), adam lr 0.001/,
+      /MultiLayerNet: \[784\] → affine 100 → sigmoid → affine 100 → sigmoid → affine 10 \(weights xavier, weight decay 0.0001\), adam lr 0.001/,
     );
     const metrics = JSON.parse(readFileSync(join(work, 'multi', 'metrics.json'), 'utf8'));
     expect(metrics).toMatchObject({
@@ -201,9 +206,14 @@ describe('backprop train, beyond the book’s net', () => {
       optimizer: 'adam',
       learningRate: 0.001,
       architecture: {
-        kind: 'MultiLayerNet',
-        hiddenSizes: [100, 100],
-        activation: 'sigmoid',
+        name: 'MultiLayerNet',
+        layers: [
+          { type: 'affine', units: 100 },
+          { type: 'sigmoid' },
+          { type: 'affine', units: 100 },
+          { type: 'sigmoid' },
+          { type: 'affine', units: 10 },
+        ],
         weightInit: 'xavier',
         weightDecay: 0.0001,
       },
@@ -236,6 +246,127 @@ describe('backprop train, beyond the book’s net', () => {
   }, 120_000);
 });
 
+describe('backprop train: a network of any layers (chapters 6–7)', () => {
+  it('--net simple-convnet trains on MNIST images, and evaluate reads its compact model to the same accuracy', () => {
+    const run = backprop(
+      'train',
+      '--net',
+      'simple-convnet',
+      '--backend',
+      'wasm',
+      '--optimizer',
+      'adam',
+      '--lr',
+      '0.001',
+      '--iters',
+      '60',
+      '--eval-on',
+      'test',
+      '--eval-every',
+      '0',
+      '--model-format',
+      'binary',
+      '--out',
+      'convnet',
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(
+      /SimpleConvNet: \[1,28,28\] → conv 30 5×5 stride 1 → relu → pool 2×2 stride 2 → affine 100 → relu → affine 10 \(weights 0\.01\), adam/,
+    );
+    const metrics = JSON.parse(readFileSync(join(work, 'convnet', 'metrics.json'), 'utf8'));
+    expect(metrics.architecture).toMatchObject({ name: 'SimpleConvNet', input: [1, 28, 28] });
+    // 60 steps of Adam: far past chance (0.1); the book's net is past 0.9 within 200
+    expect(metrics.final.testAccuracy).toBeGreaterThan(0.6);
+    // W1 [30,1,5,5] + b1 + W2 [4320,100] + b2 + W3 [100,10] + b3: 433 890 float32 values
+    expect(statSync(join(work, 'convnet', 'model.weights.bin')).size).toBe(433_890 * 4);
+    const evaluation = backprop('evaluate', '--model', 'convnet/model.json', '--backend', 'wasm');
+    expect(evaluation.status, evaluation.stderr).toBe(0);
+    expect(evaluation.stdout).toContain(`test accuracy ${metrics.final.testAccuracy.toFixed(4)}`);
+  }, 300_000);
+
+  it('--batchnorm --dropout: evaluate reproduces the final accuracy (running statistics, no dropout)', () => {
+    const run = backprop(
+      'train',
+      '--batchnorm',
+      '--dropout',
+      '0.2',
+      '--hidden',
+      '50,50',
+      '--optimizer',
+      'adam',
+      '--iters',
+      '200',
+      '--eval-on',
+      'test',
+      '--eval-every',
+      '0',
+      '--dtype',
+      'float32',
+      '--out',
+      'extend',
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(
+      /MultiLayerNetExtend: \[784\] → affine 50 → batchnorm → relu → dropout 0\.2 → affine 50 → batchnorm → relu → dropout 0\.2 → affine 10/,
+    );
+    const model = JSON.parse(readFileSync(join(work, 'extend', 'model.json'), 'utf8'));
+    expect(Object.keys(model.params)).toEqual([
+      'W1',
+      'b1',
+      'gamma1',
+      'beta1',
+      'W2',
+      'b2',
+      'gamma2',
+      'beta2',
+      'W3',
+      'b3',
+    ]);
+    expect(Object.keys(model.state)).toEqual([
+      'runningMean1',
+      'runningVar1',
+      'runningMean2',
+      'runningVar2',
+    ]);
+    const metrics = JSON.parse(readFileSync(join(work, 'extend', 'metrics.json'), 'utf8'));
+    expect(metrics.final.testAccuracy).toBeGreaterThan(0.85);
+    const evaluation = backprop('evaluate', '--model', 'extend/model.json', '--dtype', 'float32');
+    expect(evaluation.status, evaluation.stderr).toBe(0);
+    expect(evaluation.stdout).toContain(`test accuracy ${metrics.final.testAccuracy.toFixed(4)}`);
+  }, 120_000);
+
+  it('--layers as words and as a JSON file build the same network', () => {
+    const words = 'conv 4 5 5 stride=2 pad=1, relu, pool 2, batchnorm, affine 10';
+    writeFileSync(join(work, 'layers.json'), JSON.stringify({ layers: parseLayers(words) }));
+    const runs = ['as-words', 'as-file'].map((out) =>
+      backprop(
+        'train',
+        '--layers',
+        out === 'as-words' ? words : 'layers.json',
+        '--iters',
+        '20',
+        '--eval-every',
+        '0',
+        '--eval-on',
+        'test',
+        '--dtype',
+        'float32',
+        '--out',
+        out,
+      ),
+    );
+    for (const run of runs) {
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(
+        /network: \[1,28,28\] → conv 4 5×5 stride 2 pad 1 → relu → pool 2×2 → batchnorm → affine 10/,
+      );
+    }
+    const loss = (out: string) =>
+      JSON.parse(readFileSync(join(work, out, 'metrics.json'), 'utf8')).loss;
+    expect(loss('as-file')).toEqual(loss('as-words')); // the same network, the same seed: the same run
+  }, 120_000);
+});
+
 describe('backprop gradcheck', () => {
   it('--json prints the four mean differences, each below 1e-7 in float64', () => {
     const run = backprop('gradcheck', '--json');
@@ -243,6 +374,26 @@ describe('backprop gradcheck', () => {
     const result = JSON.parse(run.stdout);
     for (const name of ['W1', 'b1', 'W2', 'b2']) expect(result[name]).toBeLessThan(1e-7);
     expect(result).toMatchObject({ backend: 'cpu', dtype: 'float64', samples: 3 });
+  }, 60_000);
+
+  it('checks any layer list: Convolution, Pooling and BatchNorm in float64 below 1e-8', () => {
+    // Sigmoid, not ReLU: on blank MNIST windows a new convolution's output is its bias, 0,
+    // exactly on ReLU's kink, where a central difference sees half a slope and backprop
+    // none. h = 1e-6: BatchNorm over 3 samples curves sharply, and h²·f''' at 1e-4 is ~1e-5.
+    const run = backprop(
+      'gradcheck',
+      '--layers',
+      'conv 3 5 5 stride=2 pad=1, sigmoid, pool 2, batchnorm, affine 10',
+      '--h',
+      '1e-6',
+      '--json',
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout);
+    for (const name of ['W1', 'b1', 'gamma1', 'beta1', 'W2', 'b2']) {
+      // the numerical side's own error at h = 1e-6 is ~1e-16/h = 1e-10 per value
+      expect(result[name], name).toBeLessThan(1e-8);
+    }
   }, 60_000);
 });
 

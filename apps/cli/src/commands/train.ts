@@ -18,6 +18,7 @@ import {
   TrainingDivergedError,
   type TrainResult,
   trainNetwork,
+  UsageError,
 } from '@backprop/core';
 import {
   type FlagSpec,
@@ -109,10 +110,11 @@ export async function train(argv: string[]): Promise<number> {
   const dataDir = pathFlag('data-dir', values['data-dir']);
 
   const mnist = readData(dataDir);
+  const classes = classesOf(mnist.train.labels, mnist.test.labels);
   const architecture = architectureFromFlags(values, {
     rows: mnist.train.rows,
     cols: mnist.train.cols,
-    classes: classesOf(mnist.train.labels, mnist.test.labels),
+    classes,
   });
   const trainCount = mnist.train.count;
   const batchSize = wholeNumber('batch-size', values['batch-size'], 100, 1, {
@@ -141,6 +143,13 @@ export async function train(argv: string[]): Promise<number> {
   try {
     data = uploadData(backend, mnist);
     net = new Network(backend, architecture, { random });
+    if (net.outputSize !== classes) {
+      const outputs = net.outputSize;
+      net.dispose();
+      throw new UsageError(
+        `--layers: the last layer gives ${outputs} score${outputs === 1 ? '' : 's'} a sample, but the labels name ${classes} classes (0…${classes - 1}): end the list with affine ${classes}`,
+      );
+    }
   } catch (error) {
     if (out.created) removeIfEmpty(out.dir);
     throw error;
