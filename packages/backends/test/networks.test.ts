@@ -12,6 +12,7 @@ import {
   isModelHeader,
   Momentum,
   MultiLayerNet,
+  MultiLayerNetExtend,
   modelFromBinary,
   modelFromJSON,
   modelToBinary,
@@ -169,8 +170,20 @@ describe('the model file', () => {
     const json = JSON.parse(JSON.stringify(await modelToJSON(net, { note: 'test' })));
     expect(json).toMatchObject({
       format: 'backprop.network',
-      version: 2,
-      architecture: { kind: 'MultiLayerNet', hiddenSizes: [3, 2] },
+      version: 3,
+      architecture: {
+        name: 'MultiLayerNet',
+        input: [4],
+        layers: [
+          { type: 'affine', units: 3 },
+          { type: 'sigmoid' },
+          { type: 'affine', units: 2 },
+          { type: 'sigmoid' },
+          { type: 'affine', units: 3 },
+        ],
+        weightInit: 'xavier',
+        weightDecay: 0.01,
+      },
     });
     const f32 = new CpuBackend({ dtype: 'float32' });
     const loaded = modelFromJSON(f32, json, 'model.json');
@@ -195,8 +208,31 @@ describe('the model file', () => {
       },
     };
     const net = modelFromJSON(b, v1);
-    expect(net).toBeInstanceOf(TwoLayerNet);
+    expect(net.architecture).toMatchObject({ name: 'TwoLayerNet', input: [2], weightInit: 0.01 });
     expect(read(net.predict(b.tensor([1, 2], [1, 2])))).toEqual([3, -3]);
+  });
+
+  it("saves BatchNorm's running statistics with the weights: a loaded copy predicts the same at test", async () => {
+    const net = new MultiLayerNetExtend(b, {
+      inputSize: 4,
+      hiddenSizes: [5],
+      outputSize: 3,
+      useBatchnorm: true,
+      useDropout: true,
+      dropoutRatio: 0.3,
+      seed: 2,
+    });
+    const batch = b.tensor(
+      Array.from({ length: 12 }, (_, i) => ((i * 7) % 10) / 10),
+      [3, 4],
+    );
+    const labels = b.tensor([0, 2, 1], [3]);
+    net.gradient(batch, labels); // a training step's forward: the running statistics move
+    expect(read(net.state.runningMean1).some((v) => v !== 0)).toBe(true);
+    const loaded = modelFromJSON(b, JSON.parse(JSON.stringify(await modelToJSON(net))));
+    expect(read(loaded.state.runningVar1)).toEqual(read(net.state.runningVar1));
+    // at test: running statistics, every value scaled by 1 − 0.3 instead of dropped
+    expect(read(loaded.predict(batch))).toEqual(read(net.predict(batch)));
   });
 
   it('names the file and what is wrong with it', () => {
