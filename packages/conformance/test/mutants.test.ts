@@ -13,6 +13,7 @@ import {
   type LabelDims,
   type MatmulDims,
   type ReduceOp,
+  type WindowDims,
 } from '@backprop/core';
 import { describe, expect, it } from 'vitest';
 import { runConformance } from '../src/index.js';
@@ -142,6 +143,85 @@ class ReadsALiveView extends CpuKernels {
   }
 }
 
+/** im2col as loops, with the window's origin for output (oy, ox) given by `origin`: a mutant's choice. */
+function im2colLoops(
+  x: FloatArray,
+  d: WindowDims,
+  origin: (o: number, axis: 'y' | 'x') => number,
+): Float64Array {
+  const cols = d.channels * d.windowHeight * d.windowWidth;
+  const out = new Float64Array(d.batch * d.outHeight * d.outWidth * cols);
+  let i = 0;
+  for (let n = 0; n < d.batch; n++)
+    for (let oy = 0; oy < d.outHeight; oy++)
+      for (let ox = 0; ox < d.outWidth; ox++)
+        for (let c = 0; c < d.channels; c++)
+          for (let fy = 0; fy < d.windowHeight; fy++)
+            for (let fx = 0; fx < d.windowWidth; fx++) {
+              const [y, xx] = [origin(oy, 'y') + fy, origin(ox, 'x') + fx];
+              const inside = y >= 0 && y < d.height && xx >= 0 && xx < d.width;
+              out[i++] = inside ? x[((n * d.channels + c) * d.height + y) * d.width + xx] : 0;
+            }
+  return out;
+}
+
+class PadOffByOne extends CpuKernels {
+  // Pads one more row and column than asked: every window reads one pixel up and left.
+  im2col(x: FloatArray, d: WindowDims) {
+    return im2colLoops(x, d, (o) => o * d.stride - d.pad - 1);
+  }
+}
+
+class IgnoresTheStride extends CpuKernels {
+  // Moves the window one pixel at a time, whatever the stride: the right shape, wrong windows.
+  im2col(x: FloatArray, d: WindowDims) {
+    return im2colLoops(x, d, (o) => o - d.pad);
+  }
+}
+
+class PoolingRoutesToTheFirstPosition extends CpuKernels {
+  // Sends each window's gradient to its first position, not to where its max was.
+  maxPoolBackward(dout: FloatArray, _argmax: FloatArray, d: WindowDims) {
+    const dx = new Float64Array(d.batch * d.channels * d.height * d.width);
+    let w = 0;
+    for (let n = 0; n < d.batch; n++)
+      for (let c = 0; c < d.channels; c++)
+        for (let oy = 0; oy < d.outHeight; oy++)
+          for (let ox = 0; ox < d.outWidth; ox++, w++) {
+            const [y, x] = [oy * d.stride - d.pad, ox * d.stride - d.pad];
+            if (y >= 0 && x >= 0)
+              dx[((n * d.channels + c) * d.height + y) * d.width + x] += dout[w];
+          }
+    return dx;
+  }
+}
+
+class BatchNormWithBatchStatisticsAtTest extends CpuKernels {
+  // Normalises by the batch's own mean and variance, whatever it is given: right in
+  // training, wrong at test, where the running statistics must be used.
+  batchNormalize(
+    x: FloatArray,
+    _mean: FloatArray,
+    _variance: FloatArray,
+    gamma: FloatArray,
+    beta: FloatArray,
+    rows: number,
+    cols: number,
+    epsilon: number,
+  ) {
+    const out = new Float64Array(rows * cols);
+    for (let j = 0; j < cols; j++) {
+      let mu = 0;
+      for (let i = 0; i < rows; i++) mu += x[i * cols + j] / rows;
+      let v = 0;
+      for (let i = 0; i < rows; i++) v += (x[i * cols + j] - mu) ** 2 / rows;
+      for (let i = 0; i < rows; i++)
+        out[i * cols + j] = (gamma[j] * (x[i * cols + j] - mu)) / Math.sqrt(v + epsilon) + beta[j];
+    }
+    return out;
+  }
+}
+
 const mutants: [string, () => CpuKernels, string[]][] = [
   ['drops the bias gradient', () => new DropsBiasGradient(), ['kernels/sum', 'layers/']],
   ['forgets to transpose b', () => new ForgetsToTransposeB(), ['kernels/matmul', 'layers/Affine']],
@@ -175,6 +255,26 @@ const mutants: [string, () => CpuKernels, string[]][] = [
     ['edge/', 'kernels/softmaxCrossEntropy'],
   ],
   ['returns a live view from read', () => new ReadsALiveView(), ['resources/read']],
+  [
+    'pads one pixel too many in im2col',
+    () => new PadOffByOne(),
+    ['kernels/im2col', 'layers/Convolution', 'overrides/im2col'],
+  ],
+  [
+    'ignores the stride in im2col',
+    () => new IgnoresTheStride(),
+    ['kernels/im2col', 'layers/Convolution', 'overrides/im2col'],
+  ],
+  [
+    'routes the pooling gradient to the wrong position',
+    () => new PoolingRoutesToTheFirstPosition(),
+    ['kernels/maxPoolBackward', 'layers/Pooling', 'overrides/maxPoolBackward'],
+  ],
+  [
+    'uses the batch statistics in BatchNorm at test',
+    () => new BatchNormWithBatchStatisticsAtTest(),
+    ['layers/BatchNormalization at test', 'kernels/batchNormalize', 'overrides/batchNormalize'],
+  ],
 ];
 
 describe('the suite catches broken kernels', () => {

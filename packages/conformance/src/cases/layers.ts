@@ -5,7 +5,19 @@
  * 1e-10, so what a case measures is the backend's backward. For float32 backends the
  * tolerance adds the float32 rounding of a short sum of products.
  */
-import { Affine, type Backend, Relu, Sigmoid, SoftmaxWithLoss, type Tensor } from '@backprop/core';
+import {
+  Affine,
+  type Backend,
+  BatchNormalization,
+  Convolution,
+  Dropout,
+  Pooling,
+  Random,
+  Relu,
+  Sigmoid,
+  SoftmaxWithLoss,
+  type Tensor,
+} from '@backprop/core';
 import type { ConformanceCase } from '../case.js';
 import { Check, type Tolerance } from '../check.js';
 import type { CaseContext } from '../context.js';
@@ -200,9 +212,220 @@ const softmaxCases = (['class indices', 'one-hot'] as const).map((form) =>
   ),
 );
 
+// ---- chapters 6–7: the layers composed from gathers, windows and batch statistics --------
+
+/** f(params) = Σ r ⊙ layer.forward(x) on the oracle, for the numerical side. */
+type OracleForward = (o: Backend, values: Record<string, Float64Array>) => Tensor;
+
+/**
+ * A layer with inputs and parameters `values` (each with its shape): backward(r) on the
+ * backend against the numerical gradient of Σ r ⊙ forward on the oracle, for each input
+ * in `check` (x, W, b, gamma, …). `grads` reads the backend's gradients after backward.
+ */
+async function layerGradients(
+  ctx: CaseContext,
+  check: Check,
+  label: string,
+  values: Record<string, [Float64Array, number[]]>,
+  forward: (b: Backend, t: Record<string, Tensor>) => Tensor,
+  backward: (b: Backend, dout: Tensor) => Record<string, Tensor>,
+  terms: number,
+): Promise<void> {
+  const b = ctx.backend;
+  const onBackend = Object.fromEntries(
+    Object.entries(values).map(([k, [v, shape]]) => [k, ctx.on(b, v, shape)]),
+  );
+  const out = forward(b, onBackend);
+  const outShape = [...out.shape];
+  const r = ctx.values(97, out.size);
+  const grads = backward(b, ctx.on(b, r, outShape));
+  const actual: Record<string, Float64Array> = {};
+  for (const [k, t] of Object.entries(grads)) actual[k] = await ctx.read(b, t);
+  const lossOf: OracleForward = (o, vals) => {
+    const ts = Object.fromEntries(
+      Object.entries(values).map(([k, [, shape]]) => [k, o.tensor(vals[k], shape)]),
+    );
+    try {
+      return forward(o, ts);
+    } finally {
+      for (const t of Object.values(ts)) o.dispose(t);
+    }
+  };
+  const base = Object.fromEntries(
+    Object.entries(values).map(([k, [v]]) => [k, Float64Array.from(v)]),
+  );
+  for (const [k, grad] of Object.entries(actual)) {
+    const expected = numerical((v) => {
+      const out = lossOf(ctx.oracle, { ...base, [k]: v });
+      return weightedSum(ctx.oracle, out, r);
+    }, Float64Array.from(base[k]));
+    check.close(`${label} d${k}`, grad, expected, gradientTolerance(ctx, terms));
+  }
+}
+
+const convolutionCase = layerCase(
+  'Convolution x[2,3,7,6] * W[4,3,3,2], stride 2, pad 1: backward = numerical gradient',
+  ['im2col', 'col2im', 'matmul', 'addBias', 'sumColumns', 'gather', 'scatterAdd'],
+  async (ctx, check) => {
+    const layers: Convolution[] = [];
+    await layerGradients(
+      ctx,
+      check,
+      'Convolution',
+      {
+        x: [ctx.values(41, 2 * 3 * 7 * 6), [2, 3, 7, 6]],
+        W: [ctx.values(42, 4 * 3 * 3 * 2), [4, 3, 3, 2]],
+        b: [ctx.values(43, 4), [4]],
+      },
+      (b, t) => {
+        const layer = new Convolution(b, t.W, t.b, { stride: 2, pad: 1 });
+        layers.push(layer);
+        return layer.forward(t.x);
+      },
+      (_, dout) => {
+        const layer = layers[0];
+        const dx = layer.backward(dout) as Tensor;
+        return { x: dx, W: layer.dW as Tensor, b: layer.db as Tensor };
+      },
+      3 * 3 * 2 * 4, // the longest sum: a column of the filter times the batch's positions
+    );
+    for (const layer of layers) layer.dispose();
+  },
+);
+
+const poolingCase = layerCase(
+  'Pooling x[2,2,6,5], 3×2 windows, stride 2, pad 1: backward = numerical gradient',
+  ['maxPool', 'maxPoolBackward', 'gather', 'scatterAdd', 'argmax'],
+  async (ctx, check) => {
+    const layers: Pooling[] = [];
+    await layerGradients(
+      ctx,
+      check,
+      'Pooling',
+      { x: [ctx.values(44, 2 * 2 * 6 * 5), [2, 2, 6, 5]] },
+      (b, t) => {
+        const layer = new Pooling(b, { height: 3, width: 2, stride: 2, pad: 1 });
+        layers.push(layer);
+        return layer.forward(t.x);
+      },
+      (_, dout) => ({ x: layers[0].backward(dout) }),
+      6,
+    );
+    for (const layer of layers) layer.dispose();
+  },
+);
+
+const batchNormCases = (
+  [
+    [6, 5],
+    [3, 2, 2, 2],
+  ] as number[][]
+).map((shape) =>
+  layerCase(
+    `BatchNormalization x[${shape}] in training: backward = numerical gradient`,
+    ['batchNormalize', 'sum', 'sub', 'mul', 'div', 'sqrt'],
+    async (ctx, check) => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const features = size / shape[0];
+      const layers: BatchNormalization[] = [];
+      await layerGradients(
+        ctx,
+        check,
+        'BatchNormalization',
+        {
+          x: [ctx.values(45, size, { lo: -2, hi: 2 }), shape],
+          gamma: [ctx.values(46, features, { lo: 0.5, hi: 1.5 }), [features]],
+          beta: [ctx.values(47, features), [features]],
+        },
+        (b, t) => {
+          const layer = new BatchNormalization(b, t.gamma, t.beta);
+          layers.push(layer);
+          return layer.forward(t.x, true);
+        },
+        (_, dout) => {
+          const layer = layers[0];
+          const dx = layer.backward(dout);
+          return { x: dx, gamma: layer.dgamma as Tensor, beta: layer.dbeta as Tensor };
+        },
+        shape[0],
+      );
+      for (const layer of layers) {
+        for (const t of Object.values(layer.state)) t.dispose();
+        layer.dispose();
+      }
+    },
+  ),
+);
+
+const batchNormTestCase = layerCase(
+  'BatchNormalization at test: the running statistics (momentum 0.9), not the batch’s',
+  ['batchNormalize'],
+  async (ctx, check) => {
+    const [rows, features] = [8, 6];
+    const run = async (b: Backend) => {
+      const gamma = ctx.on(b, ctx.values(51, features, { lo: 0.5, hi: 1.5 }), [features]);
+      const beta = ctx.on(b, ctx.values(52, features), [features]);
+      const layer = new BatchNormalization(b, gamma, beta);
+      for (const seed of [53, 54])
+        layer.forward(
+          ctx.on(b, ctx.values(seed, rows * features, { lo: -2, hi: 3 }), [rows, features]),
+          true,
+        );
+      const test = ctx.on(b, ctx.values(55, rows * features, { lo: -1, hi: 1 }), [rows, features]);
+      const out = await ctx.read(b, layer.forward(test, false));
+      const mean = await ctx.read(b, layer.runningMean);
+      const variance = await ctx.read(b, layer.runningVar);
+      for (const t of Object.values(layer.state)) b.dispose(t);
+      layer.dispose();
+      return { out, mean, variance };
+    };
+    const got = await run(ctx.backend);
+    const want = await run(ctx.oracle);
+    // The test batch's own mean and variance differ from the running ones by far more
+    // than rounding: a layer that normalized by them would fail by O(1).
+    const tolerance = gradientTolerance(ctx, rows);
+    check.close('running mean', got.mean, want.mean, tolerance);
+    check.close('running variance', got.variance, want.variance, tolerance);
+    check.close('output at test', got.out, want.out, tolerance);
+  },
+);
+
+const dropoutCase = layerCase(
+  'Dropout: the same seed gives the same mask on every backend; at test x·(1 − ratio)',
+  ['mul'],
+  async (ctx, check) => {
+    const shape = [7, 9];
+    const x = ctx.values(61, 63);
+    const dout = ctx.values(62, 63);
+    const run = async (b: Backend) => {
+      const layer = new Dropout(b, 0.3, new Random(7));
+      const train = await ctx.read(b, layer.forward(ctx.on(b, x, shape), true));
+      const back = await ctx.read(b, layer.backward(ctx.on(b, dout, shape)));
+      const test = await ctx.read(b, layer.forward(ctx.on(b, x, shape), false));
+      layer.dispose();
+      return { train, back, test };
+    };
+    const got = await run(ctx.backend);
+    const want = await run(ctx.oracle);
+    check.exact('Dropout in training: x·mask', got.train, want.train);
+    check.exact('Dropout backward: dout·mask', got.back, want.back);
+    check.close('Dropout at test', got.test, want.test, { rtol: 2 * ctx.u, atol: 0 });
+    const kept = want.train.filter((v) => v !== 0).length / want.train.length;
+    check.that(
+      kept > 0.5 && kept < 0.9,
+      `kept ${kept.toFixed(2)} of the values, for a ratio of 0.3`,
+    );
+  },
+);
+
 export const layerCases: ConformanceCase[] = [
   activationCase('Relu', (b) => new Relu(b), -2, 2, ['relu', 'reluBackward']),
   activationCase('Sigmoid', (b) => new Sigmoid(b), -4, 4, ['sigmoid', 'sigmoidBackward']),
   ...affineCases,
   ...softmaxCases,
+  convolutionCase,
+  poolingCase,
+  ...batchNormCases,
+  batchNormTestCase,
+  dropoutCase,
 ];

@@ -3,15 +3,18 @@
  * training images; 4. agreement with the oracle over k SGD steps from the same seed.
  */
 import {
+  type Architecture,
   type Backend,
   compareGradients,
   createOptimizer,
   gradientCheck,
   MultiLayerNet,
-  type Network,
+  Network,
   type OptimizerName,
+  parseLayers,
   Random,
   SGD,
+  SimpleConvNet,
   TwoLayerNet,
   trainNetwork,
 } from '@backprop/core';
@@ -260,6 +263,131 @@ const optimizerCase = (name: OptimizerName): ConformanceCase => ({
   },
 });
 
+/**
+ * The layers of chapters 6–7 in one net on real images: a Convolution with stride and
+ * pad, Sigmoid (smooth: a new convolution's output on blank MNIST windows is its bias,
+ * 0, exactly on ReLU's kink), max pooling, BatchNormalization, Dropout and an Affine.
+ * Backprop on the backend against float64 numerical gradients on the oracle, from the
+ * backend's own weights and the same Dropout masks.
+ */
+const convNetCheckCase: ConformanceCase = {
+  id: 'network/a ConvNet gradient check on 3 MNIST images: conv, pool, batchnorm, dropout',
+  group: 'network',
+  kernels: [
+    'im2col',
+    'col2im',
+    'maxPool',
+    'maxPoolBackward',
+    'batchNormalize',
+    'gather',
+    'scatterAdd',
+  ],
+  async run(ctx) {
+    const check = new Check();
+    const { images, labels } = firstSamples(ctx, 3);
+    const architecture: Architecture = {
+      input: [1, 28, 28],
+      layers: parseLayers(
+        'conv 3 5 5 stride=2 pad=1, sigmoid, pool 2, batchnorm, dropout 0.2, affine 10',
+      ),
+      weightInit: 0.3,
+    };
+    const net = new Network(ctx.backend, architecture, { seed: 3 });
+    const weights = await net.readParams();
+    // the same Dropout masks on both sides: each draws them from Random(11)
+    const reference = new Network(ctx.oracle, architecture, {
+      initialParams: weights,
+      random: new Random(11),
+    });
+    reference.lastLayer.delta = 0; // backprop differentiates the unguarded loss (see gradientCheck)
+    // h = 3e-6: BatchNorm over 3 samples curves W1's loss sharply, so at the book's 1e-4
+    // the central difference's own error (h² times the third derivative) is ~6e-6; at
+    // 3e-6 it is ~5e-9, and the rounding of the loss divided by h (~1e-16·|L|/h) ~3e-9.
+    const numerical = await reference.numericalGradient(
+      ctx.on(ctx.oracle, images, [3, 784]),
+      ctx.on(ctx.oracle, labels, [3]),
+      3e-6,
+    );
+    net.random.restore(new Random(11).save());
+    const backprop = net.gradient(
+      ctx.on(ctx.backend, images, [3, 784]),
+      ctx.on(ctx.backend, labels, [3]),
+    );
+    const means: string[] = [];
+    for (const name of Object.keys(numerical)) {
+      const diff = compareGradients(
+        await ctx.read(ctx.backend, backprop[name]),
+        await ctx.read(ctx.oracle, numerical[name]),
+      );
+      ctx.oracle.dispose(numerical[name]);
+      means.push(`${name} ${diff.meanAbsDiff.toExponential(1)}`);
+      // float64: the numerical side's own error (above), 2e-8 with room. float32:
+      // BatchNorm divides by the batch's σ, which magnifies the float32 rounding of its
+      // inputs by up to |x − μ|/σ ~ 10 here: (784 + 2)·u·10 ≈ 5e-4 of a gradient below 1.
+      check.close(
+        `max |diff| ${name}`,
+        [diff.maxAbsDiff],
+        [0],
+        ctx.tolerance(['network'], {
+          rtol: 0,
+          atol: ctx.backend.dtype === 'float32' ? 5e-4 : 2e-8,
+        }),
+      );
+    }
+    net.dispose();
+    reference.dispose();
+    check.note(`mean |backprop − numerical|: ${means.join(', ')}`);
+    return check;
+  },
+};
+
+/**
+ * A small SimpleConvNet trained 10 Adam steps on the backend and on the oracle, from the
+ * same seed and mini-batches: the losses agree step by step (as in the optimizer cases,
+ * the weights are not compared under Adam).
+ */
+const convNetTrainingCase: ConformanceCase = {
+  id: 'training/10 Adam steps of a SimpleConvNet agree with the oracle',
+  group: 'training',
+  kernels: ['im2col', 'maxPool', 'maxPoolBackward', 'matmul', 'permute'],
+  async run(ctx) {
+    const check = new Check();
+    if (ctx.isOracle) {
+      check.skip(ORACLE_ITSELF);
+      return check;
+    }
+    const { images, labels, features } = firstSamples(ctx, 200);
+    const run = async (backend: Backend) => {
+      const random = new Random(8);
+      const net = new SimpleConvNet(backend, { conv: { filterNum: 6 }, hiddenSize: 20, random });
+      const data = {
+        images: ctx.on(backend, images, [200, features]),
+        labels: ctx.on(backend, labels, [200]),
+      };
+      const optimizer = createOptimizer(backend, 'adam');
+      const result = await trainNetwork(net, data, data, {
+        iters: 10,
+        batchSize: 20,
+        optimizer,
+        random,
+        iterPerEpoch: 0,
+        evalOn: 'test',
+      });
+      optimizer.dispose();
+      net.dispose();
+      return result;
+    };
+    const actual = await run(ctx.backend);
+    const expected = await run(ctx.oracle);
+    // As the optimizer cases: each step's rounding carried through 10 steps stays well
+    // under 1e3·u relative and 1e2·u absolute.
+    const tolerance = ctx.tolerance(['training'], { rtol: 1e3 * ctx.u, atol: 1e2 * ctx.u });
+    check.close('loss per step', actual.loss, expected.loss, tolerance);
+    check.note(`loss ${expected.loss[0]?.toFixed(4)} → ${expected.loss.at(-1)?.toFixed(4)}`);
+    return check;
+  },
+};
+
 export const networkCases: ConformanceCase[] = [
   gradientCheckCase,
   multiLayerCheckCase,
@@ -267,4 +395,6 @@ export const networkCases: ConformanceCase[] = [
   optimizerCase('momentum'),
   optimizerCase('adagrad'),
   optimizerCase('adam'),
+  convNetCheckCase,
+  convNetTrainingCase,
 ];
