@@ -12,6 +12,7 @@ import {
   type ReduceOp,
   type UnaryOp,
   UsageError,
+  type WindowDims,
 } from '@backprop/core';
 import { matmulNN, matmulNT, matmulTN, matmulTT } from './matmul.js';
 
@@ -263,9 +264,92 @@ export class CpuKernels implements KernelBackend<FloatArray> {
     for (let i = 0; i < size; i++) W[i] -= learningRate * G[i];
   }
 
+  // ---- the window kernels as loops (7.4): no map to read; sums in the composition's order --
+
+  im2col(X: FloatArray, d: WindowDims): FloatArray {
+    const out = this.alloc(
+      d.batch * d.outHeight * d.outWidth * d.channels * d.windowHeight * d.windowWidth,
+    );
+    let o = 0;
+    for (let n = 0; n < d.batch; n++)
+      for (let oy = 0; oy < d.outHeight; oy++)
+        for (let ox = 0; ox < d.outWidth; ox++)
+          for (let c = 0; c < d.channels; c++)
+            for (let fy = 0; fy < d.windowHeight; fy++)
+              for (let fx = 0; fx < d.windowWidth; fx++, o++) {
+                const p = pixel(d, n * d.channels + c, oy, ox, fy, fx);
+                out[o] = p < 0 ? 0 : X[p];
+              }
+    return out;
+  }
+
+  /** im2col's adjoint; each pixel sums its values in double, in im2col's order (as core's map does). */
+  col2im(col: FloatArray, d: WindowDims): FloatArray {
+    const sums = new Float64Array(d.batch * d.channels * d.height * d.width);
+    let o = 0;
+    for (let n = 0; n < d.batch; n++)
+      for (let oy = 0; oy < d.outHeight; oy++)
+        for (let ox = 0; ox < d.outWidth; ox++)
+          for (let c = 0; c < d.channels; c++)
+            for (let fy = 0; fy < d.windowHeight; fy++)
+              for (let fx = 0; fx < d.windowWidth; fx++, o++) {
+                const p = pixel(d, n * d.channels + c, oy, ox, fy, fx);
+                if (p >= 0) sums[p] += col[o];
+              }
+    return this.dtype === 'float64' ? sums : this.rounded(sums);
+  }
+
+  maxPool(X: FloatArray, d: WindowDims): [FloatArray, FloatArray] {
+    const windows = d.batch * d.channels * d.outHeight * d.outWidth;
+    const out = this.alloc(windows);
+    const argmax = this.alloc(windows);
+    let w = 0;
+    for (let plane = 0; plane < d.batch * d.channels; plane++)
+      for (let oy = 0; oy < d.outHeight; oy++)
+        for (let ox = 0; ox < d.outWidth; ox++, w++) {
+          let best = 0;
+          let at = 0;
+          for (let fy = 0; fy < d.windowHeight; fy++)
+            for (let fx = 0; fx < d.windowWidth; fx++) {
+              const p = pixel(d, plane, oy, ox, fy, fx);
+              const v = p < 0 ? 0 : X[p]; // the padding reads 0, as the book's
+              const k = fy * d.windowWidth + fx;
+              if (k === 0 || v > best) {
+                best = v; // the first of equal maxima
+                at = k;
+              }
+            }
+          out[w] = best;
+          argmax[w] = at;
+        }
+    return [out, argmax];
+  }
+
+  maxPoolBackward(dout: FloatArray, argmax: FloatArray, d: WindowDims): FloatArray {
+    const dx = new Float64Array(d.batch * d.channels * d.height * d.width); // sums in double
+    let w = 0;
+    for (let plane = 0; plane < d.batch * d.channels; plane++)
+      for (let oy = 0; oy < d.outHeight; oy++)
+        for (let ox = 0; ox < d.outWidth; ox++, w++) {
+          const fy = Math.floor(argmax[w] / d.windowWidth);
+          const p = pixel(d, plane, oy, ox, fy, argmax[w] - fy * d.windowWidth);
+          if (p >= 0) dx[p] += dout[w]; // none where the max was the padding
+        }
+    return this.dtype === 'float64' ? dx : this.rounded(dx);
+  }
+
   private alloc(size: number): FloatArray {
     return this.dtype === 'float64' ? new Float64Array(size) : new Float32Array(size);
   }
+}
+
+/** The flat index of pixel (fy, fx) of window (oy, ox) on image plane `plane`, or −1 in the padding. */
+function pixel(d: WindowDims, plane: number, oy: number, ox: number, fy: number, fx: number) {
+  const y = oy * d.stride + fy - d.pad;
+  const x = ox * d.stride + fx - d.pad;
+  return y < 0 || y >= d.height || x < 0 || x >= d.width
+    ? -1
+    : (plane * d.height + y) * d.width + x;
 }
 
 /** The CPU backend: `new CpuBackend()` (synchronous) or `await CpuBackend.create()`, as every backend. */

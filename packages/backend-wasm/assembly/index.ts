@@ -275,6 +275,107 @@ export function scatterAdd(values: usize, offsets: usize, sources: usize, out: u
   }
 }
 
+// ---- windows over images [N, C, H, W] (7.4): im2col, col2im, max pooling ----------------
+// The same arithmetic as core's compositions by gather maps, as direct loops: no index
+// table to read, and each sum adds its terms in the same order as the composition's.
+
+/** The flat index of pixel (y, x) of image plane `plane`, or −1 in the padding. */
+@inline function pixelAt(plane: i32, y: i32, x: i32, h: i32, w: i32): i32 {
+  return y < 0 || y >= h || x < 0 || x >= w ? -1 : (plane * h + y) * w + x;
+}
+
+/** Rows (n, oy, ox), columns (c, fy, fx): the book's im2col. */
+export function im2col(x: usize, out: usize, n: i32, c: i32, h: i32, w: i32, fh: i32, fw: i32, stride: i32, pad: i32, oh: i32, ow: i32): void {
+  let o = out;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let ch = 0; ch < c; ch++) {
+          const plane = b * c + ch;
+          for (let fy = 0; fy < fh; fy++) {
+            const y = oy * stride + fy - pad;
+            for (let fx = 0; fx < fw; fx++) {
+              const p = pixelAt(plane, y, ox * stride + fx - pad, h, w);
+              store<f32>(o, p < 0 ? 0 : load<f32>(x + (<usize>p << 2)));
+              o += 4;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** im2col's adjoint: each column value added back to its pixel, in im2col's order. */
+export function col2im(col: usize, out: usize, n: i32, c: i32, h: i32, w: i32, fh: i32, fw: i32, stride: i32, pad: i32, oh: i32, ow: i32): void {
+  memory.fill(out, 0, <usize>(n * c * h * w) << 2);
+  let o = col;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let ch = 0; ch < c; ch++) {
+          const plane = b * c + ch;
+          for (let fy = 0; fy < fh; fy++) {
+            const y = oy * stride + fy - pad;
+            for (let fx = 0; fx < fw; fx++) {
+              const p = pixelAt(plane, y, ox * stride + fx - pad, h, w);
+              if (p >= 0) {
+                const at = out + (<usize>p << 2);
+                store<f32>(at, load<f32>(at) + load<f32>(o));
+              }
+              o += 4;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Each window's max and its position in the window (the first of equal maxima; the padding reads 0). */
+export function maxPool(x: usize, out: usize, argmax: usize, n: i32, c: i32, h: i32, w: i32, fh: i32, fw: i32, stride: i32, pad: i32, oh: i32, ow: i32): void {
+  let o: usize = 0;
+  for (let plane = 0; plane < n * c; plane++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        let best: f32 = 0;
+        let at = 0;
+        for (let fy = 0; fy < fh; fy++) {
+          for (let fx = 0; fx < fw; fx++) {
+            const p = pixelAt(plane, oy * stride + fy - pad, ox * stride + fx - pad, h, w);
+            const v: f32 = p < 0 ? 0 : load<f32>(x + (<usize>p << 2));
+            const k = fy * fw + fx;
+            if (k == 0 || v > best) { best = v; at = k; }
+          }
+        }
+        store<f32>(out + o, best);
+        store<f32>(argmax + o, <f32>at);
+        o += 4;
+      }
+    }
+  }
+}
+
+/** Each window's gradient to its max's pixel (none where the max was padding), in window order. */
+export function maxPoolBackward(dout: usize, argmax: usize, dx: usize, n: i32, c: i32, h: i32, w: i32, fw: i32, stride: i32, pad: i32, oh: i32, ow: i32): void {
+  memory.fill(dx, 0, <usize>(n * c * h * w) << 2);
+  let o: usize = 0;
+  for (let plane = 0; plane < n * c; plane++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        const k = <i32>load<f32>(argmax + o);
+        const fy = k / fw;
+        const p = pixelAt(plane, oy * stride + fy - pad, ox * stride + k - fy * fw - pad, h, w);
+        if (p >= 0) {
+          const at = dx + (<usize>p << 2);
+          store<f32>(at, load<f32>(at) + load<f32>(dout + o));
+        }
+        o += 4;
+      }
+    }
+  }
+}
+
 /** dst[cols,rows] = src[rows,cols]ᵀ: lets b·ᵀ products run as plain ones. */
 export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
   for (let r = 0; r < rows; r++) {

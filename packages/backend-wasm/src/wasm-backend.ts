@@ -15,6 +15,7 @@ import {
   type ReduceOp,
   UNARY_OPS,
   type UnaryOp,
+  type WindowDims,
 } from '@backprop/core';
 import {
   KERNELS_RELAXED,
@@ -58,6 +59,23 @@ interface Kernels {
     lda: number,
   ): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
+  im2col(x: number, out: number, ...window: number[]): void;
+  col2im(col: number, out: number, ...window: number[]): void;
+  maxPool(x: number, out: number, argmax: number, ...window: number[]): void;
+  maxPoolBackward(
+    dout: number,
+    argmax: number,
+    dx: number,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    fw: number,
+    stride: number,
+    pad: number,
+    oh: number,
+    ow: number,
+  ): void;
   gatherRows(src: number, dst: number, indices: number, count: number, width: number): void;
   gather(
     x: number,
@@ -428,6 +446,47 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     ]);
   }
 
+  // ---- the window kernels as loops: no map to read (7.4) -------------------------------
+
+  im2col(x: WasmBlock, d: WindowDims): WasmBlock {
+    const out = this.allocate(d.batch * d.outHeight * d.outWidth * patch(d));
+    this.kernels.im2col(x.offset, out.offset, ...windowArgs(d));
+    return out;
+  }
+
+  col2im(col: WasmBlock, d: WindowDims): WasmBlock {
+    const out = this.allocate(d.batch * d.channels * d.height * d.width);
+    this.kernels.col2im(col.offset, out.offset, ...windowArgs(d));
+    return out;
+  }
+
+  maxPool(x: WasmBlock, d: WindowDims): [WasmBlock, WasmBlock] {
+    const windows = d.batch * d.channels * d.outHeight * d.outWidth;
+    const [out, argmax] = [this.allocate(windows), this.allocate(windows)];
+    this.kernels.maxPool(x.offset, out.offset, argmax.offset, ...windowArgs(d));
+    return [out, argmax];
+  }
+
+  maxPoolBackward(dout: WasmBlock, argmax: WasmBlock, d: WindowDims): WasmBlock {
+    const dx = this.allocate(d.batch * d.channels * d.height * d.width);
+    const { batch, channels, height, width, windowWidth, stride, pad, outHeight, outWidth } = d;
+    this.kernels.maxPoolBackward(
+      dout.offset,
+      argmax.offset,
+      dx.offset,
+      batch,
+      channels,
+      height,
+      width,
+      windowWidth,
+      stride,
+      pad,
+      outHeight,
+      outWidth,
+    );
+    return dx;
+  }
+
   // ---- helpers ------------------------------------------------------------------------
 
   /** [first row, rows] of each thread's share of m rows; one share below `threadedFrom`. */
@@ -481,6 +540,27 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     this.kernels.transpose(b.offset, out.offset, rows, cols);
     return out;
   }
+}
+
+/** Values in one window position's row of im2col: C·FH·FW. */
+function patch(d: WindowDims): number {
+  return d.channels * d.windowHeight * d.windowWidth;
+}
+
+/** A window's numbers in the order the kernels take them. */
+function windowArgs(d: WindowDims): number[] {
+  return [
+    d.batch,
+    d.channels,
+    d.height,
+    d.width,
+    d.windowHeight,
+    d.windowWidth,
+    d.stride,
+    d.pad,
+    d.outHeight,
+    d.outWidth,
+  ];
 }
 
 /** The wasm backend: `await WasmBackend.create({ threads, build })`. */
