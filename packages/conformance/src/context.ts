@@ -25,6 +25,8 @@ export interface ConformanceOptions {
 }
 
 let mnistCache: Mnist | null = null;
+/** What `ctx.once` computed, by key, for the life of the process. */
+const onceCache = new Map<string, unknown>();
 
 /**
  * Thrown by `ctx.mnist()` where the MNIST files are not installed: the cases that train on
@@ -73,6 +75,16 @@ export class CaseContext {
       throw error;
     }
     return mnistCache;
+  }
+
+  /**
+   * `compute()`'s result, computed once per process for `key` and shared by every backend
+   * the suite runs on here: the oracle's numerical gradients, the same for every float32
+   * backend (their weights are the same float32 values), take seconds each.
+   */
+  async once<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    if (!onceCache.has(key)) onceCache.set(key, await compute());
+    return onceCache.get(key) as T;
   }
 
   /**

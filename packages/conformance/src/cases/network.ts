@@ -33,6 +33,49 @@ function firstSamples(ctx: CaseContext, count: number) {
   };
 }
 
+/** A cheap, exact-enough name for a set of weights: their sizes and two weighted sums. */
+function fingerprint(weights: Record<string, Float64Array>): string {
+  return Object.entries(weights)
+    .map(([name, v]) => {
+      let [sum, weighted] = [0, 0];
+      for (let i = 0; i < v.length; i++) [sum, weighted] = [sum + v[i], weighted + v[i] * (i + 1)];
+      return `${name}:${v.length}:${sum}:${weighted}`;
+    })
+    .join(' ');
+}
+
+/**
+ * The oracle's float64 numerical gradients of the loss of `make(weights)` on the first
+ * samples, as plain arrays. Every float32 backend starts from the same float32 weights, so
+ * they are computed once per process for those weights and shared (seconds each).
+ */
+function oracleGradients(
+  ctx: CaseContext,
+  what: string,
+  weights: Record<string, Float64Array>,
+  make: (initialParams: Record<string, Float64Array>) => Network,
+  samples: ReturnType<typeof firstSamples> & { count: number },
+  h?: number,
+): Promise<Record<string, Float64Array>> {
+  return ctx.once(`${what} ${h ?? ''} ${fingerprint(weights)}`, async () => {
+    const reference = make(weights);
+    reference.lastLayer.delta = 0; // backprop differentiates the unguarded loss (see gradientCheck)
+    const { images, labels, features, count } = samples;
+    const numerical = await reference.numericalGradient(
+      ctx.on(ctx.oracle, images, [count, features]),
+      ctx.on(ctx.oracle, labels, [count]),
+      h,
+    );
+    const values: Record<string, Float64Array> = {};
+    for (const [name, t] of Object.entries(numerical)) {
+      values[name] = await ctx.read(ctx.oracle, t);
+      ctx.oracle.dispose(t);
+    }
+    reference.dispose();
+    return values;
+  });
+}
+
 const gradientCheckCase: ConformanceCase = {
   id: 'network/TwoLayerNet gradient check on 3 MNIST images (5.7.3)',
   group: 'network',
@@ -68,20 +111,16 @@ const gradientCheckCase: ConformanceCase = {
     } else {
       // In float32 a numerical gradient on the backend is rounding noise (~1e-4), so the
       // numerical side runs in float64 on the oracle, from the backend's own weights.
-      const weights = await net.readParams();
-      const reference = new TwoLayerNet(ctx.oracle, { initialParams: weights });
-      reference.lastLayer.delta = 0; // see gradientCheck: backprop differentiates the unguarded loss
-      const numerical = await reference.numericalGradient(
-        ctx.on(ctx.oracle, images, [3, features]),
-        ctx.on(ctx.oracle, labels, [3]),
+      const numerical = await oracleGradients(
+        ctx,
+        'TwoLayerNet',
+        await net.readParams(),
+        (initialParams) => new TwoLayerNet(ctx.oracle, { initialParams }),
+        { images, labels, features, count: 3 },
       );
       const backprop = net.gradient(x, t);
       for (const name of PARAM_NAMES) {
-        const diff = compareGradients(
-          await ctx.read(ctx.backend, backprop[name]),
-          await ctx.read(ctx.oracle, numerical[name]),
-        );
-        ctx.oracle.dispose(numerical[name]);
+        const diff = compareGradients(await ctx.read(ctx.backend, backprop[name]), numerical[name]);
         means.push(`${name} ${diff.meanAbsDiff.toExponential(1)}`);
         // Gradients here are below 1 in size and the longest sum has 784 terms: float32
         // rounding moves each by at most ~(784 + 2)·u·Σ|terms| ≈ 1e-7; the numerical side
@@ -93,7 +132,6 @@ const gradientCheckCase: ConformanceCase = {
           ctx.tolerance(['network'], { rtol: 0, atol: 1e-6 }),
         );
       }
-      reference.dispose();
     }
     net.dispose();
     check.note(`mean |backprop − numerical|: ${means.join(', ')}`);
@@ -164,12 +202,12 @@ const multiLayerCheckCase: ConformanceCase = {
     const { images, labels, features } = firstSamples(ctx, 3);
     const options = { hiddenSizes: [10, 8], activation: 'sigmoid' as const, weightDecay: 0.1 };
     const net = new MultiLayerNet(ctx.backend, { ...options, seed: 2 });
-    const weights = await net.readParams();
-    const reference = new MultiLayerNet(ctx.oracle, { ...options, initialParams: weights });
-    reference.lastLayer.delta = 0; // backprop differentiates the unguarded loss (see gradientCheck)
-    const numerical = await reference.numericalGradient(
-      ctx.on(ctx.oracle, images, [3, features]),
-      ctx.on(ctx.oracle, labels, [3]),
+    const numerical = await oracleGradients(
+      ctx,
+      'MultiLayerNet',
+      await net.readParams(),
+      (initialParams) => new MultiLayerNet(ctx.oracle, { ...options, initialParams }),
+      { images, labels, features, count: 3 },
     );
     const backprop = net.gradient(
       ctx.on(ctx.backend, images, [3, features]),
@@ -177,11 +215,7 @@ const multiLayerCheckCase: ConformanceCase = {
     );
     const means: string[] = [];
     for (const name of Object.keys(numerical)) {
-      const diff = compareGradients(
-        await ctx.read(ctx.backend, backprop[name]),
-        await ctx.read(ctx.oracle, numerical[name]),
-      );
-      ctx.oracle.dispose(numerical[name]);
+      const diff = compareGradients(await ctx.read(ctx.backend, backprop[name]), numerical[name]);
       means.push(`${name} ${diff.meanAbsDiff.toExponential(1)}`);
       // As the TwoLayerNet check: float32 rounding of sums of at most 784 terms of
       // gradients below 1, and float64 numerical gradients exact to ~1e-10: 1e-6 absolute
@@ -197,7 +231,6 @@ const multiLayerCheckCase: ConformanceCase = {
       );
     }
     net.dispose();
-    reference.dispose();
     check.note(`mean |backprop − numerical|: ${means.join(', ')}`);
     return check;
   },
@@ -293,19 +326,17 @@ const convNetCheckCase: ConformanceCase = {
       weightInit: 0.3,
     };
     const net = new Network(ctx.backend, architecture, { seed: 3 });
-    const weights = await net.readParams();
-    // the same Dropout masks on both sides: each draws them from Random(11)
-    const reference = new Network(ctx.oracle, architecture, {
-      initialParams: weights,
-      random: new Random(11),
-    });
-    reference.lastLayer.delta = 0; // backprop differentiates the unguarded loss (see gradientCheck)
     // h = 3e-6: BatchNorm over 3 samples curves W1's loss sharply, so at the book's 1e-4
     // the central difference's own error (h² times the third derivative) is ~6e-6; at
     // 3e-6 it is ~5e-9, and the rounding of the loss divided by h (~1e-16·|L|/h) ~3e-9.
-    const numerical = await reference.numericalGradient(
-      ctx.on(ctx.oracle, images, [3, 784]),
-      ctx.on(ctx.oracle, labels, [3]),
+    const numerical = await oracleGradients(
+      ctx,
+      'ConvNet',
+      await net.readParams(),
+      // the same Dropout masks on both sides: each draws them from Random(11)
+      (initialParams) =>
+        new Network(ctx.oracle, architecture, { initialParams, random: new Random(11) }),
+      { images, labels, features: 784, count: 3 },
       3e-6,
     );
     net.random.restore(new Random(11).save());
@@ -315,11 +346,7 @@ const convNetCheckCase: ConformanceCase = {
     );
     const means: string[] = [];
     for (const name of Object.keys(numerical)) {
-      const diff = compareGradients(
-        await ctx.read(ctx.backend, backprop[name]),
-        await ctx.read(ctx.oracle, numerical[name]),
-      );
-      ctx.oracle.dispose(numerical[name]);
+      const diff = compareGradients(await ctx.read(ctx.backend, backprop[name]), numerical[name]);
       means.push(`${name} ${diff.meanAbsDiff.toExponential(1)}`);
       // float64: the numerical side's own error (above), 2e-8 with room. float32:
       // BatchNorm divides by the batch's σ, which magnifies the float32 rounding of its
@@ -335,7 +362,6 @@ const convNetCheckCase: ConformanceCase = {
       );
     }
     net.dispose();
-    reference.dispose();
     check.note(`mean |backprop − numerical|: ${means.join(', ')}`);
     return check;
   },
