@@ -41,4 +41,4 @@ it('pnpm bench --quick writes results.json, report.md and the charts', () => {
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
-}, 120_000);
+});

@@ -69,7 +69,7 @@ describe('backprop train', () => {
     expect(evaluation.stdout).toContain(`test accuracy ${metrics.final.testAccuracy.toFixed(4)}`);
     expect(evaluation.stdout).toMatch(/test image 0: label 7, predicted \d/);
     expect(evaluation.stdout).toMatch(/\|.*@@.*\|/); // the digit drawn in text
-  }, 120_000);
+  });
 });
 
 /**
@@ -146,7 +146,7 @@ describe('backprop train stopped by a signal', () => {
           // where the last whole measurement took CHEAP_EVAL_MS or more.
           expect(metrics.timing.lastEvalSeconds * 1000).toBeGreaterThanOrEqual(CHEAP_EVAL_MS);
         } // else quit at once: the stopped weights were saved, not measured
-      }, 120_000);
+      });
     }
   }
 });
@@ -173,7 +173,7 @@ describe('backprop train that diverges', () => {
     expect(metrics.status).toBe('diverged');
     expect(metrics.diverged.iter).toBeGreaterThanOrEqual(0);
     expect(existsSync(join(work, 'diverged', 'model.json'))).toBe(false);
-  }, 60_000);
+  });
 });
 
 describe('backprop train, beyond the book’s net', () => {
@@ -224,7 +224,7 @@ describe('backprop train, beyond the book’s net', () => {
     expect(evaluation.status).toBe(0);
     // float64 on cpu from float32 weights trained on wasm: the same predictions to 4 places
     expect(evaluation.stdout).toContain(`test accuracy ${metrics.final.testAccuracy.toFixed(4)}`);
-  }, 120_000);
+  });
 
   it('--model-format binary: a small model.json and model.weights.bin, which evaluate reads', () => {
     const args = ['--backend', 'wasm', '--iters', '100', '--eval-on', 'test'];
@@ -243,7 +243,7 @@ describe('backprop train, beyond the book’s net', () => {
       backprop('evaluate', '--model', `${dir}/model.json`, '--backend', 'cpu').stdout;
     expect(accuracy('as-binary')).toMatch(/^test accuracy 0\.\d{4}/);
     expect(accuracy('as-binary')).toBe(accuracy('as-json')); // the same values, either way
-  }, 120_000);
+  });
 });
 
 describe('backprop train: a network of any layers (chapters 6–7)', () => {
@@ -282,7 +282,7 @@ describe('backprop train: a network of any layers (chapters 6–7)', () => {
     const evaluation = backprop('evaluate', '--model', 'convnet/model.json', '--backend', 'wasm');
     expect(evaluation.status, evaluation.stderr).toBe(0);
     expect(evaluation.stdout).toContain(`test accuracy ${metrics.final.testAccuracy.toFixed(4)}`);
-  }, 300_000);
+  });
 
   it('--batchnorm --dropout: evaluate reproduces the final accuracy (running statistics, no dropout)', () => {
     const run = backprop(
@@ -333,7 +333,7 @@ describe('backprop train: a network of any layers (chapters 6–7)', () => {
     const evaluation = backprop('evaluate', '--model', 'extend/model.json', '--dtype', 'float32');
     expect(evaluation.status, evaluation.stderr).toBe(0);
     expect(evaluation.stdout).toContain(`test accuracy ${metrics.final.testAccuracy.toFixed(4)}`);
-  }, 120_000);
+  });
 
   it('--layers as words and as a JSON file build the same network', () => {
     const words = 'conv 4 5 5 stride=2 pad=1, relu, pool 2, batchnorm, affine 10';
@@ -364,7 +364,7 @@ describe('backprop train: a network of any layers (chapters 6–7)', () => {
     const loss = (out: string) =>
       JSON.parse(readFileSync(join(work, out, 'metrics.json'), 'utf8')).loss;
     expect(loss('as-file')).toEqual(loss('as-words')); // the same network, the same seed: the same run
-  }, 120_000);
+  });
 });
 
 describe('backprop gradcheck', () => {
@@ -374,7 +374,7 @@ describe('backprop gradcheck', () => {
     const result = JSON.parse(run.stdout);
     for (const name of ['W1', 'b1', 'W2', 'b2']) expect(result[name]).toBeLessThan(1e-7);
     expect(result).toMatchObject({ backend: 'cpu', dtype: 'float64', samples: 3 });
-  }, 60_000);
+  });
 
   it('checks any layer list: Convolution, Pooling and BatchNorm in float64 below 1e-8', () => {
     // Sigmoid, not ReLU: on blank MNIST windows a new convolution's output is its bias, 0,
@@ -394,7 +394,7 @@ describe('backprop gradcheck', () => {
       // the numerical side's own error at h = 1e-6 is ~1e-16/h = 1e-10 per value
       expect(result[name], name).toBeLessThan(1e-8);
     }
-  }, 60_000);
+  });
 });
 
 describe('backprop conformance', () => {
@@ -406,7 +406,7 @@ describe('backprop conformance', () => {
     expect(run.stdout).toMatch(
       /(\d+) cases on 2 backend configurations: \1 passed, 0 failed, 0 skipped/,
     );
-  }, 60_000);
+  });
 
   it('--json gives one report per configuration', () => {
     const run = backprop('conformance', '--backend', 'cpu:float32', '--case', 'errors/', '--json');
@@ -414,7 +414,7 @@ describe('backprop conformance', () => {
     const reports = JSON.parse(run.stdout);
     expect(reports).toHaveLength(1);
     expect(reports[0]).toMatchObject({ backend: 'cpu', dtype: 'float32', failed: 0 });
-  }, 60_000);
+  });
 
   // A backend author's own module: the default export creates the backend.
   const fixture = (name: string) => fileURLToPath(new URL(`fixtures/${name}`, import.meta.url));
@@ -432,7 +432,7 @@ describe('backprop conformance', () => {
       /(\d+) cases on 1 backend configuration: \1 passed, 0 failed, 0 skipped/,
     );
     expect(run.status).toBe(0);
-  }, 60_000);
+  });
 
   it('and a broken one fails, naming the kernel', () => {
     const run = backprop(
@@ -447,7 +447,7 @@ describe('backprop conformance', () => {
     );
     expect(run.stdout).toMatch(/cases on 1 backend configuration: \d+ passed, [1-9]\d* failed/);
     expect(run.status).toBe(1);
-  }, 60_000);
+  });
 });
 
 describe('backprop --version', () => {

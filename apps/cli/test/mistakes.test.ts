@@ -513,7 +513,7 @@ describe('user mistakes: one line naming what was wrong, the right exit code, no
         const path = join(work, dir);
         if (existsSync(path)) expect(readdirSync(path)).toEqual([]);
       }
-    }, 60_000);
+    });
   }
 
   it('a run that cannot be written into --out is saved elsewhere, says where, and exits 1', () => {
@@ -566,5 +566,5 @@ describe('user mistakes: one line naming what was wrong, the right exit code, no
         'model.json',
       ]);
     }
-  }, 60_000);
+  });
 });

@@ -27,7 +27,7 @@ describe('gradient check (5.7.3)', () => {
     // h = 1e-4 in float64: truncation error ~h²·|f'''| and rounding ~1e-16·|L|/h, both
     // far below 1e-7; measured here: W1 2.7e-13, b1 8.9e-13, W2 9.1e-13, b2 1.2e-10.
     for (const name of PARAM_NAMES) expect(report[name].meanAbsDiff).toBeLessThan(1e-7);
-  }, 60_000);
+  });
 
   it('float32 backprop agrees with float64 numerical gradients', async () => {
     const f64 = netOn('float64');
@@ -45,7 +45,7 @@ describe('gradient check (5.7.3)', () => {
       // the numerical side: 1e-6 absolute bounds both with room.
       expect(diff.maxAbsDiff, name).toBeLessThan(1e-6);
     }
-  }, 60_000);
+  });
 
   it('float32 on its own (the book’s check run in float32) stays within rounding noise', async () => {
     const { net, x, t } = netOn('float32');
@@ -55,5 +55,5 @@ describe('gradient check (5.7.3)', () => {
     // off by ~1e-3 and means by a few 1e-4 (measured: 6e-5 … 3.4e-4). A wrong gradient
     // misses by its own magnitude (b2's entries are ~0.1), far above 1e-3.
     for (const name of PARAM_NAMES) expect(report[name].meanAbsDiff, name).toBeLessThan(1e-3);
-  }, 60_000);
+  });
 });

@@ -68,28 +68,9 @@ export class Network {
         random: this.random,
         make: (name, shape, fill) => {
           const size = sizeOf(shape);
-          let values: ArrayLike<number>;
-          if (initial) {
-            values = initial[name];
-            if (!values) {
-              throw new UsageError(
-                `initialParams.${name} is missing (${name} is ${formatShape(shape)})`,
-              );
-            }
-            if (values.length !== size) {
-              throw new UsageError(
-                `initialParams.${name} must hold ${size} values (${name} is ${formatShape(shape)}), got ${values.length}`,
-              );
-            }
-            used.add(name);
-          } else if ('std' in fill) {
-            values = this.random.normalArray(size, fill.std); // as the book: std · randn(shape)
-          } else {
-            values = new Float64Array(size).fill(fill.value);
-          }
           let t: Tensor;
           try {
-            t = backend.tensor(values, shape);
+            t = backend.tensor(this.initialValues(name, shape, size, fill, initial, used), shape);
           } catch (error) {
             if (error instanceof RangeError) {
               throw new UsageError(
@@ -263,6 +244,33 @@ export class Network {
     for (const t of [...Object.values(this.params), ...Object.values(this.state)]) {
       this.backend.dispose(t);
     }
+  }
+
+  /** A parameter's first values: given (a saved model's), drawn, or a constant. */
+  private initialValues(
+    name: string,
+    shape: number[],
+    size: number,
+    fill: { std: number } | { value: number },
+    initial: Record<string, ArrayLike<number>> | undefined,
+    used: Set<string>,
+  ): ArrayLike<number> {
+    if (initial) {
+      const values = initial[name];
+      if (!values) {
+        throw new UsageError(`initialParams.${name} is missing (${name} is ${formatShape(shape)})`);
+      }
+      if (values.length !== size) {
+        throw new UsageError(
+          `initialParams.${name} must hold ${size} values (${name} is ${formatShape(shape)}), got ${values.length}`,
+        );
+      }
+      used.add(name);
+      return values;
+    }
+    // as the book: std · randn(shape); biases and β zeros, γ ones
+    if ('std' in fill) return this.random.normalArray(size, fill.std);
+    return new Float64Array(size).fill(fill.value);
   }
 
   /** Every W the book decays: of the Affine and Convolution layers, first to last. */

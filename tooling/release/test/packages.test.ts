@@ -47,7 +47,7 @@ beforeAll(() => {
     });
     tarballs.set(dir, out.trim().split('\n').at(-1) as string);
   }
-}, 120_000);
+});
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe.each(published)('the %s tarball', (dir) => {
@@ -85,7 +85,7 @@ describe.each(published)('the %s tarball', (dir) => {
   it('passes publint with no errors or warnings', () => {
     const lint = run(bin('publint'), ['run', tarballs.get(dir) as string, '--strict'], root);
     expect(lint.status, lint.stdout + lint.stderr).toBe(0);
-  }, 60_000);
+  });
 });
 
 // The libraries' types (the command has none: it is run, not imported).
@@ -110,7 +110,7 @@ describe.each(libraries)('the %s library', (dir) => {
       root,
     );
     expect(attw.status, attw.stdout + attw.stderr).toBe(0);
-  }, 60_000);
+  });
 });
 
 // CI installs the tarballs and runs the user's path once, on the machine's Node; under
@@ -169,7 +169,7 @@ describe.skipIf(userProjectSkipped !== '')(
         project,
       );
       if (install.status !== 0) throw new Error(`npm install failed:\n${install.stderr}`);
-    }, 900_000);
+    });
 
     it('runs `backprop --version` from @backprop/cli', () => {
       const { version } = JSON.parse(
@@ -195,7 +195,7 @@ describe.skipIf(userProjectSkipped !== '')(
       const metrics = JSON.parse(readFileSync(join(project, 'run', 'metrics.json'), 'utf8'));
       expect(metrics.status).toBe('completed');
       expect(metrics.final.testAccuracy).toBeGreaterThan(0.8); // 200 steps of the book's settings
-    }, 120_000);
+    });
 
     // A backend author's module (apps/cli/test/fixtures): the default export creates it.
     const useFixture = (name: string) =>
@@ -215,14 +215,14 @@ describe.skipIf(userProjectSkipped !== '')(
         /✗ kernels\/relu and reluBackward 3×7, with exact zeros: worst relu/,
       );
       expect(result.status).toBe(1);
-    }, 120_000);
+    });
 
     it('passes the whole suite with `backprop conformance --backend ./sound-backend.mjs`', () => {
       useFixture('sound-backend.mjs');
       const result = npx(['backprop', 'conformance', '--backend', './sound-backend.mjs']);
       expect(result.stdout).toMatch(/cases on 1 backend configuration: \d+ passed, 0 failed/);
       expect(result.status, result.stderr).toBe(0);
-    }, 300_000);
+    });
 
     // Every ```js and ```ts block of every published README, as a user copies it into a
     // strict TypeScript project: compiled, then run. A block naming a file in its first line
@@ -297,7 +297,7 @@ export class MyKernels extends CpuKernels {
       expect(compile.stdout + compile.stderr).toBe('');
       const page = npx(['tsc', '-p', 'page']);
       expect(page.stdout + page.stderr).toBe('');
-    }, 120_000);
+    });
 
     it.each(blocks.filter((b) => !b.file).map((b) => [b.label, b] as const))(
       'runs %s and prints what its comments say',
@@ -322,7 +322,7 @@ export class MyKernels extends CpuKernels {
       const result = npx(['vitest', 'run', 'test/conformance.test.ts']);
       expect(result.status, result.stdout + result.stderr).toBe(0);
       expect(result.stdout).toMatch(/Tests\s+\d+ passed/);
-    }, 300_000);
+    });
 
     // The backend-tfjs README's page, built by Vite and served by `vite preview` as a user's
     // would be: tfjs-wasm (its .wasm files found through wasmPaths) and wasm train in Chromium.
@@ -384,8 +384,9 @@ export class MyKernels extends CpuKernels {
             if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
           });
           await page.goto(url);
+          // no timeout of its own: the test's (tooling/vitest.config.ts) catches a hang
           await page.waitForFunction(() => document.body.textContent?.includes('\nwasm:'), null, {
-            timeout: 60_000,
+            timeout: 0,
           });
           const lines = (await page.evaluate(() => document.body.textContent ?? '')).split('\n');
           const runs = lines.map((line) => {
@@ -441,7 +442,7 @@ export class MyKernels extends CpuKernels {
       );
       const check = npx(['tsc', '-p', 'no-node']);
       expect(check.stdout + check.stderr).toBe('');
-    }, 120_000);
+    });
   },
 );
 
@@ -451,5 +452,5 @@ describe('publishing', () => {
     expect(publish.status, publish.stdout + publish.stderr).toBe(0);
     for (const dir of published)
       expect(publish.stdout + publish.stderr).toContain(`@backprop/${dir}`);
-  }, 180_000);
+  });
 });
