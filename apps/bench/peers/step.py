@@ -1,11 +1,14 @@
 """The book's training iteration (784-50-10 by default, SGD) in numpy or PyTorch, as a
-peer for the bench. It is the same work as a @backprop step: draw a mini-batch with
+peer for the bench; and, in PyTorch, SimpleConvNet's (7.5: conv 30 5x5, ReLU, max-pool 2,
+affine hidden, ReLU, affine 10) with autograd and torch.optim.Adam(lr 0.001), as a PyTorch
+user writes it. It is the same work as a @backprop step: draw a mini-batch with
 replacement, forward, the loss, backward by the chain rule (no autograd: the same
 products as the layers), the SGD update, and the loss read back as a number.
 
 A long-lived process: one JSON command a line on stdin, one JSON answer a line on stdout.
   {"cmd": "setup", "impl": "numpy"|"torch", "dtype": "float32"|"float64", "hidden": 50,
-   "batch": 100, "threads": 1|null, "data": "<dir with the MNIST IDX files>"}
+   "batch": 100, "threads": 1|null, "data": "<dir with the MNIST IDX files>",
+   "net": "mlp"|"convnet"}
   {"cmd": "run", "iters": 100}   ->  {"ms": <wall time of the iterations>}
 """
 import json
@@ -93,6 +96,38 @@ class TorchStep:
             return float(loss)
 
 
+class TorchConvStep:
+    def __init__(self, x, t, hidden, batch, dtype):
+        import torch
+        import torch.nn.functional as F
+        self.torch, self.F = torch, F
+        torch.manual_seed(0)
+        tdtype = torch.float32 if dtype == np.float32 else torch.float64
+        self.x = torch.from_numpy(x).reshape(-1, 1, 28, 28)
+        self.t, self.batch = torch.from_numpy(t), batch
+        def param(*shape, std=0.01):
+            return (std * torch.randn(*shape, dtype=tdtype)).requires_grad_()
+        self.W1, self.b1 = param(30, 1, 5, 5), torch.zeros(30, dtype=tdtype, requires_grad=True)
+        self.W2 = param(30 * 12 * 12, hidden)
+        self.b2 = torch.zeros(hidden, dtype=tdtype, requires_grad=True)
+        self.W3, self.b3 = param(hidden, 10), torch.zeros(10, dtype=tdtype, requires_grad=True)
+        params = [self.W1, self.b1, self.W2, self.b2, self.W3, self.b3]
+        self.optimizer = torch.optim.Adam(params, lr=0.001)
+
+    def __call__(self):
+        torch, F = self.torch, self.F
+        idx = torch.randint(0, 60000, (self.batch,))
+        x, t = self.x[idx], self.t[idx]
+        c = F.relu(F.conv2d(x, self.W1, self.b1))
+        p = F.max_pool2d(c, 2, 2).reshape(self.batch, -1)
+        h = F.relu(p @ self.W2 + self.b2)
+        loss = F.cross_entropy(h @ self.W3 + self.b3, t)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return float(loss)
+
+
 def main():
     step = None
     data = {}
@@ -110,7 +145,8 @@ def main():
                 if command.get("threads"):
                     torch.set_num_threads(command["threads"])
                 info.update(torch=torch.__version__, threads=torch.get_num_threads())
-                step = TorchStep(x, t, command["hidden"], command["batch"], dtype)
+                Step = TorchConvStep if command.get("net") == "convnet" else TorchStep
+                step = Step(x, t, command["hidden"], command["batch"], dtype)
             else:
                 step = NumpyStep(x, t, command["hidden"], command["batch"], dtype)
             print(json.dumps({"ok": True, **info}), flush=True)

@@ -23,6 +23,7 @@ import { interleave, measureSteps, type Plan, stepFlops, summarize } from './mea
 import {
   charts,
   compare,
+  convnetTable,
   formatTable,
   type Results,
   reportMarkdown,
@@ -34,6 +35,7 @@ import {
   backendSubjects,
   pythonSubject,
   type Skipped,
+  type StepConfig,
   type Subject,
   tfjsDirectSubject,
 } from './subjects.js';
@@ -129,6 +131,9 @@ async function main(argv: string[]): Promise<number> {
       else skipped.push(peer);
     }
   }
+  for (const s of subjects) {
+    if (s.convnet !== true) skipped.push({ id: `${s.id} (SimpleConvNet)`, reason: s.convnet });
+  }
   for (const s of skipped) log(`skipped ${s.id}: ${s.reason}`);
   log(`subjects: ${subjects.map((s) => s.id).join(', ')}`);
 
@@ -162,13 +167,13 @@ async function main(argv: string[]): Promise<number> {
     step: [],
     kernels: [],
     growth: { hidden: [], batch: [] },
+    convnet: [],
     full: [],
   };
-  const stepResults = async (
-    config: { hidden: number; batch: number },
-    label: string,
-  ): Promise<StepResult[]> => {
-    const measured = await measureSteps(subjects, config, plan, (m) => log(`${label}: ${m}`));
+  const stepResults = async (config: StepConfig, label: string): Promise<StepResult[]> => {
+    const running =
+      config.net === 'convnet' ? subjects.filter((s) => s.convnet === true) : subjects;
+    const measured = await measureSteps(running, config, plan, (m) => log(`${label}: ${m}`));
     return [...measured].map(([subject, sample]) => ({
       subject: subject.id,
       ...config,
@@ -180,6 +185,12 @@ async function main(argv: string[]): Promise<number> {
   try {
     results.step = await stepResults({ hidden: 50, batch: 100 }, 'training iteration');
     console.log(`\n${formatTable(stepTable(results))}\n`);
+    // SimpleConvNet at the book's batch of 100 (--quick: 10, a tenth of the work)
+    results.convnet = await stepResults(
+      { net: 'convnet', hidden: 100, batch: mode === 'quick' ? 10 : 100 },
+      'SimpleConvNet iteration',
+    );
+    console.log(`${formatTable(convnetTable(results))}\n`);
 
     const backends = subjects.filter((s) => s.backend);
     for (const work of KERNEL_WORK.map((make) => make(mnist))) {

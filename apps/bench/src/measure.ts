@@ -60,6 +60,7 @@ export async function measureSteps(
 ): Promise<Map<Subject, Sample>> {
   const runners = new Map<Subject, StepRunner>();
   for (const subject of subjects) runners.set(subject, await subject.step(config));
+  // (the caller passes only the subjects that run this network: `convnet` for SimpleConvNet)
   try {
     const samples = await interleave(
       subjects,
@@ -78,8 +79,15 @@ export async function measureSteps(
   }
 }
 
-/** Floating-point work of one iteration of the 784-hidden-10 net: forward, dW2, dx2, dW1. */
-export function stepFlops({ hidden, batch }: StepConfig): number {
+/**
+ * Floating-point work of one iteration. The 784-hidden-10 net: forward, dW2, dx2, dW1.
+ * SimpleConvNet: the convolution forward and its dW (its dx is not needed: it sees the
+ * data), each 2·N·576·25·30; the hidden Affine forward, dW and dx; the last Affine's.
+ */
+export function stepFlops({ hidden, batch, net }: StepConfig): number {
+  if (net === 'convnet') {
+    return 2 * batch * (2 * 576 * 25 * 30 + 3 * 4320 * hidden + 3 * hidden * 10);
+  }
   return (
     2 * batch * (784 * hidden + hidden * 10) +
     2 * batch * hidden * 10 * 2 +

@@ -11,6 +11,8 @@ export interface StepResult extends Sample {
   subject: string;
   hidden: number;
   batch: number;
+  /** SimpleConvNet's step (Adam) where 'convnet'; the MLP's (SGD) where absent or 'mlp'. */
+  net?: 'mlp' | 'convnet';
   /** Effective GFLOP/s: the iteration's nominal floating-point work over its median time. */
   gflops: number;
 }
@@ -54,6 +56,8 @@ export interface Results {
   step: StepResult[];
   kernels: KernelResult[];
   growth: { hidden: StepResult[]; batch: StepResult[] };
+  /** SimpleConvNet's training iteration (hidden 100, Adam), for every subject that runs it. */
+  convnet: StepResult[];
   full: FullRunResult[];
 }
 
@@ -72,9 +76,14 @@ export const PALETTE = [
   '#637939',
 ];
 
-export function ratioTo(results: Results, id: string | null, subject: string): number | null {
-  const ref = results.step.find((s) => s.subject === id);
-  const me = results.step.find((s) => s.subject === subject);
+export function ratioTo(
+  results: Results,
+  id: string | null,
+  subject: string,
+  entries: StepResult[] = results.step,
+): number | null {
+  const ref = entries.find((s) => s.subject === id);
+  const me = entries.find((s) => s.subject === subject);
   return ref && me ? me.median / ref.median : null;
 }
 
@@ -105,6 +114,30 @@ export function stepTable(results: Results): string[][] {
       `${fmt(s.min)}–${fmt(s.max)}`,
       s.gflops.toFixed(1),
       ...refs.map((ref) => ratioTo(results, ref, s.subject)?.toFixed(2) ?? '—'),
+    ]);
+  return [header, ...rows];
+}
+
+/** SimpleConvNet's step per subject, with ratios to PyTorch on one thread and TensorFlow.js written directly. */
+export function convnetTable(results: Results): string[][] {
+  const refs = ['pytorch/float32/1t', 'tfjs-direct-wasm'].filter((r) =>
+    results.convnet.some((s) => s.subject === r),
+  );
+  const header = [
+    'subject',
+    'ms/iter (median)',
+    'min–max',
+    'GFLOP/s',
+    ...refs.map((r) => `× ${r}`),
+  ];
+  const rows = [...results.convnet]
+    .sort((a, b) => a.median - b.median)
+    .map((s) => [
+      s.subject,
+      fmt(s.median),
+      `${fmt(s.min)}–${fmt(s.max)}`,
+      s.gflops.toFixed(1),
+      ...refs.map((ref) => ratioTo(results, ref, s.subject, results.convnet)?.toFixed(2) ?? '—'),
     ]);
   return [header, ...rows];
 }
@@ -146,6 +179,17 @@ export function reportMarkdown(results: Results): string {
     '',
   );
   lines.push('![ms per iteration](step.svg)', '');
+  if (results.convnet.length) {
+    const { batch, hidden } = results.convnet[0];
+    lines.push(
+      `## SimpleConvNet training iteration (7.5: conv 30 5×5, pool 2, affine ${hidden}, batch ${batch}, Adam)`,
+      '',
+      markdownTable(convnetTable(results)),
+      '',
+      '![SimpleConvNet ms per iteration](convnet.svg)',
+      '',
+    );
+  }
   if (results.kernels.length) {
     lines.push('## Kernels at the network’s shapes (µs per call; x is 100 real MNIST images)', '');
     const names = [...new Set(results.kernels.map((k) => k.kernel))];
@@ -236,6 +280,26 @@ export function charts(results: Results): Record<string, string> {
         };
       }),
   });
+  if (results.convnet.length) {
+    const reference = results.convnet.some((s) => s.subject === 'pytorch/float32/1t')
+      ? 'pytorch/float32/1t'
+      : null;
+    files['convnet.svg'] = renderBarChart({
+      title: `SimpleConvNet training iteration, batch ${results.convnet[0].batch}, Adam`,
+      valueLabel: `ms per iteration, median of ${results.method.rounds} rounds (shorter is faster)`,
+      bars: [...results.convnet]
+        .sort((a, b) => a.median - b.median)
+        .map((s) => {
+          const r = ratioTo(results, reference, s.subject, results.convnet);
+          return {
+            label: s.subject,
+            value: s.median,
+            color: color(s.subject),
+            note: r === null ? '' : `(×${r.toFixed(2)})`,
+          };
+        }),
+    });
+  }
   for (const [axis, label] of [
     ['hidden', 'hidden units (batch 100)'],
     ['batch', 'batch size (hidden 50)'],
@@ -310,6 +374,12 @@ export function compare(a: Results, b: Results): string {
     const old = a.step.find((x) => x.subject === s.subject && key(x) === key(s));
     if (old && !peers.has(s.subject))
       add('step ms/iter', s.subject, old.median, s.median, stepDrift);
+  }
+  const convnetDrift = drift(a.convnet ?? [], b.convnet ?? []);
+  for (const s of b.convnet ?? []) {
+    const old = (a.convnet ?? []).find((x) => x.subject === s.subject && key(x) === key(s));
+    if (old && !peers.has(s.subject))
+      add('SimpleConvNet ms/iter', s.subject, old.median, s.median, convnetDrift);
   }
   for (const k of b.kernels) {
     const old = a.kernels.find((x) => x.subject === k.subject && x.kernel === k.kernel);

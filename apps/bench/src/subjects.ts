@@ -8,12 +8,27 @@ import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:chil
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { BACKENDS, createBackend } from '@backprop/backends';
-import { type Backend, type Dataset, Random, SGD, TwoLayerNet, trainingStep } from '@backprop/core';
+import {
+  Adam,
+  type Backend,
+  type Dataset,
+  Random,
+  SGD,
+  SimpleConvNet,
+  TwoLayerNet,
+  trainingStep,
+} from '@backprop/core';
 import type { Mnist } from '@backprop/mnist';
 
 export interface StepConfig {
   hidden: number;
   batch: number;
+  /**
+   * The network: the book's MLP 784-hidden-10 with SGD (default), or SimpleConvNet
+   * (7.5: conv 30 5×5 → ReLU → pool 2 → affine hidden → ReLU → affine 10) with Adam, lr
+   * 0.001, as the book's train_convnet.py.
+   */
+  net?: 'mlp' | 'convnet';
 }
 
 export interface StepRunner {
@@ -29,6 +44,8 @@ export interface Subject {
   description: string;
   /** The backend, for kernel timings and the full run (backends only). */
   backend?: Backend;
+  /** Whether it runs SimpleConvNet's step: true, or why not. */
+  convnet: true | string;
   step(config: StepConfig): Promise<StepRunner>;
   close(): void;
 }
@@ -75,10 +92,14 @@ export async function backendSubjects(
       kind: 'backend',
       description: await withAdapter(name, backend.description),
       backend,
-      async step({ hidden, batch }) {
+      convnet: true,
+      async step({ hidden, batch, net: kind }) {
         // The exact iteration `backprop train` runs (core's trainingStep).
-        const net = new TwoLayerNet(backend, { hiddenSize: hidden, seed: 1 });
-        const optimizer = new SGD(backend, 0.1);
+        const net =
+          kind === 'convnet'
+            ? new SimpleConvNet(backend, { hiddenSize: hidden, seed: 1 })
+            : new TwoLayerNet(backend, { hiddenSize: hidden, seed: 1 });
+        const optimizer = kind === 'convnet' ? new Adam(backend, 0.001) : new SGD(backend, 0.1);
         const random = new Random(2);
         return {
           async run(iters) {
@@ -87,7 +108,10 @@ export async function backendSubjects(
               await trainingStep(net, optimizer, train, random.choice(mnist.train.count, batch));
             return performance.now() - start;
           },
-          dispose: () => net.dispose(),
+          dispose: () => {
+            net.dispose();
+            optimizer.dispose();
+          },
         };
       },
       close() {
@@ -115,6 +139,9 @@ async function withAdapter(name: string, description: string): Promise<string> {
 export async function tfjsDirectSubject(mnist: Mnist, engine: 'wasm' | 'cpu'): Promise<Subject> {
   const tf = await import('@tensorflow/tfjs-core');
   await import(`@tensorflow/tfjs-backend-${engine}`);
+  // tfjs-core alone has no gradients: the @tensorflow/tfjs bundle (the one a tfjs user
+  // installs) registers them, for SimpleConvNet's tf.variableGrads
+  await import('@tensorflow/tfjs');
   tf.env().set('PROD', true);
   await tf.setBackend(engine);
   const images = tf.tensor(
@@ -129,9 +156,15 @@ export async function tfjsDirectSubject(mnist: Mnist, engine: 'wasm' | 'cpu'): P
   return {
     id: `tfjs-direct-${engine}`,
     kind: 'peer',
-    description: `TensorFlow.js ${tf.version_core} ${engine} engine, the step written directly in tf ops`,
-    async step({ hidden, batch }) {
+    description: `TensorFlow.js ${tf.version_core} ${engine} engine, the step written directly in tf ops (SimpleConvNet: tf.conv2d and tf.maxPool, gradients by tf.variableGrads, tf.train.adam)`,
+    convnet:
+      engine === 'wasm'
+        ? `TensorFlow.js's wasm engine has no Conv2DBackpropFilter kernel (tfjs-backend-wasm ${tf.version_core}): a convolution's weights cannot be trained on it`
+        : true,
+    async step({ hidden, batch, net }) {
       activate();
+      if (net === 'convnet')
+        return tfjsConvnetStep(tf, images, labels, mnist.train.count, hidden, batch);
       const random = new Random(2);
       const init = new Random(1);
       const W1 = tf.variable(
@@ -179,6 +212,72 @@ export async function tfjsDirectSubject(mnist: Mnist, engine: 'wasm' | 'cpu'): P
     close() {
       images.dispose();
       labels.dispose();
+    },
+  };
+}
+
+type Tf = typeof import('@tensorflow/tfjs-core');
+
+/**
+ * SimpleConvNet's step as a TensorFlow.js user writes it: NHWC images, tf.conv2d,
+ * tf.maxPool, two dense layers, softmax cross-entropy, gradients by tf.variableGrads and
+ * the update by tf.train.adam(0.001); the same initial weights' scale (0.01·N(0, 1)).
+ */
+function tfjsConvnetStep(
+  tf: Tf,
+  images: ReturnType<Tf['tensor']>,
+  labels: ReturnType<Tf['tensor']>,
+  count: number,
+  hidden: number,
+  batch: number,
+): StepRunner {
+  const random = new Random(2);
+  const init = new Random(1);
+  const normal = (shape: number[]) =>
+    tf.variable(
+      tf.tensor(
+        Float32Array.from(
+          init.normalArray(
+            shape.reduce((a, b) => a * b, 1),
+            0.01,
+          ),
+        ),
+        shape,
+      ),
+    );
+  const params = {
+    W1: normal([5, 5, 1, 30]),
+    b1: tf.variable(tf.zeros([30])),
+    W2: normal([12 * 12 * 30, hidden]),
+    b2: tf.variable(tf.zeros([hidden])),
+    W3: normal([hidden, 10]),
+    b3: tf.variable(tf.zeros([10])),
+  };
+  const optimizer = tf.train.adam(0.001);
+  const step = async () => {
+    const idx = tf.tensor1d(random.choice(count, batch), 'int32');
+    const x = tf.reshape(tf.gather(images, idx), [batch, 28, 28, 1]);
+    const t = tf.cast(tf.oneHot(tf.gather(labels, idx), 10), 'float32');
+    const { value, grads } = tf.variableGrads(() => {
+      const c = tf.relu(tf.add(tf.conv2d(x as never, params.W1 as never, 1, 'valid'), params.b1));
+      const p = tf.reshape(tf.maxPool(c as never, 2, 2, 'valid'), [batch, 12 * 12 * 30]);
+      const h = tf.relu(tf.add(tf.matMul(p, params.W2), params.b2));
+      const logits = tf.add(tf.matMul(h, params.W3), params.b3);
+      return tf.losses.softmaxCrossEntropy(t, logits) as never;
+    });
+    optimizer.applyGradients(grads as never);
+    await value.data();
+    for (const u of [idx, x, t, value, ...Object.values(grads)]) u.dispose();
+  };
+  return {
+    async run(iters) {
+      const start = performance.now();
+      for (let i = 0; i < iters; i++) await step();
+      return performance.now() - start;
+    },
+    dispose() {
+      for (const v of Object.values(params)) v.dispose();
+      optimizer.dispose();
     },
   };
 }
@@ -236,7 +335,10 @@ export async function pythonSubject(
   return {
     id,
     kind: 'peer',
-    description: `${impl === 'torch' ? `PyTorch ${info.torch}` : `numpy ${info.numpy}`} ${dtype} (Python ${info.python}${threadNote}), peers/step.py`,
+    description: `${impl === 'torch' ? `PyTorch ${info.torch}` : `numpy ${info.numpy}`} ${dtype} (Python ${info.python}${threadNote}), peers/step.py${impl === 'torch' ? ' (SimpleConvNet: torch conv2d and max_pool2d, autograd, torch.optim.Adam)' : ''}`,
+    convnet:
+      impl === 'torch' ||
+      "numpy: the book's SimpleConvNet in numpy is its own im2col loops, not a peer's library call",
     async step(config) {
       await setup(config);
       return {

@@ -27,7 +27,23 @@ it('pnpm bench --quick writes results.json, report.md and the charts', () => {
     expect(results.step).toHaveLength(3);
     expect(results.kernels.length).toBe(21); // 7 kernels a subject
     expect(results.growth.batch.length).toBe(6); // batch 1 and 100 a subject
-    for (const file of ['report.md', 'step.svg', 'growth-hidden.svg', 'growth-batch.svg'])
+    // SimpleConvNet's step on every subject (batch 10 in --quick)
+    expect(
+      results.convnet.map((s: { subject: string; batch: number }) => [s.subject, s.batch]),
+    ).toEqual(
+      expect.arrayContaining([
+        ['cpu/float32', 10],
+        ['wasm', 10],
+        ['wasm/1t', 10],
+      ]),
+    );
+    for (const file of [
+      'report.md',
+      'step.svg',
+      'convnet.svg',
+      'growth-hidden.svg',
+      'growth-batch.svg',
+    ])
       expect(existsSync(join(out, file))).toBe(true);
     expect(run.stdout).toMatch(/wasm\s+\d/);
 

@@ -30,6 +30,7 @@ function results(step: [string, number][]): Results {
     })),
     kernels: [],
     growth: { hidden: [], batch: [] },
+    convnet: [],
     full: [],
   };
 }
