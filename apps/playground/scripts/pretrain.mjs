@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// The network the Draw tab uses before any training in the page: trained by our own
-// command (`backprop train`, wasm, the book's settings, 3000 iterations, seed 0) and kept
-// in the compact form, with the first 20 test digits beside it so Draw can be tried
-// without a mouse and before any MNIST download. Its output is committed in
-// public/pretrained/; rerun after a change to the model format:
+// The networks the Draw tab uses before any training in the page, trained by our own
+// command (`backprop train`, wasm, seed 0) and kept in the compact form:
+//   pretrained/            TwoLayerNet, the book's settings, 3000 iterations (SGD)
+//   pretrained/convnet/    SimpleConvNet (7.5) with 50 hidden units instead of 100, so its
+//                          weights stay under 1 MB; Adam, lr 0.001, 3000 iterations
+// with the first 20 test digits beside them, so Draw can be tried without a mouse and
+// before any MNIST download. The output is committed in public/pretrained/; rerun after a
+// change to the model format:
 //   pnpm --filter @backprop/playground pretrain
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,31 +17,45 @@ import { loadMnist } from '@backprop/mnist';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '../public/pretrained');
-const run = mkdtempSync(join(tmpdir(), 'pretrain-'));
 const cli = join(here, '../../cli/dist/main.js');
-execFileSync(
-  process.execPath,
-  [
-    cli,
-    'train',
-    '--backend',
-    'wasm',
-    '--iters',
-    '3000',
-    '--eval-every',
-    '1000',
-    '--model-format',
-    'binary',
-    '--out',
-    run,
-  ],
-  { stdio: 'inherit' },
-);
-mkdirSync(out, { recursive: true });
-copyFileSync(join(run, 'model.json'), join(out, 'model.json'));
-copyFileSync(join(run, 'model.weights.bin'), join(out, 'model.weights.bin'));
-const { final } = JSON.parse(readFileSync(join(run, 'metrics.json'), 'utf8'));
-rmSync(run, { recursive: true });
+
+const NETWORKS = [
+  { folder: '.', args: ['--iters', '3000', '--eval-every', '1000'] },
+  {
+    folder: 'convnet',
+    args: [
+      '--net',
+      'simple-convnet',
+      '--hidden',
+      '50',
+      '--optimizer',
+      'adam',
+      '--lr',
+      '0.001',
+      '--iters',
+      '3000',
+      '--eval-every',
+      '1000',
+    ],
+  },
+];
+const about = {};
+for (const { folder, args } of NETWORKS) {
+  const run = mkdtempSync(join(tmpdir(), 'pretrain-'));
+  const command = ['train', '--backend', 'wasm', ...args, '--model-format', 'binary'];
+  execFileSync(process.execPath, [cli, ...command, '--out', run], { stdio: 'inherit' });
+  const to = join(out, folder);
+  mkdirSync(to, { recursive: true });
+  for (const file of ['model.json', 'model.weights.bin'])
+    copyFileSync(join(run, file), join(to, file));
+  const { final } = JSON.parse(readFileSync(join(run, 'metrics.json'), 'utf8'));
+  rmSync(run, { recursive: true });
+  about[folder === '.' ? 'twoLayerNet' : 'simpleConvNet'] = {
+    command: `backprop ${command.join(' ')}`,
+    testAccuracy: final.testAccuracy,
+    trainAccuracy: final.trainAccuracy,
+  };
+}
 // 20 test digits: 784 bytes of pixels (0…255) and then the label, one after another
 const { test } = loadMnist({ normalize: false });
 const count = 20;
@@ -50,6 +67,6 @@ for (let i = 0; i < count; i++) {
 writeFileSync(join(out, 'test-digits.bin'), digits);
 writeFileSync(
   join(out, 'about.json'),
-  `${JSON.stringify({ command: 'backprop train --backend wasm --iters 3000 --eval-every 1000 --model-format binary', testAccuracy: final.testAccuracy, trainAccuracy: final.trainAccuracy, testDigits: count }, null, 2)}\n`,
+  `${JSON.stringify({ ...about, testDigits: count }, null, 2)}\n`,
 );
-console.log(`wrote ${out}: test accuracy ${final.testAccuracy}`);
+console.log(`wrote ${out}: ${JSON.stringify(about)}`);

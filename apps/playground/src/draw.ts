@@ -3,12 +3,19 @@
  * fitted into 20×20 (aspect kept), then placed in 28×28 with its centre of mass at the
  * centre — and the network trained last gives its ten probabilities as you draw.
  */
-import { predict as ask } from './worker-client.js';
+import type { NetworkChoice } from './protocol.js';
+import { predict as ask, convolve } from './worker-client.js';
 
 export function renderDraw(root: HTMLElement): void {
   root.innerHTML = `
     <h2>Draw a digit</h2>
     <p class="note">Draw with the mouse or a finger, or pick a test digit below. Until you train a network (the Train tab), a pre-trained one answers.</p>
+    <p class="choice"><label for="draw-network">network</label>
+    <select id="draw-network" data-testid="network">
+      <option value="auto">trained last (Train tab), else pre-trained SimpleConvNet</option>
+      <option value="convnet">pre-trained SimpleConvNet (convolution, 7.5)</option>
+      <option value="mlp">pre-trained TwoLayerNet (5.7)</option>
+    </select></p>
     <div class="row">
       <div>
         <canvas id="draw-canvas" data-testid="draw-canvas" width="280" height="280" role="img" aria-label="drawing area: draw a digit here, or pick a test digit below"></canvas>
@@ -18,7 +25,15 @@ export function renderDraw(root: HTMLElement): void {
       <div><div data-testid="prediction" role="status" aria-live="polite">no prediction yet</div><div data-testid="probs"></div><div class="status" data-testid="prob-sum"></div></div>
     </div>
     <h3>Test digits (the first 20 of MNIST's test set)</h3>
-    <div class="digits" data-testid="test-digits"></div>`;
+    <div class="digits" data-testid="test-digits"></div>
+    <section class="convolution" aria-labelledby="convolution-heading">
+      <h3 id="convolution-heading">What the convolution sees (7.5–7.6)</h3>
+      <p class="note">The pre-trained SimpleConvNet's first layer: 30 filters of 5×5, each slid over the image (im2col and one matrix product). Before training they are noise (0.01·N(0, 1)); after, many find edges and blobs — the book's figure 7-24. Below them, what each filter finds in your drawing after ReLU: 30 maps of 24×24, the input of the pooling layer.</p>
+      <div class="status" data-testid="conv-status" role="status" aria-live="polite">loading the pre-trained SimpleConvNet…</div>
+      <div><div>filters before training</div><div class="filters" data-testid="conv-filters-before"></div></div>
+      <div><div>filters after training</div><div class="filters" data-testid="conv-filters-after"></div></div>
+      <div><div>feature maps of the drawing (dark: nothing found)</div><div class="maps" data-testid="conv-maps"><span class="note">draw a digit or pick one above</span></div></div>
+    </section>`;
   const canvas = root.querySelector('#draw-canvas') as HTMLCanvasElement;
   const ctx = canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
   const clear = () => {
@@ -59,6 +74,9 @@ export function renderDraw(root: HTMLElement): void {
     void predict();
   });
   const preview = root.querySelector('[data-testid=preview]') as HTMLCanvasElement;
+  const choice = root.querySelector('[data-testid=network]') as HTMLSelectElement;
+  choice.addEventListener('change', () => void predict());
+  void showConvolution(root, null);
   root.querySelector('[data-testid=clear]')?.addEventListener('click', () => {
     clear();
     for (const id of ['probs', 'prob-sum'])
@@ -71,6 +89,7 @@ export function renderDraw(root: HTMLElement): void {
       preview.width,
       preview.height,
     );
+    void showConvolution(root, null);
   });
 
   // The test digits: buttons (reachable by keyboard) that draw a digit into the canvas.
@@ -115,7 +134,10 @@ export function renderDraw(root: HTMLElement): void {
     if (busy && label === undefined) return;
     busy = true;
     try {
-      const { probs, network } = await ask(pixels);
+      const [{ probs, network }] = await Promise.all([
+        ask(pixels, choice.value as NetworkChoice),
+        showConvolution(root, pixels),
+      ]);
       if (!probs) {
         line.textContent =
           'no network yet: the pre-trained one did not load; train one on the Train tab';
@@ -138,6 +160,79 @@ export function renderDraw(root: HTMLElement): void {
       busy = false;
     }
   }
+}
+
+/** Draws the convolution's filters (once) and its feature maps of `pixels`, from the worker. */
+async function showConvolution(root: HTMLElement, pixels: Float32Array | null): Promise<void> {
+  const status = root.querySelector('[data-testid=conv-status]') as HTMLElement;
+  const view = await convolve(pixels);
+  if (!view) {
+    status.textContent = 'the pre-trained SimpleConvNet did not load';
+    return;
+  }
+  status.textContent = view.network;
+  const { filters, size } = view;
+  for (const [which, values] of [
+    ['before', view.before],
+    ['after', view.after],
+  ] as const) {
+    const row = root.querySelector(`[data-testid=conv-filters-${which}]`) as HTMLElement;
+    if (row.childElementCount === filters) continue; // drawn already: filters do not change
+    row.replaceChildren(
+      ...Array.from({ length: filters }, (_, f) =>
+        grayImage(
+          values.subarray(f * size * size, (f + 1) * size * size),
+          size,
+          true,
+          `filter ${f + 1} ${which} training`,
+        ),
+      ),
+    );
+  }
+  const maps = root.querySelector('[data-testid=conv-maps]') as HTMLElement;
+  if (!view.maps) {
+    maps.innerHTML = '<span class="note">draw a digit or pick one above</span>';
+    return;
+  }
+  const { mapSize } = view;
+  const all = view.maps;
+  maps.replaceChildren(
+    ...Array.from({ length: filters }, (_, f) =>
+      grayImage(
+        all.subarray(f * mapSize * mapSize, (f + 1) * mapSize * mapSize),
+        mapSize,
+        false,
+        `feature map ${f + 1}`,
+      ),
+    ),
+  );
+}
+
+/**
+ * A size×size image of `values`, scaled from its own smallest to largest value (as
+ * matplotlib's imshow): filters dark where large (the book's gray_r), maps light where a
+ * filter found something.
+ */
+function grayImage(
+  values: Float32Array,
+  size: number,
+  darkIsLarge: boolean,
+  label: string,
+): HTMLCanvasElement {
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = size;
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', label);
+  let [lo, hi] = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  for (const v of values) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+  const image = new ImageData(size, size);
+  for (const [i, v] of values.entries()) {
+    const level = hi > lo ? (v - lo) / (hi - lo) : 0;
+    const shade = Math.round(255 * (darkIsLarge ? 1 - level : level));
+    image.data.set([shade, shade, shade, 255], i * 4);
+  }
+  (canvas.getContext('2d') as CanvasRenderingContext2D).putImageData(image, 0, 0);
+  return canvas;
 }
 
 /** The drawing as MNIST would have it: 784 values in [0, 1], or null when there is no ink. */

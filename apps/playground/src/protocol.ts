@@ -28,9 +28,31 @@ export interface TrainRequest {
 export type ToWorker =
   | TrainRequest
   | { type: 'stop' }
-  /** `base`: where the pre-trained network is served, used until a run has trained one. */
-  | { type: 'predict'; id: number; pixels: Float32Array; base: string }
+  /**
+   * `base`: where the pre-trained networks are served. `use`: which network answers —
+   * 'auto' is the one trained last in the page, else the pre-trained SimpleConvNet.
+   */
+  | { type: 'predict'; id: number; pixels: Float32Array; base: string; use: NetworkChoice }
+  /** What the pre-trained SimpleConvNet's convolution makes of `pixels`, and its filters. */
+  | { type: 'convolution'; id: number; pixels: Float32Array | null; base: string }
   | { type: 'conformance'; backends: string[]; base: string };
+
+/** Which network answers a prediction. */
+export type NetworkChoice = 'auto' | 'convnet' | 'mlp';
+
+/** The pre-trained SimpleConvNet's first layer: its filters and what they find in a drawing. */
+export interface ConvolutionView {
+  /** Filters, each `size`×`size`, as they started (seed 0) and after training: filters·size² values. */
+  before: Float32Array;
+  after: Float32Array;
+  filters: number;
+  size: number;
+  /** relu(conv(x)) of the drawing, filters × mapSize² values; null without a drawing. */
+  maps: Float32Array | null;
+  mapSize: number;
+  /** Which run trained it, for a person. */
+  network: string;
+}
 
 export type FromWorker =
   /** Loading, starting: a line for the status bar. */
@@ -56,6 +78,8 @@ export type FromWorker =
   | { type: 'error'; message: string }
   /** `network`: which one answered (the pre-trained one, or the run's backend). */
   | { type: 'prediction'; id: number; probs: number[] | null; network: string }
+  /** The answer to a 'convolution' request (null where the pre-trained net did not load). */
+  | { type: 'convolution'; id: number; view: ConvolutionView | null }
   | { type: 'conformance-progress'; text: string }
   | { type: 'conformance-report'; report: ConformanceReport }
   | { type: 'conformance-done'; skipped: string[] };

@@ -11,8 +11,9 @@ import { runConformance } from '@backprop/conformance';
 import {
   type Backend,
   type Dataset,
+  type Layer,
   modelFromBinary,
-  type Network,
+  Network,
   SGD,
   type Tensor,
   TwoLayerNet,
@@ -20,7 +21,13 @@ import {
   trainNetwork,
 } from '@backprop/core';
 import { createChoice, loadMnistInBrowser, WEBGPU_CHOICES, webgpuMissing } from './backends.js';
-import type { FromWorker, ToWorker, TrainRequest } from './protocol.js';
+import type {
+  ConvolutionView,
+  FromWorker,
+  NetworkChoice,
+  ToWorker,
+  TrainRequest,
+} from './protocol.js';
 
 const post = (message: FromWorker) => (self as unknown as Worker).postMessage(message);
 
@@ -47,7 +54,10 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
       stop?.abort();
       break;
     case 'predict':
-      void predict(message.id, message.pixels, message.base);
+      void predict(message.id, message.pixels, message.base, message.use);
+      break;
+    case 'convolution':
+      void convolution(message.id, message.pixels, message.base);
       break;
     case 'conformance':
       if (!busy) await guarded(() => conformance(message.backends, message.base));
@@ -172,38 +182,45 @@ async function train(request: TrainRequest): Promise<void> {
 }
 
 /**
- * The network the page starts with: trained by our command and served in the compact form
- * (public/pretrained, scripts/pretrain.mjs), on the CPU backend, which starts at once.
+ * The networks the page starts with: trained by our command and served in the compact form
+ * (public/pretrained, scripts/pretrain.mjs), on the CPU backend, which starts at once:
+ * SimpleConvNet in `convnet/`, TwoLayerNet beside it.
  */
-let pretrained: Promise<{ backend: Backend; net: Network; name: string }> | null = null;
-function loadPretrained(base: string) {
-  pretrained ??= (async () => {
-    const at = (file: string) => new URL(`./pretrained/${file}`, base);
+type Pretrained = { backend: Backend; net: Network; name: string };
+const pretrained: Partial<Record<'convnet' | 'mlp', Promise<Pretrained>>> = {};
+function loadPretrained(base: string, which: 'convnet' | 'mlp'): Promise<Pretrained> {
+  pretrained[which] ??= (async () => {
+    const at = (file: string) =>
+      new URL(`./pretrained/${which === 'convnet' ? 'convnet/' : ''}${file}`, base);
     const [header, weights] = await Promise.all([
       fetch(at('model.json')).then((r) => r.json()),
       fetch(at('model.weights.bin')).then((r) => r.arrayBuffer()),
     ]);
     const backend = new CpuBackend({ dtype: 'float32' });
+    const net = modelFromBinary(backend, header, weights, `pretrained/${which}/model.json`);
     const accuracy = (header.trainedWith?.final?.testAccuracy as number | undefined)?.toFixed(3);
-    const name = `pre-trained: ${header.trainedWith?.iters} iterations on ${header.trainedWith?.backend}, test accuracy ${accuracy}`;
-    return {
-      backend,
-      net: modelFromBinary(backend, header, weights, 'pretrained/model.json'),
-      name,
-    };
+    const name = `pre-trained ${net.architecture.name}: ${header.trainedWith?.iters} iterations on ${header.trainedWith?.backend}, test accuracy ${accuracy}`;
+    return { backend, net, name };
   })();
-  pretrained.catch(() => {
-    pretrained = null; // the next prediction tries again
+  const loading = pretrained[which];
+  loading.catch(() => {
+    delete pretrained[which]; // the next prediction tries again
   });
-  return pretrained;
+  return loading;
 }
 
-async function predict(id: number, pixels: Float32Array, base: string): Promise<void> {
-  let network: { backend: Backend; net: Network; name: string };
+async function predict(
+  id: number,
+  pixels: Float32Array,
+  base: string,
+  use: NetworkChoice,
+): Promise<void> {
+  let network: Pretrained;
   try {
-    network = current
-      ? { backend: current.backend, net: current.net, name: `trained here on ${current.choice}` }
-      : await loadPretrained(base);
+    network =
+      use === 'auto' && current
+        ? { backend: current.backend, net: current.net, name: `trained here on ${current.choice}` }
+        : await loadPretrained(base, use === 'mlp' ? 'mlp' : 'convnet');
   } catch {
     post({ type: 'prediction', id, probs: null, network: '' });
     return;
@@ -217,6 +234,38 @@ async function predict(id: number, pixels: Float32Array, base: string): Promise<
     backend.dispose(x);
     backend.dispose(probs);
   }
+}
+
+/**
+ * The pre-trained SimpleConvNet's filters as they started (the same seed, 0, rebuilds
+ * them) and after training, and what its convolution and ReLU make of a drawing: the
+ * book's figures 7-24 and 7-25 for your own digit.
+ */
+async function convolution(id: number, pixels: Float32Array | null, base: string): Promise<void> {
+  let view: ConvolutionView | null = null;
+  try {
+    const { backend, net, name } = await loadPretrained(base, 'convnet');
+    const W1 = net.params.W1 as Tensor;
+    const [filters, , size] = W1.shape as number[];
+    const fresh = new Network(backend, net.architecture, { seed: 0 });
+    const before = Float32Array.from(await backend.read(fresh.params.W1 as Tensor));
+    fresh.dispose();
+    let maps: Float32Array | null = null;
+    let mapSize = 0;
+    if (pixels) {
+      const conv = net.layers.get('Conv1') as Layer;
+      const x = backend.tensor(pixels, [1, 1, 28, 28]);
+      const out = backend.relu(conv.forward(x));
+      mapSize = out.shape[2] as number;
+      maps = Float32Array.from(await backend.read(out));
+      for (const t of [x, out]) backend.dispose(t);
+    }
+    const after = Float32Array.from(await backend.read(W1));
+    view = { before, after, filters, size, maps, mapSize, network: name };
+  } catch {
+    // the pre-trained network did not load: the page says so
+  }
+  post({ type: 'convolution', id, view });
 }
 
 async function conformance(choices: string[], base: string): Promise<void> {

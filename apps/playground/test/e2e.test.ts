@@ -83,11 +83,11 @@ async function open(
 }
 
 /**
- * What a fixed loop of JavaScript took on the page's main thread on the reference
- * machine (2 cores, AMD EPYC, Chromium 156, nothing else running; 2026-12-01): the unit
- * of `slowdown`.
+ * What the fixed loop of `slowdown` took on a page's main thread on the reference machine
+ * (2 cores, AMD EPYC, Debian's Chromium 156, 2026-12-01): 152–206 ms over seven runs with
+ * the other core busy; the quickest is the unit.
  */
-const REFERENCE_LOOP_MS = 62;
+const REFERENCE_LOOP_MS = 150;
 
 /**
  * How many times slower than the reference machine this page's main thread runs now: a
@@ -98,7 +98,7 @@ async function slowdown(page: Page): Promise<number> {
   const ms = await page.evaluate(() => {
     const started = performance.now();
     let x = 0;
-    for (let i = 0; i < 20_000_000; i++) x = (x + i * 1.000001) % 1e9;
+    for (let i = 0; i < 5_000_000; i++) x = (x + i * 1.000001) % 1e9;
     (window as unknown as { sink: number }).sink = x;
     return performance.now() - started;
   });
@@ -429,7 +429,7 @@ describe.skipIf(missing)(
       // page's scripts); 2 s there, times how much slower this page runs now
       expect(ms).toBeLessThan(2000 * factor);
       expect(await page.getByTestId('prediction').textContent()).toMatch(
-        /prediction: 7 — right \(pre-trained/,
+        /prediction: 7 — right \(pre-trained SimpleConvNet: 3000 iterations on wasm, test accuracy 0\.9\d\d\)/,
       );
       expect(mnistRequests).toEqual([]);
       await page.screenshot({ path: join(screenshots, 'draw-pretrained-1280.png') });
@@ -439,6 +439,80 @@ describe.skipIf(missing)(
       expect(await page.getByTestId('probs').textContent()).toBe('');
       await close(page);
       await context.close();
+    });
+
+    it("Convolution: the pre-trained SimpleConvNet's filters before and after training, and the feature maps of a drawn digit", async () => {
+      const page = await open('#draw');
+      const canvases = (id: string) => page.locator(`[data-testid=${id}] canvas`);
+      await page.waitForFunction(
+        () => document.querySelectorAll('[data-testid=conv-filters-after] canvas').length === 30,
+      );
+      expect(await canvases('conv-filters-before').count()).toBe(30);
+      expect(await page.getByTestId('conv-status').textContent()).toMatch(
+        /^pre-trained SimpleConvNet: 3000 iterations on wasm/,
+      );
+      // each filter as pixels: before (0.01·N(0,1) noise) and after training differ
+      const pixels = (id: string) =>
+        page.$$eval(`[data-testid=${id}] canvas`, (all) =>
+          all.map((c) =>
+            Array.from(
+              (c as HTMLCanvasElement).getContext('2d')?.getImageData(0, 0, 5, 5).data ?? [],
+            ).join(','),
+          ),
+        );
+      const [before, after] = [
+        await pixels('conv-filters-before'),
+        await pixels('conv-filters-after'),
+      ];
+      expect(before.filter((p, i) => p !== after[i]).length).toBeGreaterThan(25);
+      // no drawing, no maps; then a test digit: 30 maps of 24×24, not all blank
+      expect(await canvases('conv-maps').count()).toBe(0);
+      await page.getByTestId('test-digit-0').click();
+      await page.waitForFunction(
+        () => document.querySelectorAll('[data-testid=conv-maps] canvas').length === 30,
+      );
+      const lit = await page.$$eval(
+        '[data-testid=conv-maps] canvas',
+        (all) =>
+          all.filter((c) => {
+            const data = (c as HTMLCanvasElement).getContext('2d')?.getImageData(0, 0, 24, 24).data;
+            return data ? new Set(data.filter((_, i) => i % 4 === 0)).size > 1 : false;
+          }).length,
+      );
+      expect(lit).toBeGreaterThan(20); // most filters find something in a 7
+      const maps7 = await pixels('conv-maps');
+      // a digit drawn by hand: the maps follow the drawing
+      await page.getByTestId('clear').click();
+      const box = (await page.getByTestId('draw-canvas').boundingBox()) as { x: number; y: number };
+      await page.mouse.move(box.x + 80, box.y + 60);
+      await page.mouse.down();
+      for (let x = 80; x <= 200; x += 10) await page.mouse.move(box.x + x, box.y + 60 + (x - 80));
+      await page.mouse.up();
+      await page.waitForFunction(
+        () => document.querySelectorAll('[data-testid=conv-maps] canvas').length === 30,
+      );
+      await page.waitForTimeout(300); // the last prediction after the stroke
+      expect(await pixels('conv-maps')).not.toEqual(maps7);
+      await page.locator('.convolution').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(screenshots, 'convolution-1280.png'), fullPage: true });
+      await page.setViewportSize(PHONE);
+      await page.locator('.convolution').scrollIntoViewIfNeeded();
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+        390,
+      );
+      await page.screenshot({ path: join(screenshots, 'convolution-390.png'), fullPage: true });
+      await close(page);
+    });
+
+    it('Draw answers with the network chosen: the pre-trained TwoLayerNet on request', async () => {
+      const page = await open('#draw');
+      await page.getByTestId('network').selectOption('mlp');
+      await page.getByTestId('test-digit-1').click();
+      await page.waitForSelector('[data-testid=predicted]');
+      expect(await page.getByTestId('prediction').textContent()).toMatch(
+        /prediction: 2 — right \(pre-trained TwoLayerNet: 3000 iterations on wasm/,
+      );
+      await close(page);
     });
 
     it("second visit: MNIST comes from the browser's storage, not one byte downloaded", async () => {
