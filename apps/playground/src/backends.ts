@@ -1,6 +1,7 @@
 /** The backends the page offers (registry names, `name:dtype` for a dtype), and the MNIST files fetched once a page. */
-import { createBackend } from '@backprop/backends';
-import type { Backend, DType } from '@backprop/core';
+import { wasmSimdSupported } from '@backprop/backend-wasm';
+import { createBackend, parseBackendChoice } from '@backprop/backends';
+import type { Backend } from '@backprop/core';
 import { MNIST_FILES, type Mnist, mnistFromBytes } from '@backprop/mnist/browser';
 
 export const BROWSER_BACKENDS = [
@@ -30,7 +31,7 @@ export function webgpuMissing(): string {
  * else why not. The training runs in a worker, so GL is asked of an OffscreenCanvas there.
  */
 export async function probeChoice(choice: string): Promise<string> {
-  const name = choice.split(':')[0] as string;
+  const { name } = parseBackendChoice(choice);
   if (WEBGPU_CHOICES.has(choice)) {
     if (webgpuMissing()) return webgpuMissing();
     const adapter = await (
@@ -49,24 +50,18 @@ export async function probeChoice(choice: string): Promise<string> {
   }
   if (name === 'wasm' || name === 'tfjs-wasm') {
     if (typeof WebAssembly !== 'object') return 'this browser has no WebAssembly';
-    return WebAssembly.validate(SIMD_PROBE)
+    return wasmSimdSupported()
       ? ''
       : 'this browser has no WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+)';
   }
   return ''; // the CPU backend is plain JavaScript
 }
 
-/** The smallest module that uses a SIMD instruction: (func (result v128) i32.const 0 i8x16.splat). */
-const SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15,
-  253, 98, 11,
-]);
-
 /** A menu choice made into a backend, through the same registry as the command line's. */
 export function createChoice(choice: string, base: string): Promise<Backend> {
-  const [name, dtype] = choice.split(':');
+  const { name, dtype } = parseBackendChoice(choice);
   return createBackend(name, {
-    dtype: dtype as DType | undefined,
+    dtype,
     // the page serves tfjs-backend-wasm's .wasm files beside itself (scripts/copy-assets.mjs)
     wasmPaths: new URL('./tfjs-wasm/', base).href,
   });

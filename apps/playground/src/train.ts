@@ -40,8 +40,9 @@ const FIELDS = [
     id: 'every',
     label: 'accuracy every',
     value: '600',
-    check: (v: number) => Number.isInteger(v) && v >= 1,
-    rule: 'a whole number ≥ 1 (iterations)',
+    // core's rule (checkTrainConfig), as the command line's --eval-every
+    check: (v: number) => Number.isInteger(v) && v >= 0,
+    rule: 'a whole number ≥ 0 (iterations; 0: only at the end)',
   },
 ] as const;
 

@@ -6,10 +6,11 @@
  */
 
 import { CpuBackend } from '@backprop/backend-cpu';
-import { conformanceAllowances } from '@backprop/backends';
+import { conformanceAllowances, parseBackendChoice } from '@backprop/backends';
 import { runConformance } from '@backprop/conformance';
 import {
   type Backend,
+  checkTrainConfig,
   type Dataset,
   type Layer,
   modelFromBinary,
@@ -95,15 +96,10 @@ async function start(
 
 async function train(request: TrainRequest): Promise<void> {
   // A bad setting fails here, before anything is started or the previous network let go.
-  const { iters, batchSize, learningRate, every } = request;
-  if (!Number.isInteger(iters) || iters < 1)
-    throw new Error(`iterations must be ≥ 1, got ${iters}`);
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 60_000)
-    throw new Error(`the batch must be 1…60000, got ${batchSize}`);
+  const { iters, batchSize, learningRate, every, evalSamples } = request;
+  checkTrainConfig({ iters, batchSize, iterPerEpoch: every, evalSamples }, 60_000); // core's rules
   if (!(learningRate > 0) || !Number.isFinite(learningRate))
     throw new Error(`the learning rate must be > 0, got ${learningRate}`);
-  if (!Number.isInteger(every) || every < 0)
-    throw new Error(`accuracy every must be ≥ 0, got ${every}`);
   post({ type: 'status', text: `starting ${request.backend}…` });
   // The new backend and network first: if either fails, the previous ones stay usable.
   const { backend } = await start(request.backend, request.base);
@@ -289,7 +285,7 @@ async function conformance(choices: string[], base: string): Promise<void> {
         // 200 on a software GPU adapter (a quarter second an iteration)
         leakIterations: software ? 200 : 1000,
         leakIterationsReason: software ? 'in a page, on a software GPU adapter' : 'in a page',
-        looser: conformanceAllowances(choice.split(':')[0] as string),
+        looser: conformanceAllowances(parseBackendChoice(choice).name),
       },
       () => post({ type: 'conformance-progress', text: `${backend.description}: ${++done} cases` }),
     );

@@ -541,7 +541,7 @@ describe.skipIf(missing)(
     });
 
     it('offers only what it probed, locks the form while training, and names a bad input', async () => {
-      const page = await open('?iters=3000&every=0#train');
+      const page = await open('?iters=3000&every=2.5#train');
       await page.waitForSelector('[data-testid=backend][data-probed]');
       // this Chromium (SwiftShader, --enable-unsafe-webgpu) runs every choice
       expect(
@@ -551,7 +551,7 @@ describe.skipIf(missing)(
       ).toEqual([]);
       await page.getByTestId('start').click();
       expect(await page.getByTestId('form-error').textContent()).toMatch(
-        /accuracy every must be a whole number ≥ 1 \(iterations\), got “0”/,
+        /accuracy every must be a whole number ≥ 0 \(iterations; 0: only at the end\), got “2\.5”/,
       );
       expect(await page.getByTestId('every').getAttribute('aria-invalid')).toBe('true');
       await page.getByTestId('every').fill('1000');

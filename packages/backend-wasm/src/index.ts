@@ -1,1 +1,1 @@
-export { WasmBackend, type WasmBlock, WasmKernels } from './wasm-backend.js';
+export { WasmBackend, type WasmBlock, WasmKernels, wasmSimdSupported } from './wasm-backend.js';

@@ -151,6 +151,14 @@ const SIMD_PROBE = new Uint8Array([
   253, 98, 11,
 ]);
 
+/**
+ * Whether this engine runs WebAssembly SIMD (f32x4), which the backend needs: a probe
+ * that compiles nothing and downloads nothing (a page asks before it offers the choice).
+ */
+export function wasmSimdSupported(): boolean {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+}
+
 /** Which module: plain SIMD, or relaxed SIMD (fused multiply-adds in the products). */
 export type WasmBuild = 'simd' | 'relaxed';
 
@@ -570,7 +578,7 @@ export class WasmBackend extends Backend<WasmKernels> {
    * than one thread, on a shared memory with helper threads (ended by `close()`).
    */
   static async create(options: WasmOptions = {}): Promise<WasmBackend> {
-    if (typeof WebAssembly !== 'object' || !WebAssembly.validate(SIMD_PROBE)) {
+    if (!wasmSimdSupported()) {
       throw new BackendError(
         'wasm: this engine has no WebAssembly SIMD (f32x4); use the cpu backend (@backprop/backend-cpu) or tfjs-wasm instead',
       );

@@ -253,6 +253,21 @@ export function conformanceAllowances(
     : {};
 }
 
+/**
+ * A backend choice as the command line, the bench and the playground write it: a
+ * registry name, or `name:dtype` (`cpu:float32`); checked against the registry.
+ */
+export function parseBackendChoice(choice: string): { name: string; dtype?: DType } {
+  const [name = '', dtype, ...rest] = choice.split(':');
+  const { dtypes } = entry(name);
+  if (rest.length > 0 || (dtype !== undefined && !dtypes.includes(dtype as DType))) {
+    throw new UsageError(
+      `backend '${name}' has no ${rest.length ? choice.slice(name.length + 1) : dtype}; it offers ${dtypes.join(', ')}`,
+    );
+  }
+  return dtype === undefined ? { name } : { name, dtype: dtype as DType };
+}
+
 /** The dtypes `name` offers (or a BackendError naming the backends there are). */
 export function dtypesOf(name: string): readonly DType[] {
   return entry(name).dtypes;

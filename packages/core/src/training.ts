@@ -119,6 +119,38 @@ export class TrainingDivergedError extends BackpropError {
   }
 }
 
+/**
+ * The training settings checked, with the book's defaults filled in: what `trainNetwork`
+ * checks before it starts, for a caller (a page's worker) that must know before it lets
+ * the previous network go. A bad setting is a UsageError naming it.
+ */
+export function checkTrainConfig(
+  config: Pick<
+    TrainConfig,
+    'iters' | 'batchSize' | 'iterPerEpoch' | 'evalSamples' | 'evalChunkSize'
+  >,
+  trainSize: number,
+): { iters: number; batchSize: number; iterPerEpoch: number } {
+  const { iters = 10_000, batchSize = 100 } = config;
+  if (!Number.isInteger(iters) || iters < 1) {
+    throw new UsageError(`iters must be a whole number >= 1, got ${iters}`);
+  }
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > trainSize) {
+    throw new UsageError(`batch size must be a whole number in 1…${trainSize}, got ${batchSize}`);
+  }
+  const iterPerEpoch = config.iterPerEpoch ?? Math.max(Math.floor(trainSize / batchSize), 1);
+  if (!Number.isInteger(iterPerEpoch) || iterPerEpoch < 0) {
+    throw new UsageError(`iterPerEpoch must be a whole number >= 0, got ${iterPerEpoch}`);
+  }
+  for (const name of ['evalSamples', 'evalChunkSize'] as const) {
+    const value = config[name];
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+      throw new UsageError(`${name} must be a whole number >= 1, got ${value}`);
+    }
+  }
+  return { iters, batchSize, iterPerEpoch };
+}
+
 /** A measurement this quick is made of a stopped run's weights too (evalOnStop 'if-cheap'). */
 export const CHEAP_EVAL_MS = 2000;
 
@@ -132,17 +164,8 @@ export async function trainNetwork(
 ): Promise<TrainResult> {
   const { backend } = net;
   const trainSize = train.images.shape[0];
-  const { iters = 10_000, batchSize = 100, random = net.random } = config;
-  if (!Number.isInteger(iters) || iters < 1) {
-    throw new UsageError(`iters must be a whole number >= 1, got ${iters}`);
-  }
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > trainSize) {
-    throw new UsageError(`batch size must be a whole number in 1…${trainSize}, got ${batchSize}`);
-  }
-  const iterPerEpoch = config.iterPerEpoch ?? Math.max(Math.floor(trainSize / batchSize), 1);
-  if (!Number.isInteger(iterPerEpoch) || iterPerEpoch < 0) {
-    throw new UsageError(`iterPerEpoch must be a whole number >= 0, got ${iterPerEpoch}`);
-  }
+  const { iters, batchSize, iterPerEpoch } = checkTrainConfig(config, trainSize);
+  const { random = net.random } = config;
   const optimizer = config.optimizer ?? new SGD(backend, 0.1);
   const evaluation = new Evaluation(net, train, test, config, hooks.signal);
 
@@ -290,13 +313,7 @@ class Evaluation {
     private readonly config: TrainConfig,
     private readonly signal: StopSignal | undefined,
   ) {
-    const { evalSamples, evalChunkSize } = config;
-    if (evalSamples !== undefined && (!Number.isInteger(evalSamples) || evalSamples < 1)) {
-      throw new UsageError(`evalSamples must be a whole number >= 1, got ${evalSamples}`);
-    }
-    if (evalChunkSize !== undefined && (!Number.isInteger(evalChunkSize) || evalChunkSize < 1)) {
-      throw new UsageError(`evalChunkSize must be a whole number >= 1, got ${evalChunkSize}`);
-    }
+    const { evalChunkSize } = config; // checked by checkTrainConfig
     this.fixedRows = chunkLimit(net, evalChunkSize);
     this.sizer = evalChunkSize === undefined ? new ChunkSizer(this.fixedRows) : null;
   }

@@ -1,6 +1,12 @@
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { BACKEND_NAMES, conformanceAllowances, createBackend, dtypesOf } from '@backprop/backends';
+import {
+  BACKEND_NAMES,
+  conformanceAllowances,
+  createBackend,
+  dtypesOf,
+  parseBackendChoice,
+} from '@backprop/backends';
 import {
   type ConformanceOptions,
   type ConformanceReport,
@@ -100,13 +106,8 @@ function expandTargets(list: string): [string, DType][] {
       : list.split(',').map((s) => s.trim());
   return names.flatMap((entry): [string, DType][] => {
     if (isModulePath(entry)) return [[entry, 'float32']]; // its module says its dtype
-    const [name, dtype] = entry.split(':');
-    const dtypes = dtypesOf(name);
-    if (dtype === undefined) return dtypes.map((d) => [name, d]);
-    if (!dtypes.includes(dtype as DType)) {
-      throw new UsageError(`backend '${name}' has no ${dtype}; it offers ${dtypes.join(', ')}`);
-    }
-    return [[name, dtype as DType]];
+    const { name, dtype } = parseBackendChoice(entry);
+    return dtype === undefined ? dtypesOf(name).map((d) => [name, d]) : [[name, dtype]];
   });
 }
 
