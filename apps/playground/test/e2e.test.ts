@@ -25,10 +25,9 @@ const missing = existsSync(CHROMIUM)
   ? ''
   : `no browser at ${CHROMIUM} (Debian: apt-get install chromium; or set CHROMIUM_PATH)`;
 
-// The page's conformance run, split in two: the CPU and GL backends, and the webgpu
-// backend, which here runs on SwiftShader (software: minutes). gpu.js's and TensorFlow.js's
-// WebGPU engines are proven in Node on the same SwiftShader (their packages' tests);
-// run ?backends=webgpu,tfjs-webgpu,gpujs-webgpu#conformance to see them in a browser.
+// The page's conformance run, split in two: the CPU and GL backends, and the three WebGPU
+// ones (ours, TensorFlow.js's, gpu.js's), which here run on SwiftShader (software:
+// minutes each).
 const GL_AND_CPU = [
   'wasm',
   'cpu:float32',
@@ -37,7 +36,7 @@ const GL_AND_CPU = [
   'tfjs-wasm',
   'gpujs-webgl2',
 ];
-const WEBGPU_IN_PAGE = ['webgpu'];
+const WEBGPU_IN_PAGE = ['webgpu', 'tfjs-webgpu', 'gpujs-webgpu'];
 
 let server: Server;
 let browser: Browser;
@@ -324,7 +323,7 @@ describe.skipIf(missing)(
       };
     };
 
-    it('runs the conformance suite in the browser on the webgpu backend, green', async () => {
+    it('runs the conformance suite in the browser on the three WebGPU backends, green', async () => {
       const { page, failed, ran, status, table } = await runPageSuite(WEBGPU_IN_PAGE);
       expect(failed, `${status}\n${table}`).toBe('0');
       expect(ran, status).toEqual(WEBGPU_IN_PAGE);
