@@ -152,6 +152,34 @@ describe('values', () => {
     );
   });
 
+  it('a limit on values a tensor: an upload may pass it (a dataset), kernels only take its rows', () => {
+    // gpu.js's limit (2^24, float32 flat indices) made small: kernels that cap what they
+    // compute and read at 12 values.
+    class Capped extends CpuKernels {
+      readonly maxValues = 12;
+    }
+    const backend = new Backend(new Capped());
+    const data = backend.tensor(
+      Array.from({ length: 20 }, (_, i) => i),
+      [5, 4],
+    );
+    expect(Array.from(backend.readSync(backend.gatherRows(data, [4, 0])))).toEqual([
+      16, 17, 18, 19, 0, 1, 2, 3,
+    ]);
+    expect(Array.from(backend.readSync(backend.reshape(data, [20])))).toHaveLength(20);
+    expect(() => backend.relu(data)).toThrow(
+      /relu: the cpu backend's kernels read at most 12 values a tensor, and this one is \[5,4\] \(20\); take rows from it with gatherRows/,
+    );
+    const rows = backend.gatherRows(data, [0, 1, 2]);
+    expect(backend.matmul(rows, backend.tensor(new Array(12).fill(1), [4, 3])).shape).toEqual([
+      3, 3,
+    ]);
+    const column = backend.tensor([1, 2, 3, 4, 5, 6], [6, 1]);
+    expect(() => backend.matmul(column, backend.reshape(column, [1, 6]))).toThrow(
+      /the cpu backend holds at most 12 values a tensor, and this one is \[6,6\] \(36\)/,
+    );
+  });
+
   it('prints as what it is, not as the backend’s internals', () => {
     const x = t([1, 2, 3], [3]);
     expect(String(x)).toBe('Tensor(cpu float64 [3]: 1, 2, 3)');

@@ -200,6 +200,13 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
         out.set(from.subarray(indices[i] * width, (indices[i] + 1) * width), i * width);
       return { value: input(out), size: out.length };
     }
+    if (x.size > this.maxValues) {
+      // Only an upload can be this large, and it is an Input until a write on the WebGPU
+      // engine makes it a promise: its rows cannot be found by a float32 index.
+      throw new UsageError(
+        `gatherRows: this tensor of ${x.size} values was written to after its upload; upload the changed values again (backend.tensor) to take rows from it`,
+      );
+    }
     const rows = input(Float32Array.from(indices));
     return this.run('gatherRows', KERNELS.gatherRows, count * width, { width }, x.value, rows);
   }

@@ -50,6 +50,25 @@ await defineConformanceSuiteWhereAvailable(
   'REQUIRE_WEBGPU',
 );
 
+it('trains from a dataset past 2^24 values: gatherRows takes whole rows on the host', async () => {
+  // The full MNIST training set is 47 040 000 values; a float32 flat index is exact only
+  // to 2^24, so the rows must be copied, not found by index. 21 400 rows of 784 pass 2^24.
+  const b = await GpujsBackend.create({ engine: 'webasm' });
+  const rows = 21_400;
+  const values = new Float32Array(rows * 784).map((_, i) => (i * 7) % 4099);
+  const data = b.tensor(values, [rows, 784]);
+  const picked = b.gatherRows(data, [rows - 1, 0, 12_345]);
+  const got = await b.read(picked);
+  for (const [i, row] of [rows - 1, 0, 12_345].entries())
+    expect(got.subarray(i * 784, (i + 1) * 784)).toEqual(
+      values.subarray(row * 784, (row + 1) * 784),
+    );
+  expect(() => b.relu(data)).toThrow(
+    /relu: the gpujs-webasm backend's kernels read at most 16777216 values/,
+  );
+  b.close();
+});
+
 it('names the fix when an engine cannot run here', async () => {
   await expect(GpujsBackend.create({ engine: 'webgl2' })).rejects.toThrow(
     /webgl2 engine is not available here \(it needs a browser\)/,

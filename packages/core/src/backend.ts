@@ -53,6 +53,13 @@ export type { MatmulOptions } from './shapes.js';
 /** Labels: class indices [batch] (whole numbers stored as floats) or one-hot rows [batch, classes]. */
 export type Labels = Tensor;
 
+/**
+ * What may touch a tensor larger than the backend's maxValues (only an upload can be one):
+ * reading, writing and reshaping it, and gatherRows, which the backend answers with whole
+ * rows (gpu.js copies them on the host), so a dataset of any size trains.
+ */
+const ANY_SIZE = new Set(['read', 'item', 'readSync', 'write', 'reshape', 'dispose', 'gatherRows']);
+
 /** The maps the window kernels compose from, kept by shape (layers repeat a few shapes). */
 const CACHED_MAPS = 64;
 
@@ -98,7 +105,9 @@ export class Backend<K extends KernelBackend = KernelBackend> {
   tensor(values: ArrayLike<number>, shape: Shape): Tensor {
     this.open('tensor');
     const facts = checkTensorValues(values, shape, this.dtype);
-    return this.wrap(this.kernels.upload(values, shape), shape, facts);
+    // An upload may hold more than maxValues (a dataset): only reading it and gatherRows,
+    // which takes whole rows, may touch it (see `own`).
+    return this.wrap(this.kernels.upload(values, shape), shape, facts, false);
   }
 
   /** A copy of the values, in the backend's dtype. */
@@ -791,6 +800,11 @@ export class Backend<K extends KernelBackend = KernelBackend> {
       );
     }
     this.open(where);
+    if (this.maxValues !== undefined && t.data.size > this.maxValues && !ANY_SIZE.has(where)) {
+      throw new BackendError(
+        `${where}: the ${this.name} backend's kernels read at most ${this.maxValues} values a tensor, and this one is ${formatShape(t.shape)} (${t.data.size}); take rows from it with gatherRows (as training and evaluation do) and compute on those`,
+      );
+    }
     return t;
   }
 
@@ -798,9 +812,14 @@ export class Backend<K extends KernelBackend = KernelBackend> {
     return tensors.map((t) => this.own(where, t).data.storage);
   }
 
-  private wrap(storage: unknown, shape: Shape, facts: ValueFacts | null = null): Tensor {
+  private wrap(
+    storage: unknown,
+    shape: Shape,
+    facts: ValueFacts | null = null,
+    computed = true,
+  ): Tensor {
     const size = sizeOf(shape);
-    if (this.maxValues !== undefined && size > this.maxValues) {
+    if (computed && this.maxValues !== undefined && size > this.maxValues) {
       this.kernels.free(storage);
       throw new BackendError(
         `the ${this.name} backend holds at most ${this.maxValues} values a tensor, and this one is ${formatShape(shape)} (${size}); use fewer samples at a time`,

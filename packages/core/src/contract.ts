@@ -106,9 +106,10 @@ export interface KernelBackend<S = unknown> {
   /** What actually runs, for a person: engine, precision, threads. */
   readonly description: string;
   /**
-   * The most values one tensor may hold, where the engine has a limit (gpu.js finds a value
-   * by a flat index computed in float32). Core refuses a larger result, and evaluation
-   * sizes its chunks under it.
+   * The most values a kernel may compute or read in one tensor, where the engine has a
+   * limit (gpu.js finds a value by a flat index computed in float32). Core refuses a larger
+   * result, and evaluation sizes its chunks under it. An upload may be larger (a dataset):
+   * core lets only `gatherRows` read it, which must then take whole rows exactly.
    */
   readonly maxValues?: number;
 
