@@ -99,23 +99,7 @@ export function stepTable(results: Results): string[][] {
   const refs = [results.reference, torch, numpy].filter(
     (r, i, all): r is string => !!r && all.indexOf(r) === i,
   );
-  const header = [
-    'subject',
-    'ms/iter (median)',
-    'min–max',
-    'GFLOP/s',
-    ...refs.map((r) => `× ${r}`),
-  ];
-  const rows = [...results.step]
-    .sort((a, b) => a.median - b.median)
-    .map((s) => [
-      s.subject,
-      fmt(s.median),
-      `${fmt(s.min)}–${fmt(s.max)}`,
-      s.gflops.toFixed(1),
-      ...refs.map((ref) => ratioTo(results, ref, s.subject)?.toFixed(2) ?? '—'),
-    ]);
-  return [header, ...rows];
+  return stepTimes(results, results.step, refs);
 }
 
 /** SimpleConvNet's step per subject, with ratios to PyTorch on one thread and TensorFlow.js written directly. */
@@ -123,6 +107,11 @@ export function convnetTable(results: Results): string[][] {
   const refs = ['pytorch/float32/1t', 'tfjs-direct-wasm'].filter((r) =>
     results.convnet.some((s) => s.subject === r),
   );
+  return stepTimes(results, results.convnet, refs);
+}
+
+/** Steps fastest first: median, range, GFLOP/s and the ratio to each of `refs`. */
+function stepTimes(results: Results, entries: StepResult[], refs: string[]): string[][] {
   const header = [
     'subject',
     'ms/iter (median)',
@@ -130,14 +119,14 @@ export function convnetTable(results: Results): string[][] {
     'GFLOP/s',
     ...refs.map((r) => `× ${r}`),
   ];
-  const rows = [...results.convnet]
+  const rows = [...entries]
     .sort((a, b) => a.median - b.median)
     .map((s) => [
       s.subject,
       fmt(s.median),
       `${fmt(s.min)}–${fmt(s.max)}`,
       s.gflops.toFixed(1),
-      ...refs.map((ref) => ratioTo(results, ref, s.subject, results.convnet)?.toFixed(2) ?? '—'),
+      ...refs.map((ref) => ratioTo(results, ref, s.subject, entries)?.toFixed(2) ?? '—'),
     ]);
   return [header, ...rows];
 }

@@ -15,6 +15,7 @@ import {
   Random,
   SGD,
   SimpleConvNet,
+  type Tensor,
   TwoLayerNet,
   trainNetwork,
 } from '@backprop/core';
@@ -76,6 +77,32 @@ function oracleGradients(
   });
 }
 
+/**
+ * Each parameter's backprop gradient against the oracle's numerical one: the largest
+ * difference within `atol` (the callers derive it), the means as a note. Reads the
+ * gradients; the caller disposes the network.
+ */
+async function checkAgainstNumerical(
+  ctx: CaseContext,
+  check: Check,
+  backprop: Record<string, Tensor>,
+  numerical: Record<string, Float64Array>,
+  atol: number,
+): Promise<string[]> {
+  const means: string[] = [];
+  for (const name of Object.keys(numerical)) {
+    const diff = compareGradients(await ctx.read(ctx.backend, backprop[name]), numerical[name]);
+    means.push(`${name} ${diff.meanAbsDiff.toExponential(1)}`);
+    check.close(
+      `max |diff| ${name}`,
+      [diff.maxAbsDiff],
+      [0],
+      ctx.tolerance(['network'], { rtol: 0, atol }),
+    );
+  }
+  return means;
+}
+
 const gradientCheckCase: ConformanceCase = {
   id: 'network/TwoLayerNet gradient check on 3 MNIST images (5.7.3)',
   group: 'network',
@@ -118,20 +145,10 @@ const gradientCheckCase: ConformanceCase = {
         (initialParams) => new TwoLayerNet(ctx.oracle, { initialParams }),
         { images, labels, features, count: 3 },
       );
-      const backprop = net.gradient(x, t);
-      for (const name of PARAM_NAMES) {
-        const diff = compareGradients(await ctx.read(ctx.backend, backprop[name]), numerical[name]);
-        means.push(`${name} ${diff.meanAbsDiff.toExponential(1)}`);
-        // Gradients here are below 1 in size and the longest sum has 784 terms: float32
-        // rounding moves each by at most ~(784 + 2)·u·Σ|terms| ≈ 1e-7; the numerical side
-        // is exact to ~1e-10. 1e-6 absolute bounds both with room.
-        check.close(
-          `max |diff| ${name}`,
-          [diff.maxAbsDiff],
-          [0],
-          ctx.tolerance(['network'], { rtol: 0, atol: 1e-6 }),
-        );
-      }
+      // Gradients here are below 1 in size and the longest sum has 784 terms: float32
+      // rounding moves each by at most ~(784 + 2)·u·Σ|terms| ≈ 1e-7; the numerical side
+      // is exact to ~1e-10. 1e-6 absolute bounds both with room.
+      means.push(...(await checkAgainstNumerical(ctx, check, net.gradient(x, t), numerical, 1e-6)));
     }
     net.dispose();
     check.note(`mean |backprop − numerical|: ${means.join(', ')}`);
@@ -213,23 +230,11 @@ const multiLayerCheckCase: ConformanceCase = {
       ctx.on(ctx.backend, images, [3, features]),
       ctx.on(ctx.backend, labels, [3]),
     );
-    const means: string[] = [];
-    for (const name of Object.keys(numerical)) {
-      const diff = compareGradients(await ctx.read(ctx.backend, backprop[name]), numerical[name]);
-      means.push(`${name} ${diff.meanAbsDiff.toExponential(1)}`);
-      // As the TwoLayerNet check: float32 rounding of sums of at most 784 terms of
-      // gradients below 1, and float64 numerical gradients exact to ~1e-10: 1e-6 absolute
-      // bounds both. In float64 the backend's own rounding is ~1e-13.
-      check.close(
-        `max |diff| ${name}`,
-        [diff.maxAbsDiff],
-        [0],
-        ctx.tolerance(['network'], {
-          rtol: 0,
-          atol: ctx.backend.dtype === 'float32' ? 1e-6 : 1e-9,
-        }),
-      );
-    }
+    // As the TwoLayerNet check: float32 rounding of sums of at most 784 terms of
+    // gradients below 1, and float64 numerical gradients exact to ~1e-10: 1e-6 absolute
+    // bounds both. In float64 the backend's own rounding is ~1e-13.
+    const atol = ctx.backend.dtype === 'float32' ? 1e-6 : 1e-9;
+    const means = await checkAgainstNumerical(ctx, check, backprop, numerical, atol);
     net.dispose();
     check.note(`mean |backprop − numerical|: ${means.join(', ')}`);
     return check;
@@ -344,23 +349,11 @@ const convNetCheckCase: ConformanceCase = {
       ctx.on(ctx.backend, images, [3, 784]),
       ctx.on(ctx.backend, labels, [3]),
     );
-    const means: string[] = [];
-    for (const name of Object.keys(numerical)) {
-      const diff = compareGradients(await ctx.read(ctx.backend, backprop[name]), numerical[name]);
-      means.push(`${name} ${diff.meanAbsDiff.toExponential(1)}`);
-      // float64: the numerical side's own error (above), 2e-8 with room. float32:
-      // BatchNorm divides by the batch's σ, which magnifies the float32 rounding of its
-      // inputs by up to |x − μ|/σ ~ 10 here: (784 + 2)·u·10 ≈ 5e-4 of a gradient below 1.
-      check.close(
-        `max |diff| ${name}`,
-        [diff.maxAbsDiff],
-        [0],
-        ctx.tolerance(['network'], {
-          rtol: 0,
-          atol: ctx.backend.dtype === 'float32' ? 5e-4 : 2e-8,
-        }),
-      );
-    }
+    // float64: the numerical side's own error (above), 2e-8 with room. float32:
+    // BatchNorm divides by the batch's σ, which magnifies the float32 rounding of its
+    // inputs by up to |x − μ|/σ ~ 10 here: (784 + 2)·u·10 ≈ 5e-4 of a gradient below 1.
+    const atol = ctx.backend.dtype === 'float32' ? 5e-4 : 2e-8;
+    const means = await checkAgainstNumerical(ctx, check, backprop, numerical, atol);
     net.dispose();
     check.note(`mean |backprop − numerical|: ${means.join(', ')}`);
     return check;
