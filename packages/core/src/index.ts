@@ -12,7 +12,8 @@ export * from './multi-layer-net.js';
 export * from './network.js';
 export * from './optimizer.js';
 export { MAX_SEED, Random, type RandomState } from './random.js';
-export * from './shapes.js';
+// shapes.ts holds core's own checks; users meet them as errors, and format shapes as core does
+export { formatShape, type MatmulOptions } from './shapes.js';
 export * from './simple-conv-net.js';
 export { Tensor, type ValueFacts } from './tensor.js';
 export * from './training.js';

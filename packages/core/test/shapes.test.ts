@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { labelsShape, matmulShape, ShapeError } from '../src/index.js';
+import { ShapeError } from '../src/index.js';
+import { labelsShape, matmulShape } from '../src/shapes.js';
 
 const t = (...shape: number[]) => ({ shape });
 
