@@ -41,7 +41,7 @@ await defineConformanceSuiteWhereAvailable(
     looser: exp('WGSL'),
     ...(gpu?.software
       ? {
-          leakIterations: 300,
+          leakIterations: 100,
           leakIterationsReason:
             'a software adapter, ~0.2 s an iteration; a lost buffer shows in the count at once',
         }
