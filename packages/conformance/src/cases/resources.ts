@@ -54,6 +54,10 @@ export const resourceCases: ConformanceCase[] = [
           optimizer,
           random,
           iterPerEpoch: period,
+          // Evaluation chunks of fixed rows: sized by time, they meet a new power of two
+          // whenever the machine's speed changes (on a loaded CI, gpu.js compiled 4 kernels
+          // and wasm grew a page after the warm-up) — a new shape, not a leak.
+          evalChunkSize: 100,
         });
       const snapshot = () => ({ liveTensors: b.liveTensors(), ...b.resources() });
       // Warm up through one evaluation and the training after it: an allocator that
