@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import {
   type Architecture,
-  DataError,
   LAYER_WORDS,
   MultiLayerNet,
   MultiLayerNetExtend,
   parseLayers,
+  refuseUnknownKeys,
   SimpleConvNet,
   TwoLayerNet,
   UsageError,
@@ -74,14 +74,26 @@ export function architectureFromFlags(
     if (clash) {
       throw new UsageError(`--layers lists the whole network; leave out --${clash}`);
     }
-    const layers = layersFlag(values.layers);
+    const file = layersFlag(values.layers);
+    const { layers } = file;
+    // the file's settings and the flags' may not both speak: which one wins is a guess
+    for (const [field, flag] of [
+      ['weightInit', 'weight-init'],
+      ['weightDecay', 'weight-decay'],
+    ] as const) {
+      if (file[field] !== undefined && values[flag] !== undefined) {
+        throw new UsageError(
+          `--layers ${String(values.layers).trim()} sets ${field}; leave out --${flag}`,
+        );
+      }
+    }
     // a convolution or pooling reads images; anything else, rows of pixels
     const images = layers.some((l) => l.type === 'conv' || l.type === 'pool');
     return {
       input: images ? [1, rows, cols] : [rows * cols],
       layers,
-      weightInit: weightInit ?? 'he',
-      weightDecay,
+      weightInit: file.weightInit ?? weightInit ?? 'he',
+      weightDecay: file.weightDecay ?? weightDecay,
     };
   }
   const hidden = hiddenSizes(values.hidden);
@@ -161,34 +173,67 @@ export function architectureFromFlags(
   }
 }
 
-/** `--layers`: words (`conv 30 5 5, relu, …`) or the path of a JSON file holding the list. */
-function layersFlag(value: string | boolean | undefined): Architecture['layers'] {
+/** What `--layers` gives: the list, and the settings a JSON file may carry beside it. */
+type LayersFile = Pick<Architecture, 'layers' | 'weightInit' | 'weightDecay'>;
+
+/**
+ * `--layers`: words (`conv 30 5 5, relu, …`) or the path of a JSON file holding the list,
+ * or `{ "layers": [...], "weightInit": …, "weightDecay": … }`. Every mistake in it is the
+ * command line's (exit 2, one line naming the file); a field it does not know is refused,
+ * as a model file's is, since a dropped `"weightDecay"` would train without it.
+ */
+function layersFlag(value: string | boolean | undefined): LayersFile {
   if (typeof value !== 'string' || value.trim() === '') {
     throw new UsageError(`--layers needs a layer list or a JSON file: ${LAYER_WORDS}`);
   }
   if (value.trim().endsWith('.json')) {
     const file = userPath(value.trim());
-    let text: string;
+    const fail = (detail: string): never => {
+      throw new UsageError(`--layers ${value.trim()}: ${detail}`);
+    };
+    let text = '';
     try {
       text = readFileSync(file, 'utf8');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      throw new DataError(file, code === 'ENOENT' ? 'file not found' : `cannot be read (${code})`);
+      fail(code === 'ENOENT' ? `file not found (${file})` : `cannot be read (${code})`);
     }
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch (error) {
-      throw new DataError(file, `is not valid JSON (${(error as Error).message})`);
+      // V8's message may quote the offending text over several lines: one line here
+      fail(`is not valid JSON (${(error as Error).message.replace(/\s+/g, ' ')})`);
     }
-    const layers = Array.isArray(json) ? json : (json as { layers?: unknown })?.layers;
-    if (!Array.isArray(layers)) {
-      throw new DataError(file, 'must hold a list of layer specs, or { "layers": [...] }');
+    const shape = 'must hold a list of layer specs, or { "layers": [...] }';
+    if (Array.isArray(json)) return { layers: json as Architecture['layers'] };
+    if (typeof json !== 'object' || json === null) return fail(shape);
+    refuseUnknownKeys(`--layers ${value.trim()}`, json, ['layers', 'weightInit', 'weightDecay']);
+    const { layers, weightInit, weightDecay } = json as Record<string, unknown>;
+    if (!Array.isArray(layers)) return fail(shape);
+    const std = weightInit as number;
+    if (
+      !(weightInit === undefined || weightInit === 'he' || weightInit === 'xavier') &&
+      !(typeof std === 'number' && std > 0 && Number.isFinite(std))
+    ) {
+      fail(
+        `weightInit must be 'he', 'xavier' or a positive standard deviation, got ${JSON.stringify(weightInit)}`,
+      );
     }
-    return layers as Architecture['layers'];
+    if (
+      weightDecay !== undefined &&
+      !(typeof weightDecay === 'number' && weightDecay >= 0 && Number.isFinite(weightDecay))
+    ) {
+      fail(`weightDecay must be a number >= 0 (λ of ½·λ·ΣW²), got ${JSON.stringify(weightDecay)}`);
+    }
+    return {
+      layers: layers as Architecture['layers'],
+      weightInit: weightInit as WeightInit | undefined,
+      weightDecay: weightDecay as number | undefined,
+    };
   }
   try {
-    return parseLayers(value);
+    return { layers: parseLayers(value) };
   } catch (error) {
     if (error instanceof UsageError) throw new UsageError(`--layers: ${error.message}`);
     throw error;

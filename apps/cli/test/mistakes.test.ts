@@ -160,6 +160,37 @@ writeFileSync(join(work, 'a-file'), 'x');
 // ---- the table --------------------------------------------------------------------------
 
 type Case = [args: string[], message: RegExp, status: number];
+// ---- layer files: strict as model files are ------------------------------------------------
+
+const layerFiles: Record<string, unknown> = {
+  'layrs.json': {
+    weightDecay: 0.5,
+    layrs: [{ type: 'affine', units: 10 }],
+    layers: [{ type: 'affine', units: 10 }],
+  },
+  'filtres.json': {
+    layers: [
+      { type: 'conv', filtres: 3, size: 3 },
+      { type: 'relu' },
+      { type: 'affine', units: 10 },
+    ],
+  },
+  'no-filters.json': {
+    layers: [
+      { type: 'conv', size: 3 },
+      { type: 'affine', units: 10 },
+    ],
+  },
+  'relo.json': [{ type: 'affine', units: 5 }, { type: 'relo' }, { type: 'affine', units: 10 }],
+  'decay.json': { weightDecay: 0.1, layers: [{ type: 'affine', units: 10 }] },
+  'bad-decay.json': { weightDecay: -1, layers: [{ type: 'affine', units: 10 }] },
+  'layers-string.json': { layers: 'affine 10' },
+};
+for (const [name, json] of Object.entries(layerFiles)) {
+  writeFileSync(join(work, name), JSON.stringify(json));
+}
+writeFileSync(join(work, 'not-json.json'), '{ "layers": [ { "type": "affine", "units": 10 }, ] }');
+
 const train = (...args: string[]) => ['train', '--data-dir', 'tiny', '--out', 'out', ...args];
 
 const cases: Case[] = [
@@ -296,7 +327,47 @@ const cases: Case[] = [
     /the last layer must give one score a class, \[classes\], but it gives \[2,2,2\] a sample: end with an affine layer$/,
     2,
   ],
-  [train('--layers', 'missing.json'), /missing\.json: file not found$/, 1],
+  [train('--layers', 'missing.json'), /--layers missing\.json: file not found \(.*\)$/, 2],
+  [
+    train('--layers', 'layrs.json'),
+    /--layers layrs\.json: unknown field 'layrs' \(did you mean 'layers'\?\); it takes layers, weightInit, weightDecay$/,
+    2,
+  ],
+  [
+    train('--layers', 'filtres.json'),
+    /layer 1 \(Conv1, conv\): unknown field 'filtres' \(did you mean 'filters'\?\); it takes type, filters, size, stride, pad, weightInit$/,
+    2,
+  ],
+  [
+    train('--layers', 'no-filters.json'),
+    /layer 1 \(Conv1, conv \? 3×3\): filters must be a whole number >= 1, got undefined$/,
+    2,
+  ],
+  [
+    train('--layers', 'relo.json'),
+    /layer 2: unknown type "relo" \(did you mean 'relu'\?\); layers: affine, relu/,
+    2,
+  ],
+  [
+    train('--layers', 'not-json.json'),
+    /^backprop: --layers not-json\.json: is not valid JSON \(.+\)$/,
+    2,
+  ],
+  [
+    train('--layers', 'decay.json', '--weight-decay', '0.2'),
+    /--layers decay\.json sets weightDecay; leave out --weight-decay$/,
+    2,
+  ],
+  [
+    train('--layers', 'bad-decay.json'),
+    /--layers bad-decay\.json: weightDecay must be a number >= 0 \(λ of ½·λ·ΣW²\), got -1$/,
+    2,
+  ],
+  [
+    train('--layers', 'layers-string.json'),
+    /--layers layers-string\.json: must hold a list of layer specs, or \{ "layers": \[\.\.\.\] \}$/,
+    2,
+  ],
   // the command line itself
   [train('--wat'), /^backprop: train: unknown option --wat; see 'backprop train --help'$/, 2],
   [train('extra'), /train: unexpected argument 'extra'; see 'backprop train --help'$/, 2],

@@ -155,21 +155,20 @@ export function buildLayers(
   try {
     for (const [i, spec] of architecture.layers.entries()) {
       if (typeof spec !== 'object' || spec === null || !LAYER_TYPES.includes(spec.type)) {
+        const type = (spec as { type?: unknown })?.type;
+        const near = typeof type === 'string' ? nearest(type, LAYER_TYPES) : undefined;
         throw new UsageError(
-          `layer ${i + 1}: unknown type ${JSON.stringify((spec as { type?: unknown })?.type)}; layers: ${LAYER_TYPES.join(', ')}`,
+          `layer ${i + 1}: unknown type ${JSON.stringify(type)}${near ? ` (did you mean '${near}'?)` : ''}; layers: ${LAYER_TYPES.join(', ')}`,
         );
       }
       const kind = LAYER_NAMES[spec.type];
       const name = `${kind}${next(kind)}`;
+      // the fields first: a misspelled one would otherwise describe the layer as 'conv ? 5×5'
+      refuseUnknownKeys(`layer ${i + 1} (${name}, ${spec.type})`, spec, [
+        'type',
+        ...KNOWN_KEYS[spec.type],
+      ]);
       const where = `layer ${i + 1} (${name}, ${describe(spec)})`;
-      const unknown = Object.keys(spec).filter(
-        (k) => k !== 'type' && !KNOWN_KEYS[spec.type].includes(k),
-      );
-      if (unknown.length > 0) {
-        throw new UsageError(
-          `${where}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; a ${spec.type} layer takes ${KNOWN_KEYS[spec.type].join(', ') || 'none'}`,
-        );
-      }
       const built = buildLayer(spec, shape, {
         ...source,
         where,
@@ -192,19 +191,21 @@ export function buildLayers(
 
 /** A layer's spec in the words of the command line: `conv 30 5×5`, `affine 100`. */
 export function describe(spec: LayerSpec): string {
+  // a spec not yet checked may lack a field: '?' says so where 'undefined' would puzzle
+  const n = (value: unknown) => (value === undefined ? '?' : String(value));
   switch (spec.type) {
     case 'affine':
-      return `affine ${spec.units}`;
+      return `affine ${n(spec.units)}`;
     case 'conv': {
       const [h, w] = Array.isArray(spec.size) ? spec.size : [spec.size, spec.size];
-      return `conv ${spec.filters} ${h}×${w}${spec.stride ? ` stride ${spec.stride}` : ''}${spec.pad ? ` pad ${spec.pad}` : ''}`;
+      return `conv ${n(spec.filters)} ${n(h)}×${n(w)}${spec.stride ? ` stride ${spec.stride}` : ''}${spec.pad ? ` pad ${spec.pad}` : ''}`;
     }
     case 'pool': {
       const [h, w] = Array.isArray(spec.size) ? spec.size : [spec.size, spec.size];
-      return `pool ${h}×${w}${spec.stride ? ` stride ${spec.stride}` : ''}${spec.pad ? ` pad ${spec.pad}` : ''}`;
+      return `pool ${n(h)}×${n(w)}${spec.stride ? ` stride ${spec.stride}` : ''}${spec.pad ? ` pad ${spec.pad}` : ''}`;
     }
     case 'dropout':
-      return `dropout ${spec.ratio}`;
+      return `dropout ${n(spec.ratio)}`;
     default:
       return spec.type;
   }
@@ -343,7 +344,7 @@ export function parseLayers(text: string): LayerSpec[] {
     const [word = '', ...rest] = part.split(/\s+/);
     const type = word.toLowerCase() as LayerType;
     if (!LAYER_TYPES.includes(type)) {
-      const near = LAYER_TYPES.find((t) => editDistance(t, type) <= 2);
+      const near = nearest(type, LAYER_TYPES);
       throw new UsageError(
         `${where}: '${word}' is not a layer${near ? ` (did you mean '${near}'?)` : ''}; layers: ${LAYER_WORDS}`,
       );
@@ -405,6 +406,37 @@ export function parseLayers(text: string): LayerSpec[] {
         return { type } as LayerSpec;
     }
   });
+}
+
+/**
+ * Refuses any key of `value` outside `known` with a UsageError that names it, suggests the
+ * nearest known key ("did you mean"), and lists the known ones: a misspelled field that
+ * is silently dropped is a setting the user believes they made.
+ */
+export function refuseUnknownKeys(where: string, value: object, known: readonly string[]): void {
+  const unknown = Object.keys(value).filter((key) => !known.includes(key));
+  if (unknown.length === 0) return;
+  const named = unknown.map((key) => {
+    const near = nearest(key, known);
+    return `'${key}'${near ? ` (did you mean '${near}'?)` : ''}`;
+  });
+  throw new UsageError(
+    `${where}: unknown field${unknown.length > 1 ? 's' : ''} ${named.join(', ')}; ${known.length > 0 ? `it takes ${known.join(', ')}` : 'it takes none'}`,
+  );
+}
+
+/** The known word nearest to `word`, if it is a near miss (at most 2 edits, or a case slip). */
+export function nearest(word: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of known) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
 }
 
 /** How many single-letter edits turn a into b (for "did you mean"). */

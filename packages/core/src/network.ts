@@ -5,7 +5,13 @@
  * Its parameters are its layers', named as the book names them (W1, b1, gamma1, …) and
  * made by the network, which owns them.
  */
-import { type Architecture, buildLayers, initScale, LAYER_TYPES } from './architecture.js';
+import {
+  type Architecture,
+  buildLayers,
+  initScale,
+  LAYER_TYPES,
+  refuseUnknownKeys,
+} from './architecture.js';
 import type { Backend, Labels } from './backend.js';
 import { UsageError } from './errors.js';
 import { numericalGradient } from './gradient.js';
@@ -317,14 +323,13 @@ function checkArchitecture(architecture: Architecture): Architecture {
   ) {
     throw new UsageError(`weightDecay must be a number >= 0, got ${JSON.stringify(weightDecay)}`);
   }
-  const unknown = Object.keys(architecture).filter(
-    (k) => !['name', 'input', 'layers', 'weightInit', 'weightDecay'].includes(k),
-  );
-  if (unknown.length > 0) {
-    throw new UsageError(
-      `architecture: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; it has name, input, layers, weightInit, weightDecay`,
-    );
-  }
+  refuseUnknownKeys('architecture', architecture, [
+    'name',
+    'input',
+    'layers',
+    'weightInit',
+    'weightDecay',
+  ]);
   return structuredClone({
     ...(name !== undefined ? { name } : {}),
     input,
