@@ -365,6 +365,52 @@ describe('backprop train: a network of any layers (chapters 6–7)', () => {
       JSON.parse(readFileSync(join(work, out, 'metrics.json'), 'utf8')).loss;
     expect(loss('as-file')).toEqual(loss('as-words')); // the same network, the same seed: the same run
   });
+
+  it("a layer file's weightDecay and weightInit are the run's, as the flags would make them", () => {
+    writeFileSync(
+      join(work, 'decayed.json'),
+      JSON.stringify({
+        weightDecay: 0.5,
+        weightInit: 'xavier',
+        layers: parseLayers('affine 20, relu, affine 10'),
+      }),
+    );
+    const common = [
+      '--iters',
+      '20',
+      '--eval-every',
+      '0',
+      '--eval-on',
+      'test',
+      '--dtype',
+      'float32',
+    ];
+    const fromFile = backprop(
+      'train',
+      '--layers',
+      'decayed.json',
+      ...common,
+      '--out',
+      'decay-file',
+    );
+    const fromFlags = backprop(
+      'train',
+      '--layers',
+      'affine 20, relu, affine 10',
+      '--weight-decay',
+      '0.5',
+      '--weight-init',
+      'xavier',
+      ...common,
+      '--out',
+      'decay-flags',
+    );
+    for (const run of [fromFile, fromFlags]) expect(run.status, run.stderr).toBe(0);
+    const read = (out: string) => JSON.parse(readFileSync(join(work, out, 'metrics.json'), 'utf8'));
+    expect(read('decay-file').loss).toEqual(read('decay-flags').loss);
+    const model = JSON.parse(readFileSync(join(work, 'decay-file', 'model.json'), 'utf8'));
+    expect(model.architecture).toMatchObject({ weightDecay: 0.5, weightInit: 'xavier' });
+  });
 });
 
 describe('backprop gradcheck', () => {
@@ -376,6 +422,37 @@ describe('backprop gradcheck', () => {
     const result = JSON.parse(run.stdout);
     for (const name of ['W1', 'b1', 'W2', 'b2']) expect(result[name]).toBeLessThan(1e-7);
     expect(result).toMatchObject({ backend: 'cpu', dtype: 'float64', samples: 3 });
+  });
+
+  it("passes a fresh SimpleConvNet for a reason: b1 on ReLU's kink matches one side, W2 samples reached entries", () => {
+    // every b1 entry meets blank windows whose output is exactly ReLU's 0 (bias 0): the
+    // central difference sees half a slope there, backprop the side its mask chooses
+    const run = backprop('gradcheck', '--net', 'simple-convnet', '--max-entries', '60', '--json');
+    expect(run.status, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.verdict).toEqual({ ok: true, failed: [], untested: [] });
+    expect(result.report.b1).toMatchObject({ entries: 30, passed: 30, oneSided: 30, failed: 0 });
+    // W2's first 60 evenly spaced entries of 432 000 would all lie on the blank border
+    // (gradient 0 both ways); half of the sample is drawn where backprop's is not 0
+    expect(result.report.W2.tested).toBeGreaterThanOrEqual(30);
+    expect(result.W2).toBeGreaterThan(0);
+  });
+
+  it("fails a planted bug with exit 1: max pooling's backward routed to the window's first position", () => {
+    const mutant = fileURLToPath(new URL('./fixtures/pooling-mutant-backend.mjs', import.meta.url));
+    const run = backprop(
+      'gradcheck',
+      '--net',
+      'simple-convnet',
+      '--max-entries',
+      '60',
+      '--backend',
+      mutant,
+    );
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stdout).toMatch(
+      /^gradient check FAILED: .* failed; W1\[\d+\]: backprop \S+, numerical \S+/m,
+    );
   });
 
   it('checks any layer list: Convolution, Pooling and BatchNorm in float64 below 1e-8', () => {

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import {
   BACKEND_NAMES,
   conformanceAllowances,
@@ -14,8 +12,9 @@ import {
   runConformance,
   selectCases,
 } from '@backprop/conformance';
-import { type Backend, BackendError, type DType, UsageError } from '@backprop/core';
-import { type FlagSpec, parseFlags, userPath } from '../args.js';
+import { type Backend, BackendError, type DType } from '@backprop/core';
+import { type FlagSpec, parseFlags } from '../args.js';
+import { isModulePath, loadOwnBackend, opened } from '../backends.js';
 
 export const conformanceHelp = `backprop conformance — run the conformance suite against backends
 
@@ -63,6 +62,7 @@ export async function conformance(argv: string[]): Promise<number> {
         backend = await createBackend(name, { dtype });
         options = { looser: conformanceAllowances(name) };
       }
+      opened.add(backend); // closed on every way out, an error's too
     } catch (error) {
       // With 'all', a backend this machine cannot run is reported and passed over.
       if (list !== 'all' || !(error instanceof BackendError)) throw error;
@@ -109,47 +109,4 @@ function expandTargets(list: string): [string, DType][] {
     const { name, dtype } = parseBackendChoice(entry);
     return dtype === undefined ? dtypesOf(name).map((d) => [name, d]) : [[name, dtype]];
   });
-}
-
-/** `./x.js`, `../x.mjs`, `/abs/x.js`: a backend of the user's own, not a registry name. */
-function isModulePath(entry: string): boolean {
-  return /^\.{0,2}\//.test(entry) || /\.[cm]?js$/.test(entry);
-}
-
-/** The module at `path` (from the folder the command ran in), checked for the documented shape. */
-async function loadOwnBackend(
-  path: string,
-): Promise<{ create: () => Backend | Promise<Backend>; options: ConformanceOptions }> {
-  const file = userPath(path);
-  if (!existsSync(file)) throw new UsageError(`--backend ${path}: no such file (${file})`);
-  let module: { default?: unknown; conformance?: unknown };
-  try {
-    module = await import(pathToFileURL(file).href);
-  } catch (error) {
-    throw new UsageError(
-      `--backend ${path}: the module failed to load: ${(error as Error).message.split('\n')[0]}`,
-    );
-  }
-  if (typeof module.default !== 'function') {
-    throw new UsageError(
-      `--backend ${path}: its default export must be a function that creates the backend (export default () => new MyBackend()); it is ${typeof module.default}`,
-    );
-  }
-  const create = module.default as () => unknown;
-  return {
-    create: async () => {
-      const backend = (await create()) as Backend | null;
-      // by shape, not instanceof: the module may have its own copy of @backprop/core
-      const isBackend = ['tensor', 'read', 'matmul', 'dispose', 'close'].every(
-        (method) => typeof (backend as unknown as Record<string, unknown>)?.[method] === 'function',
-      );
-      if (!isBackend) {
-        throw new UsageError(
-          `--backend ${path}: its default export returned ${backend === null ? 'null' : typeof backend}, not a Backend (class MyBackend extends Backend<MyKernels>, from @backprop/core)`,
-        );
-      }
-      return backend as Backend;
-    },
-    options: (module.conformance ?? {}) as ConformanceOptions,
-  };
 }
