@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { BackpropError, UsageError } from '@backprop/core';
+import { closeBackends } from './backends.js';
 import { conformance } from './commands/conformance.js';
 import { evaluate } from './commands/evaluate.js';
 import { gradcheck } from './commands/gradcheck.js';
@@ -59,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
  * by the default action (exit code null) instead of reaching the command's handler.
  */
 function exit(code: number): void {
+  closeBackends();
   process.exitCode = code;
   let pending = 2;
   const done = () => {
