@@ -87,7 +87,7 @@ describe('backprop train stopped by a signal', () => {
   afterAll(() => console.log('from the first signal to exit, ms:', JSON.stringify(stopMs)));
   for (const backend of ['cpu', 'wasm']) {
     for (const [what, signals, code] of plans) {
-      it(`${backend}: ${what} leaves loadable files that agree with evaluate`, async () => {
+      it(`[timing] ${backend}: ${what} leaves loadable files that agree with evaluate, within a bound`, async () => {
         const out = join(work, `signal-${backend}-${signals.length}-${signals[0]}`);
         const child = spawn(
           process.execPath,

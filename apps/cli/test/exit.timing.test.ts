@@ -148,14 +148,14 @@ beforeAll(async () => {
 });
 
 describe('every error path closes the backend: the process exits right after its line', () => {
-  it('on wasm with its helper threads (five failures, three times each)', async () => {
+  it('[timing] on wasm with its helper threads (five failures, three times each)', async () => {
     expect(await worstGap(['wasm'], 3)).toBeLessThanOrEqual(bound);
   });
 
   // An adapter is a GPU or SwiftShader; CI has SwiftShader and sets REQUIRE_WEBGPU, so
   // there a missing adapter fails instead of skipping.
   it.skipIf(!!noWebgpu && !process.env.REQUIRE_WEBGPU)(
-    `on webgpu, a Dawn device (five failures, twice each)${noWebgpu ? ` — skipped here: ${noWebgpu}` : ''}`,
+    `[timing] on webgpu, a Dawn device (five failures, twice each)${noWebgpu ? ` — skipped here: ${noWebgpu}` : ''}`,
     async () => {
       expect(noWebgpu, 'REQUIRE_WEBGPU is set, but there is no WebGPU adapter').toBe('');
       expect(await worstGap(['webgpu'], 2)).toBeLessThanOrEqual(bound);

@@ -9,7 +9,9 @@ import { escapeHtml } from './html.js';
 import { listen, PAGE, send } from './worker-client.js';
 
 export function renderConformance(root: HTMLElement): void {
-  const only = new URLSearchParams(location.search).get('backends')?.split(',');
+  const params = new URLSearchParams(location.search);
+  const only = params.get('backends')?.split(',');
+  const cases = params.get('cases')?.split(',');
   root.innerHTML = `
     <h2>The conformance suite, in this browser</h2>
     <p class="note">Every kernel against a float64 oracle, gradient checks, training agreement, edge cases, leaks and errors — the same cases CI runs in Node.</p>
@@ -58,6 +60,7 @@ export function renderConformance(root: HTMLElement): void {
       type: 'conformance',
       base: PAGE,
       backends: BROWSER_BACKENDS.filter((name) => !only || only.includes(name)),
+      cases,
     });
   });
 }

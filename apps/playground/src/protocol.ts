@@ -35,7 +35,8 @@ export type ToWorker =
   | { type: 'predict'; id: number; pixels: Float32Array; base: string; use: NetworkChoice }
   /** What the pre-trained SimpleConvNet's convolution makes of `pixels`, and its filters. */
   | { type: 'convolution'; id: number; pixels: Float32Array | null; base: string }
-  | { type: 'conformance'; backends: string[]; base: string };
+  /** `cases`: only the cases whose id starts with one of these, as the CLI's --case */
+  | { type: 'conformance'; backends: string[]; base: string; cases?: string[] };
 
 /** Which network answers a prediction. */
 export type NetworkChoice = 'auto' | 'convnet' | 'mlp';

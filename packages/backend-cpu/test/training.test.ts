@@ -112,7 +112,7 @@ describe('training on the real MNIST files (5.7.4)', () => {
     );
   });
 
-  it('gives the host a turn while it trains and measures: no gap longer than the loop allows', async () => {
+  it('[timing] gives the host a turn while it trains and measures: no gap longer than the loop allows', async () => {
     const { net, train, test, random } = setup('float64');
     let last = performance.now();
     let longest = 0;
@@ -144,7 +144,7 @@ describe('training on the real MNIST files (5.7.4)', () => {
     expect(longest).toBeLessThan(1000);
   });
 
-  it('stops in the middle of a measurement within one chunk, and reports what ran', async () => {
+  it('[timing] stops in the middle of a measurement within one chunk, and reports what ran', async () => {
     const { net, train, test, random } = setup('float64');
     const stop = new AbortController();
     let stoppedAt = 0;
