@@ -6,6 +6,7 @@
 //   count-tests.mjs --except apps/playground --label "Node v22" --save counts.json
 //                                            leave packages out, name the run, keep its totals
 //   count-tests.mjs --file results-22.json   read that file in each package instead
+//   count-tests.mjs --only packages/core,apps/cli   only these packages (each must have one)
 //   count-tests.mjs --sum a.json b.json      the totals of several saved runs
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { parseArgs } from 'node:util';
 const { values, positionals } = parseArgs({
   options: {
     except: { type: 'string' },
+    only: { type: 'string' },
     file: { type: 'string' },
     label: { type: 'string' },
     save: { type: 'string' },
@@ -42,6 +44,7 @@ if (values.sum) {
 
 const root = new URL('../..', import.meta.url).pathname;
 const except = new Set(values.except?.split(',') ?? []);
+const only = values.only ? new Set(values.only.split(',')) : undefined;
 const counts = { passed: 0, failed: 0, skipped: 0 };
 const missing = [];
 for (const group of ['packages', 'apps', 'tooling']) {
@@ -50,6 +53,7 @@ for (const group of ['packages', 'apps', 'tooling']) {
   for (const name of readdirSync(dir)) {
     const pkg = join(dir, name);
     if (except.has(`${group}/${name}`) || !existsSync(join(pkg, 'package.json'))) continue;
+    if (only && !only.has(`${group}/${name}`)) continue;
     const { scripts = {} } = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8'));
     if (!scripts.test) continue;
     const file = join(pkg, values.file ?? 'test-results.json');
