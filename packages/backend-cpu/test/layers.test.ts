@@ -177,3 +177,23 @@ describe('SoftmaxWithLoss (5.6.3)', () => {
     );
   });
 });
+
+describe('a network given samples of the wrong size', () => {
+  it('throws a ShapeError naming its first layer and both shapes, from predict and gradient', async () => {
+    const { Network, SimpleConvNet, TwoLayerNet } = await import('@backprop/core');
+    const flat = new TwoLayerNet(backend, { inputSize: 4, hiddenSize: 3, outputSize: 2 });
+    const x = tensor(new Array(10).fill(0.5), [2, 5]);
+    expect(() => flat.predict(x)).toThrow(ShapeError);
+    expect(() => flat.predict(x)).toThrow(
+      /^Affine1 \(the network's input\): takes samples of \[4\] \(4 values\), as \[batch, 4\]; got \[2,5\]$/,
+    );
+    expect(() => flat.gradient(x, tensor([0, 1], [2]))).toThrow(ShapeError);
+    const images = new Network(
+      backend,
+      SimpleConvNet.architecture({ inputDim: [1, 6, 6], hiddenSize: 3, outputSize: 2 }),
+    );
+    expect(() => images.predict(x)).toThrow(
+      /^Conv1 \(the network's input\): takes samples of \[1,6,6\] \(36 values\), as \[batch, 36\] or \[batch, 1, 6, 6\]; got \[2,5\]$/,
+    );
+  });
+});

@@ -13,7 +13,7 @@ import {
   refuseUnknownKeys,
 } from './architecture.js';
 import type { Backend, Labels } from './backend.js';
-import { UsageError } from './errors.js';
+import { ShapeError, UsageError } from './errors.js';
 import { numericalGradient } from './gradient.js';
 import { type Layer, SoftmaxWithLoss } from './layers.js';
 import { Random } from './random.js';
@@ -133,8 +133,15 @@ export class Network {
     const batch = x.shape[0];
     const sample = sizeOf(this.inputShape);
     if (x.shape.length < 2 || x.size !== batch * sample) {
-      throw new UsageError(
-        `the network takes samples of ${formatShape(this.inputShape)} (${sample} values), as [batch, ${sample}] or [batch, ${this.inputShape.join(', ')}]; got ${formatShape(x.shape)}`,
+      // a ShapeError, as a kernel's: a program that catches shape errors catches this one
+      const [first] = this.layers.keys();
+      const ways =
+        this.inputShape.length === 1
+          ? `[batch, ${sample}]`
+          : `[batch, ${sample}] or [batch, ${this.inputShape.join(', ')}]`;
+      throw new ShapeError(
+        `${first} (the network's input)`,
+        `takes samples of ${formatShape(this.inputShape)} (${sample} values), as ${ways}; got ${formatShape(x.shape)}`,
       );
     }
     // MNIST arrives as rows of 784 pixels; a convolution reads them as [1, 28, 28] images
