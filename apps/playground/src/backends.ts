@@ -1,5 +1,5 @@
 /** The backends the page offers (registry names, `name:dtype` for a dtype), and the MNIST files fetched once a page. */
-import { wasmSimdSupported } from '@backprop/backend-wasm';
+import { wasmSimdSupported } from '@backprop/backend-wasm/probe';
 import { createBackend, parseBackendChoice } from '@backprop/backends';
 import type { Backend } from '@backprop/core';
 import { MNIST_FILES, type Mnist, mnistFromBytes } from '@backprop/mnist/browser';

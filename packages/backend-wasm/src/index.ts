@@ -1,1 +1,2 @@
-export { WasmBackend, type WasmBlock, WasmKernels, wasmSimdSupported } from './wasm-backend.js';
+export { wasmSimdSupported } from './probe.js';
+export { WasmBackend, type WasmBlock, WasmKernels } from './wasm-backend.js';

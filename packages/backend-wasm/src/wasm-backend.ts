@@ -24,6 +24,7 @@ import {
   KERNELS_SIMD_SHARED,
 } from './generated/kernels-wasm.js';
 import { LinearMemory } from './memory.js';
+import { wasmSimdSupported } from './probe.js';
 import { Job, ThreadPool } from './threads.js';
 
 /** What assembly/index.ts exports. Pointers are byte offsets into `memory`. */
@@ -143,20 +144,6 @@ interface Kernels {
 export interface WasmBlock {
   readonly offset: number;
   readonly count: number;
-}
-
-// The smallest module that uses a v128 instruction: validates only where SIMD exists.
-const SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15,
-  253, 98, 11,
-]);
-
-/**
- * Whether this engine runs WebAssembly SIMD (f32x4), which the backend needs: a probe
- * that compiles nothing and downloads nothing (a page asks before it offers the choice).
- */
-export function wasmSimdSupported(): boolean {
-  return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
 }
 
 /** Which module: plain SIMD, or relaxed SIMD (fused multiply-adds in the products). */
