@@ -197,3 +197,31 @@ describe('a network given samples of the wrong size', () => {
     );
   });
 });
+
+describe('summary', () => {
+  it("lists each layer, a sample's shape after it and its parameters, and the total", async () => {
+    const { SimpleConvNet } = await import('@backprop/core');
+    const net = new SimpleConvNet(backend);
+    // the book's SimpleConvNet: 30·1·5·5 + 30, 4320·100 + 100, 100·10 + 10
+    expect(net.summary()).toBe(
+      [
+        'layer    output      parameters',
+        'input    [1,28,28]',
+        'Conv1    [30,24,24]         780  W1 [30,1,5,5], b1 [30]',
+        'Relu1    [30,24,24]           0',
+        'Pool1    [30,12,12]           0',
+        'Affine1  [100]          432,100  W2 [4320,100], b2 [100]',
+        'Relu2    [100]                0',
+        'Affine2  [10]             1,010  W3 [100,10], b3 [10]',
+        '433,890 parameters',
+      ].join('\n'),
+    );
+    expect(net.layerSummary()[0]).toEqual({
+      layer: 'Conv1',
+      output: [30, 24, 24],
+      params: { W1: [30, 1, 5, 5], b1: [30] },
+      count: 780,
+    });
+    net.dispose();
+  });
+});

@@ -140,7 +140,14 @@ const KNOWN_KEYS: Record<LayerType, string[]> = {
 export function buildLayers(
   architecture: Architecture,
   source: ParamSource,
-): { names: string[]; layers: Layer[]; output: number[]; largestSample: number } {
+): {
+  names: string[];
+  layers: Layer[];
+  /** A sample's shape after each layer. */
+  outputs: number[][];
+  output: number[];
+  largestSample: number;
+} {
   const counts: Record<string, number> = {};
   /** The next number of `key`: Affine1, Affine2 …; W1, W2 … across Affine and Convolution. */
   const next = (key: string) => {
@@ -149,6 +156,7 @@ export function buildLayers(
   };
   const names: string[] = [];
   const layers: Layer[] = [];
+  const outputs: number[][] = [];
   let shape = [...architecture.input];
   let largestSample = sizeOf(shape);
   let learnedBelow = false;
@@ -177,6 +185,7 @@ export function buildLayers(
         numbered: (key) => `${key}${next(`param ${key}`)}`,
       });
       names.push(name);
+      outputs.push(built.output);
       layers.push(built.layer);
       if (built.layer.params) learnedBelow = true;
       largestSample = Math.max(largestSample, sizeOf(built.output), built.largest ?? 0);
@@ -186,7 +195,7 @@ export function buildLayers(
     for (const layer of layers) layer.dispose(); // their parameters are the caller's (`make`)
     throw error;
   }
-  return { names, layers, output: shape, largestSample };
+  return { names, layers, outputs, output: shape, largestSample };
 }
 
 /** A layer's spec in the words of the command line: `conv 30 5×5`, `affine 100`. */

@@ -51,6 +51,8 @@ export class Network {
   readonly outputSize: number;
   /** The most values one sample takes in any tensor of a forward pass (evaluation sizes its chunks by it). */
   readonly largestSample: number;
+  /** A sample's shape after each layer, in the order of `layers`. */
+  private readonly outputShapes: number[][];
   /** Each parameter's layer and short name (W, b, gamma, beta), for the gradients. */
   private readonly sources: [name: string, layer: Layer, key: string][] = [];
   /** The tensors weight decay and its gradient made in the last call: freed by the next. */
@@ -112,6 +114,7 @@ export class Network {
     }
     this.outputSize = built.output[0];
     this.largestSample = built.largestSample;
+    this.outputShapes = built.outputs;
     for (const [i, layer] of built.layers.entries()) {
       this.layers.set(built.names[i], layer);
       for (const [key, t] of Object.entries(layer.params ?? {})) {
@@ -122,6 +125,49 @@ export class Network {
       for (const t of Object.values(layer.state ?? {})) this.state[made.get(t) as string] = t;
     }
     this.lastLayer = new SoftmaxWithLoss(backend);
+  }
+
+  /**
+   * Each layer in order with a sample's shape after it and its parameters (W1 [30,1,5,5],
+   * b1 [30] …), and the total to learn — what `model.summary()` shows a Keras user.
+   */
+  layerSummary(): {
+    layer: string;
+    output: number[];
+    params: Record<string, number[]>;
+    count: number;
+  }[] {
+    return [...this.layers].map(([layer, object], i) => {
+      const params: Record<string, number[]> = {};
+      for (const [name, owner] of this.sources) {
+        if (owner === object) params[name] = [...this.params[name].shape];
+      }
+      const count = Object.values(params).reduce((sum, shape) => sum + sizeOf(shape), 0);
+      return { layer, output: this.outputShapes[i], params, count };
+    });
+  }
+
+  /** `layerSummary` as a table: layer, output shape, parameters, and the total. */
+  summary(): string {
+    const rows = this.layerSummary();
+    const total = rows.reduce((sum, row) => sum + row.count, 0);
+    const table = [
+      ['layer', 'output', 'parameters', ''],
+      ['input', formatShape(this.inputShape), '', ''],
+      ...rows.map((row) => [
+        row.layer,
+        formatShape(row.output),
+        row.count === 0 ? '0' : row.count.toLocaleString('en-US'),
+        Object.entries(row.params)
+          .map(([name, shape]) => `${name} ${formatShape(shape)}`)
+          .join(', '),
+      ]),
+    ];
+    const widths = [0, 1, 2].map((c) => Math.max(...table.map((r) => r[c].length)));
+    const lines = table.map((r) =>
+      `${r[0].padEnd(widths[0])}  ${r[1].padEnd(widths[1])}  ${r[2].padStart(widths[2])}  ${r[3]}`.trimEnd(),
+    );
+    return `${lines.join('\n')}\n${total.toLocaleString('en-US')} parameters`;
   }
 
   /**
