@@ -23,7 +23,19 @@ export const NET_NAMES = [
   'multi-layer',
   'multi-layer-extend',
   'simple-convnet',
+  'deep-convnet',
 ] as const;
+
+/**
+ * Chapter 8's DeepConvNet (`ch08/deep_convnet.py`) as a list of the layers core already
+ * has: six 3×3 convolutions (the fourth with pad 2, so 14 becomes 16 and three poolings
+ * leave 4×4), He's initial weights, Dropout 0.5 after the hidden Affine and after the last.
+ */
+export const DEEP_CONVNET_LAYERS =
+  'conv 16 3 3 pad=1, relu, conv 16 3 3 pad=1, relu, pool 2, ' +
+  'conv 32 3 3 pad=1, relu, conv 32 3 3 pad=2, relu, pool 2, ' +
+  'conv 64 3 3 pad=1, relu, conv 64 3 3 pad=1, relu, pool 2, ' +
+  'affine 50, relu, dropout 0.5, affine 10, dropout 0.5';
 export type NetName = (typeof NET_NAMES)[number];
 
 export const networkFlags: FlagSpec = {
@@ -40,7 +52,8 @@ export const networkFlags: FlagSpec = {
 export const networkHelp = `  --net NAME           ${NET_NAMES.join(', ')} (default two-layer: the book's
                        TwoLayerNet, 5.7; multi-layer when --hidden lists several sizes or
                        --activation/--weight-decay change it; multi-layer-extend with
-                       --batchnorm or --dropout, 6.3–6.4; simple-convnet: 7.5)
+                       --batchnorm or --dropout, 6.3–6.4; simple-convnet: 7.5;
+                       deep-convnet: 8.1, trained with adam lr 0.001 unless told)
   --hidden N[,N…]      hidden units, a layer each (default 50; simple-convnet 100)
   --activation NAME    relu or sigmoid (default relu)
   --weight-init INIT   he, xavier or a standard deviation (default: 0.01 for two-layer and
@@ -152,6 +165,19 @@ export function architectureFromFlags(
         outputSize: classes,
         weightInitStd: weightInit as number | undefined,
       });
+    case 'deep-convnet':
+      fits(
+        'has its own layers: use --layers to change them',
+        !hidden && values.activation === undefined,
+      );
+      fits('has no weight decay', weightDecay === 0);
+      return {
+        name: 'DeepConvNet',
+        input: [1, rows, cols],
+        layers: parseLayers(DEEP_CONVNET_LAYERS),
+        weightInit: weightInit ?? 'he',
+        weightDecay: 0,
+      };
     default: {
       const options = {
         inputSize,

@@ -335,6 +335,20 @@ describe('backprop train: a network of any layers (chapters 6–7)', () => {
     expect(evaluation.stdout).toContain(`test accuracy ${metrics.final.testAccuracy.toFixed(4)}`);
   });
 
+  it("--net deep-convnet: chapter 8's net from core's layers, trained with Adam", () => {
+    const run = backprop(
+      ...['train', '--net', 'deep-convnet', '--iters', '3', '--batch-size', '10'],
+      ...['--eval-every', '0', '--eval-on', 'test', '--eval-samples', '50', '--out', 'deep'],
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/adam lr 0\.001/);
+    expect(run.stdout).toMatch(
+      /DeepConvNet: \[1,28,28\] → conv 16 3×3 pad 1 → relu → conv 16 3×3 pad 1 → relu → pool 2×2 → conv 32 3×3 pad 1 → relu → conv 32 3×3 pad 2 → relu → pool 2×2 → conv 64 3×3 pad 1 → relu → conv 64 3×3 pad 1 → relu → pool 2×2 → affine 50 → relu → dropout 0\.5 → affine 10 → dropout 0\.5/,
+    );
+    const model = JSON.parse(readFileSync(join(work, 'deep', 'model.json'), 'utf8'));
+    expect(model.architecture).toMatchObject({ name: 'DeepConvNet', weightInit: 'he' });
+  });
+
   it('--layers as words and as a JSON file build the same network', () => {
     const words = 'conv 4 5 5 stride=2 pad=1, relu, pool 2, batchnorm, affine 10';
     writeFileSync(join(work, 'layers.json'), JSON.stringify({ layers: parseLayers(words) }));

@@ -288,6 +288,11 @@ const cases: Case[] = [
     2,
   ],
   [
+    train('--net', 'deep-convnet', '--hidden', '5'),
+    /--net deep-convnet has its own layers: use --layers to change them$/,
+    2,
+  ],
+  [
     train('--layers', 'affine 10', '--hidden', '5'),
     /--layers lists the whole network; leave out --hidden$/,
     2,

@@ -43,7 +43,7 @@ Options (defaults are the book's):
   --threads N          wasm: threads for the matrix products (default: every core)
   --iters N            iterations (default 10000)
   --batch-size N       mini-batch size, drawn with replacement (default 100)
-  --optimizer NAME     ${OPTIMIZER_NAMES.join(', ')} (default sgd; section 6.1)
+  --optimizer NAME     ${OPTIMIZER_NAMES.join(', ')} (default sgd, adam for deep-convnet; section 6.1)
   --lr X               learning rate (default: sgd 0.1, momentum 0.01, adagrad 0.01, adam 0.001)
 ${networkHelp}
   --seed N             seed for the weights and the mini-batches (default 0)
@@ -91,7 +91,13 @@ export async function train(argv: string[]): Promise<number> {
   }
   // Every flag is checked before anything is read, made or started.
   const iters = wholeNumber('iters', values.iters, 10_000);
-  const optimizerName = oneOf('optimizer', values.optimizer, OPTIMIZER_NAMES, 'sgd');
+  // DeepConvNet as the book trains it (ch08/train_deepnet.py: Adam, lr 0.001)
+  const optimizerName = oneOf(
+    'optimizer',
+    values.optimizer,
+    OPTIMIZER_NAMES,
+    values.net === 'deep-convnet' ? 'adam' : 'sgd',
+  );
   const learningRate = positiveNumber('lr', values.lr, DEFAULT_LEARNING_RATES[optimizerName]);
   const seed = wholeNumber('seed', values.seed, 0, 0, {
     value: MAX_SEED,
