@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createBackend } from '@backprop/backends';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idx, writeIdxSet } from './idx.js';
+import { model, param } from './models.js';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'backprop-exit-'));
@@ -32,28 +33,13 @@ writeIdxSet(join(work, 'five-by-five'), {
   testImages: idx([10, 5, 5]),
   testLabels: idx([10], labels(10)),
 });
-const param = (shape: number[], value = 0.01) => ({
-  shape,
-  values: new Array(shape.reduce((a, b) => a * b, 1)).fill(value),
-});
-const model = (b1: number) =>
-  JSON.stringify({
-    format: 'backprop.network',
-    version: 2,
-    architecture: {
-      kind: 'TwoLayerNet',
-      inputSize: 16,
-      hiddenSizes: [3],
-      outputSize: 10,
-      activation: 'relu',
-      weightInit: 0.01,
-      weightDecay: 0,
-    },
-    dtype: 'float32',
-    params: { W1: param([16, 3]), b1: param([3], b1), W2: param([3, 10]), b2: param([10]) },
-  });
-writeFileSync(join(work, 'huge.json'), model(1e39)); // too large for float32
-writeFileSync(join(work, 'good.json'), model(0.01));
+writeFileSync(
+  join(work, 'huge.json'),
+  model((m) => {
+    (m.params as Record<string, unknown>).b1 = param([3], 1e39); // too large for float32
+  }),
+);
+writeFileSync(join(work, 'good.json'), model());
 
 /** Why this machine has no WebGPU adapter, or '' where it has one. */
 const noWebgpu = await createBackend('webgpu').then(

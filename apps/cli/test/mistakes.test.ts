@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IDX_FILES, idx, writeIdxSet } from './idx.js';
+import { model, param } from './models.js';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'backprop-mistakes-'));
@@ -83,29 +84,6 @@ rmSync(join(work, zipped, IDX_FILES.trainImages));
 
 // ---- model files --------------------------------------------------------------------------
 
-const param = (shape: number[], value = 0.01) => ({
-  shape,
-  values: new Array(shape.reduce((a, b) => a * b, 1)).fill(value),
-});
-const model = (change: (m: Record<string, unknown>) => void = () => {}) => {
-  const m: Record<string, unknown> = {
-    format: 'backprop.network',
-    version: 2,
-    architecture: {
-      kind: 'TwoLayerNet',
-      inputSize: 16,
-      hiddenSizes: [3],
-      outputSize: 10,
-      activation: 'relu',
-      weightInit: 0.01,
-      weightDecay: 0,
-    },
-    dtype: 'float32',
-    params: { W1: param([16, 3]), b1: param([3]), W2: param([3, 10]), b2: param([10]) },
-  };
-  change(m);
-  return JSON.stringify(m);
-};
 const models: Record<string, string> = {
   'good.json': model(),
   'garbage.json': '{"format": ',
@@ -269,7 +247,7 @@ const cases: Case[] = [
   // networks: names, layer lists that do not fit, options that clash
   [
     train('--net', 'lenet'),
-    /--net must be one of two-layer, multi-layer, multi-layer-extend, simple-convnet, got 'lenet'$/,
+    /--net must be one of two-layer, multi-layer, multi-layer-extend, simple-convnet, deep-convnet, got 'lenet'$/,
     2,
   ],
   [
