@@ -6,10 +6,11 @@
 import { readFileSync } from 'node:fs';
 import {
   type Architecture,
-  LAYER_WORDS,
+  layerWords,
   MultiLayerNet,
   MultiLayerNetExtend,
   parseLayers,
+  readsImages,
   refuseUnknownKeys,
   SimpleConvNet,
   TwoLayerNet,
@@ -62,7 +63,7 @@ export const networkHelp = `  --net NAME           ${NET_NAMES.join(', ')} (defa
   --batchnorm          Batch Normalization after each hidden Affine (6.3)
   --dropout RATIO      Dropout of RATIO after each hidden activation (6.4.3)
   --layers LIST|FILE   a network of your own, as words or a JSON file of layer specs:
-                       '${LAYER_WORDS}', comma-separated; e.g. 'conv 30 5 5, relu, pool 2,
+                       '${layerWords()}', comma-separated; e.g. 'conv 30 5 5, relu, pool 2,
                        affine 100, relu, affine 10'`;
 
 /** What the data gives a network: one image's size, and how many classes its labels name. */
@@ -100,10 +101,9 @@ export function architectureFromFlags(
         );
       }
     }
-    // a convolution or pooling reads images; anything else, rows of pixels
-    const images = layers.some((l) => l.type === 'conv' || l.type === 'pool');
+    // a layer that reads images (a convolution, a pooling) gets them; else rows of pixels
     return {
-      input: images ? [1, rows, cols] : [rows * cols],
+      input: readsImages(layers) ? [1, rows, cols] : [rows * cols],
       layers,
       weightInit: file.weightInit ?? weightInit ?? 'he',
       weightDecay: file.weightDecay ?? weightDecay,
@@ -210,7 +210,7 @@ type LayersFile = Pick<Architecture, 'layers' | 'weightInit' | 'weightDecay'>;
  */
 function layersFlag(value: string | boolean | undefined): LayersFile {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new UsageError(`--layers needs a layer list or a JSON file: ${LAYER_WORDS}`);
+    throw new UsageError(`--layers needs a layer list or a JSON file: ${layerWords()}`);
   }
   if (value.trim().endsWith('.json')) {
     const file = userPath(value.trim());

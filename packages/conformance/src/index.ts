@@ -1,5 +1,6 @@
 export type { CaseGroup, ConformanceCase } from './case.js';
 export { type CaseOutcome, Check, type Tolerance, unitRoundoff } from './check.js';
+export { type CheckLayerOptions, checkLayer, type LayerCheck } from './check-layer.js';
 export { CaseContext, type ConformanceOptions } from './context.js';
 export {
   type CaseResult,

@@ -4,57 +4,127 @@
  * playground and the bench make the same network from the same words.
  */
 import type { Backend } from './backend.js';
-import { ShapeError, UsageError } from './errors.js';
+import { UsageError } from './errors.js';
+import type { LayerDescriptor, LayerSpecBase, WeightInit } from './layer-descriptor.js';
 import {
-  Affine,
-  BatchNormalization,
-  Convolution,
-  Dropout,
+  type AffineSpec,
+  affineDescriptor,
+  type BatchNormalizationSpec,
+  batchNormalizationDescriptor,
+  type ConvolutionSpec,
+  convolutionDescriptor,
+  type DropoutSpec,
+  dropoutDescriptor,
   type Layer,
-  Pooling,
-  Relu,
-  Sigmoid,
+  type PoolingSpec,
+  poolingDescriptor,
+  type ReluSpec,
+  reluDescriptor,
+  type SigmoidSpec,
+  sigmoidDescriptor,
 } from './layers.js';
 import type { Random } from './random.js';
 import { formatShape, sizeOf } from './shapes.js';
 import type { Tensor } from './tensor.js';
-import { windowDims } from './window.js';
 
-/** A standard deviation, or the rule that gives one from a layer's inputs n: he √(2/n), xavier √(1/n) (6.2). */
-export type WeightInit = number | 'he' | 'xavier';
+/**
+ * Every layer spec a network takes, by its type. A user's own layer is added to it by
+ * TypeScript's declaration merging, beside its `registerLayer`:
+ * `declare module '@backprop/core' { interface LayerSpecs { leakyrelu: LeakyReluSpec } }`.
+ */
+export interface LayerSpecs {
+  affine: AffineSpec;
+  relu: ReluSpec;
+  sigmoid: SigmoidSpec;
+  conv: ConvolutionSpec;
+  pool: PoolingSpec;
+  batchnorm: BatchNormalizationSpec;
+  dropout: DropoutSpec;
+}
 
 /** One layer, as JSON. */
-export type LayerSpec =
-  /** x·W + b to `units` outputs (5.6.2); any input is flattened per sample. */
-  | { type: 'affine'; units: number; weightInit?: WeightInit }
-  | { type: 'relu' }
-  | { type: 'sigmoid' }
-  /** `filters` filters of size×size (or [height, width]) over images [C, H, W] (7.4). */
-  | {
-      type: 'conv';
-      filters: number;
-      size: number | [number, number];
-      stride?: number;
-      pad?: number;
-      weightInit?: WeightInit;
-    }
-  /** Max pooling, windows of size×size moving `stride` (default: size) (7.4.4). */
-  | { type: 'pool'; size: number | [number, number]; stride?: number; pad?: number }
-  /** Batch normalization of each feature; running statistics kept with `momentum` (6.3). */
-  | { type: 'batchnorm'; momentum?: number }
-  /** Dropout of `ratio` of the values in training (6.4.3). */
-  | { type: 'dropout'; ratio: number };
+export type LayerSpec = LayerSpecs[keyof LayerSpecs];
 
-export type LayerType = LayerSpec['type'];
-export const LAYER_TYPES: readonly LayerType[] = [
-  'affine',
-  'relu',
-  'sigmoid',
-  'conv',
-  'pool',
-  'batchnorm',
-  'dropout',
-];
+/**
+ * The layer types a network can be built from, by `type`: the book's, then each a user
+ * registered. The one table: building, the words of a layer list, messages and the
+ * command line all read it.
+ */
+const registry = new Map<string, LayerDescriptor>();
+
+/**
+ * Adds a kind of layer, so that networks are built from its spec, layer lists name it and
+ * model files that hold it load (register it before loading one). Its `type` must be new
+ * and lowercase, its `name` new and capitalised.
+ */
+export function registerLayer<S extends LayerSpecBase>(descriptor: LayerDescriptor<S>): void {
+  const d = descriptor as unknown as LayerDescriptor;
+  const where = `registerLayer(${JSON.stringify(d?.type)})`;
+  if (typeof d !== 'object' || d === null || typeof d.build !== 'function') {
+    throw new UsageError(
+      `${where}: a layer descriptor has type, name, keys, words and build(spec, input, ctx)`,
+    );
+  }
+  if (typeof d.type !== 'string' || !/^[a-z][a-z0-9-]*$/.test(d.type)) {
+    throw new UsageError(
+      `${where}: type must be a lowercase word (letters, digits, '-'), e.g. 'leakyrelu'`,
+    );
+  }
+  if (registry.has(d.type)) {
+    throw new UsageError(`${where}: a layer of type '${d.type}' is registered already`);
+  }
+  if (typeof d.name !== 'string' || !/^[A-Z][A-Za-z0-9]*$/.test(d.name)) {
+    throw new UsageError(
+      `${where}: name must be a capitalised word, e.g. 'LeakyRelu' (a network numbers it: LeakyRelu1)`,
+    );
+  }
+  const taken = [...registry.values()].find((other) => other.name === d.name);
+  if (taken) {
+    throw new UsageError(
+      `${where}: the name '${d.name}' is the ${taken.type} layer's; give it its own`,
+    );
+  }
+  if (!Array.isArray(d.keys) || d.keys.some((key) => typeof key !== 'string' || key === 'type')) {
+    throw new UsageError(`${where}: keys must list the spec's fields besides type, e.g. ['alpha']`);
+  }
+  if (typeof d.words !== 'string' || d.words.split(/\s+/)[0] !== d.type) {
+    throw new UsageError(`${where}: words must start with its type, e.g. '${d.type} [alpha=A]'`);
+  }
+  wordsGrammar(d); // its words must read
+  registry.set(d.type, d);
+}
+
+for (const descriptor of [
+  affineDescriptor,
+  reluDescriptor,
+  sigmoidDescriptor,
+  convolutionDescriptor,
+  poolingDescriptor,
+  batchNormalizationDescriptor,
+  dropoutDescriptor,
+] as LayerDescriptor[]) {
+  registerLayer(descriptor);
+}
+
+/** The descriptor of a layer type, or undefined when none is registered. */
+export function layerDescriptor(type: string): LayerDescriptor | undefined {
+  return registry.get(type);
+}
+
+/** The registered layer types, the book's first: affine, relu, sigmoid, conv, … */
+export function layerTypes(): string[] {
+  return [...registry.keys()];
+}
+
+/** How each layer is written in a layer list (`parseLayers`), for help texts and errors. */
+export function layerWords(): string {
+  return [...registry.values()].map((d) => d.words).join(', ');
+}
+
+/** Whether a layer list reads images [C, H, W] a sample (a convolution or pooling, …) rather than rows. */
+export function readsImages(layers: readonly LayerSpecBase[]): boolean {
+  return layers.some((spec) => registry.get(spec?.type)?.readsImages === true);
+}
 
 /** Everything needed to build a network (the model file records it). */
 export interface Architecture {
@@ -69,23 +139,6 @@ export interface Architecture {
   weightDecay?: number;
 }
 
-/** What a layer spec became: the layer, the shape of a sample after it, and its parameters' shapes. */
-interface Built {
-  layer: Layer;
-  output: number[];
-}
-
-/** The book's name of each kind of layer, numbered in a network: Affine1, Conv1, Pool1, … */
-export const LAYER_NAMES: Record<LayerType, string> = {
-  affine: 'Affine',
-  relu: 'Relu',
-  sigmoid: 'Sigmoid',
-  conv: 'Conv',
-  pool: 'Pool',
-  batchnorm: 'BatchNorm',
-  dropout: 'Dropout',
-};
-
 /** How a layer's parameters start: from the network's generator, or from given values. */
 export interface ParamSource {
   /** A parameter `name` (W1, gamma2, …) of `shape`: W from `scale(fanIn)`, the rest constant. */
@@ -94,43 +147,20 @@ export interface ParamSource {
   backend: Backend;
 }
 
-/** A whole number ≥ min, or a UsageError naming where. */
-function whole(where: string, what: string, value: unknown, min = 1): number {
-  if (!Number.isSafeInteger(value) || (value as number) < min) {
-    throw new UsageError(
-      `${where}: ${what} must be a whole number >= ${min}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value as number;
-}
-
-function pair(where: string, what: string, value: unknown): [number, number] {
-  if (Array.isArray(value) && value.length === 2) {
-    return [whole(where, `${what}[0]`, value[0]), whole(where, `${what}[1]`, value[1])];
-  }
-  const n = whole(where, what, value);
-  return [n, n];
-}
-
-/** The standard deviation `init` gives a layer with `fanIn` inputs. */
-export function initScale(where: string, init: WeightInit, fanIn: number): number {
-  if (init === 'he') return Math.sqrt(2 / fanIn);
-  if (init === 'xavier') return Math.sqrt(1 / fanIn);
-  if (typeof init === 'number' && init > 0 && Number.isFinite(init)) return init;
+/** The descriptor of `spec`'s type, or a UsageError naming the layer and how to register one. */
+function descriptorOf(where: string, spec: unknown): LayerDescriptor {
+  const type = (spec as { type?: unknown } | null)?.type;
+  const found =
+    typeof spec === 'object' && typeof type === 'string' ? registry.get(type) : undefined;
+  if (found) return found;
+  const near = typeof type === 'string' ? nearest(type, layerTypes()) : undefined;
   throw new UsageError(
-    `${where}: weightInit must be 'he', 'xavier' or a positive standard deviation, got ${JSON.stringify(init)}`,
+    `${where}: unknown type ${JSON.stringify(type)}${near ? ` (did you mean '${near}'?)` : ''}; layers: ${layerTypes().join(', ')}` +
+      (near
+        ? ''
+        : '; a layer of your own is added with registerLayer(descriptor) before the network is built or loaded'),
   );
 }
-
-const KNOWN_KEYS: Record<LayerType, string[]> = {
-  affine: ['units', 'weightInit'],
-  relu: [],
-  sigmoid: [],
-  conv: ['filters', 'size', 'stride', 'pad', 'weightInit'],
-  pool: ['size', 'stride', 'pad'],
-  batchnorm: ['momentum'],
-  dropout: ['ratio'],
-};
 
 /**
  * Builds the layers of `architecture` in order, each sample's shape flowing from one to
@@ -162,25 +192,20 @@ export function buildLayers(
   let learnedBelow = false;
   try {
     for (const [i, spec] of architecture.layers.entries()) {
-      if (typeof spec !== 'object' || spec === null || !LAYER_TYPES.includes(spec.type)) {
-        const type = (spec as { type?: unknown })?.type;
-        const near = typeof type === 'string' ? nearest(type, LAYER_TYPES) : undefined;
-        throw new UsageError(
-          `layer ${i + 1}: unknown type ${JSON.stringify(type)}${near ? ` (did you mean '${near}'?)` : ''}; layers: ${LAYER_TYPES.join(', ')}`,
-        );
-      }
-      const kind = LAYER_NAMES[spec.type];
-      const name = `${kind}${next(kind)}`;
+      const descriptor = descriptorOf(`layer ${i + 1}`, spec);
+      const name = `${descriptor.name}${next(descriptor.name)}`;
       // the fields first: a misspelled one would otherwise describe the layer as 'conv ? 5×5'
       refuseUnknownKeys(`layer ${i + 1} (${name}, ${spec.type})`, spec, [
         'type',
-        ...KNOWN_KEYS[spec.type],
+        ...descriptor.keys,
       ]);
       const where = `layer ${i + 1} (${name}, ${describe(spec)})`;
-      const built = buildLayer(spec, shape, {
-        ...source,
+      const built = descriptor.build(spec, shape, {
+        backend: source.backend,
+        random: source.random,
+        make: source.make,
         where,
-        architecture,
+        weightInit: architecture.weightInit ?? 'he',
         inputGradient: learnedBelow,
         numbered: (key) => `${key}${next(`param ${key}`)}`,
       });
@@ -198,168 +223,55 @@ export function buildLayers(
   return { names, layers, outputs, output: shape, largestSample };
 }
 
-/** A layer's spec in the words of the command line: `conv 30 5×5`, `affine 100`. */
-export function describe(spec: LayerSpec): string {
-  // a spec not yet checked may lack a field: '?' says so where 'undefined' would puzzle
-  const n = (value: unknown) => (value === undefined ? '?' : String(value));
-  switch (spec.type) {
-    case 'affine':
-      return `affine ${n(spec.units)}`;
-    case 'conv': {
-      const [h, w] = Array.isArray(spec.size) ? spec.size : [spec.size, spec.size];
-      return `conv ${n(spec.filters)} ${n(h)}×${n(w)}${spec.stride ? ` stride ${spec.stride}` : ''}${spec.pad ? ` pad ${spec.pad}` : ''}`;
-    }
-    case 'pool': {
-      const [h, w] = Array.isArray(spec.size) ? spec.size : [spec.size, spec.size];
-      return `pool ${n(h)}×${n(w)}${spec.stride ? ` stride ${spec.stride}` : ''}${spec.pad ? ` pad ${spec.pad}` : ''}`;
-    }
-    case 'dropout':
-      return `dropout ${n(spec.ratio)}`;
-    default:
-      return spec.type;
-  }
+/** A layer's spec in the words of a layer list: `conv 30 5×5`, `affine 100`, `batchnorm momentum=0.5`. */
+export function describe(spec: LayerSpecBase): string {
+  const descriptor = registry.get(spec.type);
+  if (descriptor?.describe) return descriptor.describe(spec);
+  const options = Object.entries(spec).filter(([key]) => key !== 'type');
+  return [spec.type, ...options.map(([key, value]) => `${key}=${JSON.stringify(value)}`)].join(' ');
 }
 
-interface BuildContext extends ParamSource {
-  where: string;
-  architecture: Architecture;
-  inputGradient: boolean;
-  /** The parameter's name: W1, W2 … across Affine and Convolution; gamma1 … across BatchNorm. */
-  numbered(key: string): string;
-}
-
-function buildLayer(
-  spec: LayerSpec,
-  input: number[],
-  ctx: BuildContext,
-): Built & { largest?: number } {
-  const { backend, where, numbered } = ctx;
-  const init = (own?: WeightInit) => own ?? ctx.architecture.weightInit ?? 'he';
-  switch (spec.type) {
-    case 'affine': {
-      const units = whole(where, 'units', spec.units);
-      const fanIn = sizeOf(input);
-      const std = initScale(where, init(spec.weightInit), fanIn);
-      const W = ctx.make(numbered('W'), [fanIn, units], { std });
-      const b = ctx.make(numbered('b'), [units], { value: 0 });
-      return {
-        layer: new Affine(backend, W, b, { inputGradient: ctx.inputGradient }),
-        output: [units],
-      };
-    }
-    case 'relu':
-      return { layer: new Relu(backend), output: input };
-    case 'sigmoid':
-      return { layer: new Sigmoid(backend), output: input };
-    case 'conv': {
-      const filters = whole(where, 'filters', spec.filters);
-      const [fh, fw] = pair(where, 'size', spec.size);
-      const stride = whole(where, 'stride', spec.stride ?? 1);
-      const pad = whole(where, 'pad', spec.pad ?? 0, 0);
-      const [channels] = images(where, input);
-      const d = windowFits(where, input, { height: fh, width: fw, stride, pad });
-      const std = initScale(where, init(spec.weightInit), channels * fh * fw);
-      const W = ctx.make(numbered('W'), [filters, channels, fh, fw], { std });
-      const b = ctx.make(numbered('b'), [filters], { value: 0 });
-      return {
-        layer: new Convolution(backend, W, b, { stride, pad, inputGradient: ctx.inputGradient }),
-        output: [filters, d.outHeight, d.outWidth],
-        largest: d.outHeight * d.outWidth * channels * fh * fw, // im2col's rows of a sample
-      };
-    }
-    case 'pool': {
-      const [height, width] = pair(where, 'size', spec.size);
-      const stride = whole(where, 'stride', spec.stride ?? height);
-      const pad = whole(where, 'pad', spec.pad ?? 0, 0);
-      const [channels] = images(where, input);
-      const d = windowFits(where, input, { height, width, stride, pad });
-      return {
-        layer: new Pooling(backend, { height, width, stride, pad }),
-        output: [channels, d.outHeight, d.outWidth],
-        largest: channels * d.outHeight * d.outWidth * height * width, // the windows as rows
-      };
-    }
-    case 'batchnorm': {
-      const features = sizeOf(input);
-      const gammaName = numbered('gamma');
-      const n = gammaName.slice('gamma'.length);
-      const gamma = ctx.make(gammaName, [features], { value: 1 });
-      const beta = ctx.make(numbered('beta'), [features], { value: 0 });
-      const runningMean = ctx.make(`runningMean${n}`, [features], { value: 0 });
-      const runningVar = ctx.make(`runningVar${n}`, [features], { value: 0 });
-      const momentum = spec.momentum ?? 0.9;
-      if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) {
-        throw new UsageError(
-          `${where}: momentum must be a number in [0, 1), got ${JSON.stringify(momentum)}`,
-        );
-      }
-      return {
-        layer: new BatchNormalization(backend, gamma, beta, { momentum, runningMean, runningVar }),
-        output: input,
-      };
-    }
-    case 'dropout': {
-      const { ratio } = spec;
-      if (typeof ratio !== 'number' || !(ratio >= 0 && ratio < 1)) {
-        throw new UsageError(
-          `${where}: ratio must be a number in [0, 1), the share dropped; got ${JSON.stringify(ratio)}`,
-        );
-      }
-      return { layer: new Dropout(backend, ratio, ctx.random), output: input };
-    }
-  }
-}
-
-/** [C, H, W] of a sample of images, or a UsageError saying the layer needs images. */
-function images(where: string, input: number[]): [number, number, number] {
-  if (input.length !== 3) {
-    throw new UsageError(
-      `${where}: needs images [channels, height, width] a sample, got ${formatShape(input)}${input.length === 1 ? ' (give the input as images, e.g. [1, 28, 28], or put this layer before any affine)' : ''}`,
-    );
-  }
-  return input as [number, number, number];
-}
-
-function windowFits(where: string, input: number[], window: Parameters<typeof windowDims>[2]) {
-  try {
-    return windowDims(where, [1, ...input], window);
-  } catch (error) {
-    if (error instanceof ShapeError) {
+/** What a layer's `words` allow: how many numbers, and which `key=` options. */
+function wordsGrammar(descriptor: LayerDescriptor): { min: number; max: number; keys: string[] } {
+  const grammar = { min: 0, max: 0, keys: [] as string[] };
+  for (const word of descriptor.words.split(/\s+/).slice(1)) {
+    const option = /^\[([A-Za-z]\w*)=[A-Z]+\]$/.exec(word);
+    if (option) grammar.keys.push(option[1]);
+    else if (/^\[[A-Z]+\]$/.test(word)) grammar.max++;
+    else if (/^[A-Z]+$/.test(word) && grammar.max === grammar.min) grammar.min = ++grammar.max;
+    else {
       throw new UsageError(
-        `${where}: a ${window.height}×${window.width} window${window.pad ? ` with pad ${window.pad}` : ''} does not fit its input ${formatShape(input)}`,
+        `registerLayer(${JSON.stringify(descriptor.type)}): '${word}' in its words '${descriptor.words}' is not a NUMBER, an optional [NUMBER] after the others, or an [option=X]`,
       );
     }
-    throw error;
   }
+  return grammar;
 }
-
-/** How each layer is written in a layer list (`parseLayers`), for help texts and errors. */
-export const LAYER_WORDS =
-  'affine UNITS, relu, sigmoid, conv FILTERS HEIGHT [WIDTH] [stride=S] [pad=P], pool HEIGHT [WIDTH] [stride=S] [pad=P], batchnorm [momentum=M], dropout RATIO';
 
 /**
  * A layer list in words, as the command line and the playground take it: `conv 30 5 5,
  * relu, pool 2, affine 100, relu, affine 10` — each layer's type and its numbers, with
- * `stride=S`, `pad=P`, `momentum=M` where the default will not do. A word that is not a
- * layer, or a number that is not one, is a UsageError naming the layer.
+ * `stride=S`, `pad=P`, `momentum=M` where the default will not do (each layer's `words`
+ * say which). A word that is not a layer, or a number that is not one, is a UsageError
+ * naming the layer.
  */
 export function parseLayers(text: string): LayerSpec[] {
   const parts = text.split(',').map((part) => part.trim());
   if (parts.length === 0 || parts.every((p) => p === '')) {
-    throw new UsageError(`a layer list names at least one layer: ${LAYER_WORDS}`);
+    throw new UsageError(`a layer list names at least one layer: ${layerWords()}`);
   }
   return parts.map((part, i) => {
     const where = `layer ${i + 1} '${part}'`;
     const [word = '', ...rest] = part.split(/\s+/);
-    const type = word.toLowerCase() as LayerType;
-    if (!LAYER_TYPES.includes(type)) {
-      const near = nearest(type, LAYER_TYPES);
+    const descriptor = registry.get(word.toLowerCase());
+    if (!descriptor) {
+      const near = nearest(word, layerTypes());
       throw new UsageError(
-        `${where}: '${word}' is not a layer${near ? ` (did you mean '${near}'?)` : ''}; layers: ${LAYER_WORDS}`,
+        `${where}: '${word}' is not a layer${near ? ` (did you mean '${near}'?)` : ''}; layers: ${layerWords()}`,
       );
     }
     const numbers: number[] = [];
-    const named: Record<string, number> = {};
+    const options: Record<string, number> = {};
     for (const token of rest) {
       const [key, value] = token.includes('=') ? token.split('=', 2) : [undefined, token];
       const n = Number(value);
@@ -367,53 +279,17 @@ export function parseLayers(text: string): LayerSpec[] {
         throw new UsageError(`${where}: '${token}' is not a number`);
       }
       if (key === undefined) numbers.push(n);
-      else named[key] = n;
+      else options[key] = n;
     }
-    const allowed: Record<LayerType, [min: number, max: number, keys: string[]]> = {
-      affine: [1, 1, []],
-      relu: [0, 0, []],
-      sigmoid: [0, 0, []],
-      conv: [2, 3, ['stride', 'pad']],
-      pool: [1, 2, ['stride', 'pad']],
-      batchnorm: [0, 0, ['momentum']],
-      dropout: [1, 1, []],
-    };
-    const [min, max, keys] = allowed[type];
-    const bad = Object.keys(named).find((k) => !keys.includes(k));
+    const { min, max, keys } = wordsGrammar(descriptor);
+    const { type } = descriptor;
+    const bad = Object.keys(options).find((k) => !keys.includes(k));
     if (numbers.length < min || numbers.length > max || bad !== undefined) {
       throw new UsageError(
-        `${where}: ${bad !== undefined ? `'${bad}=' is not an option of ${type}` : `${type} takes ${min === max ? min : `${min} or ${max}`} number${max === 1 ? '' : 's'}`}; write it as ${LAYER_WORDS.split(', ').find((w) => w.startsWith(type))}`,
+        `${where}: ${bad !== undefined ? `'${bad}=' is not an option of ${type}` : `${type} takes ${min === max ? min : `${min} or ${max}`} number${max === 1 ? '' : 's'}`}; write it as ${descriptor.words}`,
       );
     }
-    switch (type) {
-      case 'affine':
-        return { type, units: numbers[0] };
-      case 'conv': {
-        const [filters, height, width = height] = numbers;
-        return {
-          type,
-          filters,
-          size: height === width ? height : [height, width],
-          ...('stride' in named ? { stride: named.stride } : {}),
-          ...('pad' in named ? { pad: named.pad } : {}),
-        };
-      }
-      case 'pool': {
-        const [height, width = height] = numbers;
-        return {
-          type,
-          size: height === width ? height : [height, width],
-          ...('stride' in named ? { stride: named.stride } : {}),
-          ...('pad' in named ? { pad: named.pad } : {}),
-        };
-      }
-      case 'batchnorm':
-        return { type, ...('momentum' in named ? { momentum: named.momentum } : {}) };
-      case 'dropout':
-        return { type, ratio: numbers[0] };
-      default:
-        return { type } as LayerSpec;
-    }
+    return (descriptor.parse?.(numbers, options) ?? { type, ...options }) as LayerSpec;
   });
 }
 

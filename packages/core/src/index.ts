@@ -6,6 +6,12 @@ export * from './errors.js';
 export * from './gather-map.js';
 export * from './gradient.js';
 export * from './graph.js';
+export * from './layer-descriptor.js';
+// layers beyond the book's, each a file that registers itself as a user's layer would
+export * from './layers/avg-pooling.js';
+export * from './layers/batch-norm-2d.js';
+export * from './layers/flatten.js';
+export * from './layers/tanh.js';
 export * from './layers.js';
 export * from './model-file.js';
 export * from './multi-layer-net.js';

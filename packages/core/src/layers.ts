@@ -7,10 +7,25 @@
  * alive until the layer's next forward (for forward's results) or next backward (for
  * backward's results) replaces them, or until `dispose()`. Inputs stay the caller's; a
  * layer's parameters are the network's (it made them), the layer only reads them.
+ *
+ * After each class, its descriptor: the layer as JSON (its spec), in the words of a layer
+ * list, and how a network builds it (layer-descriptor.ts).
  */
 import type { Backend, Labels } from './backend.js';
 import { CROSS_ENTROPY_DELTA } from './contract.js';
 import { ShapeError, UsageError } from './errors.js';
+import {
+  fraction,
+  fromForward,
+  images,
+  initScale,
+  type LayerDescriptor,
+  pair,
+  releaseAll,
+  type WeightInit,
+  whole,
+  windowFits,
+} from './layer-descriptor.js';
 import type { Random } from './random.js';
 import { formatShape, labelsShape, sameShape, sizeOf } from './shapes.js';
 import type { Tensor } from './tensor.js';
@@ -47,22 +62,31 @@ export class Relu implements Layer {
   constructor(private readonly backend: Backend) {}
 
   forward(x: Tensor): Tensor {
-    release(this.backend, this.out);
+    releaseAll(this.backend, this.out);
     this.out = this.backend.relu(x);
     return this.out;
   }
 
   backward(dout: Tensor): Tensor {
-    release(this.backend, this.dx);
-    this.dx = this.backend.reluBackward(dout, needs(this.out, 'Relu'));
+    releaseAll(this.backend, this.dx);
+    this.dx = this.backend.reluBackward(dout, fromForward(this.out, 'Relu'));
     return this.dx;
   }
 
   dispose(): void {
-    release(this.backend, this.out, this.dx);
+    releaseAll(this.backend, this.out, this.dx);
     this.out = this.dx = null;
   }
 }
+
+export type ReluSpec = { type: 'relu' };
+export const reluDescriptor: LayerDescriptor<ReluSpec> = {
+  type: 'relu',
+  name: 'Relu',
+  keys: [],
+  words: 'relu',
+  build: (_spec, input, { backend }) => ({ layer: new Relu(backend), output: [...input] }),
+};
 
 /** 5.5.2 — y = 1 / (1 + exp(−x)); dx = dout · y · (1 − y). */
 export class Sigmoid implements Layer {
@@ -72,22 +96,31 @@ export class Sigmoid implements Layer {
   constructor(private readonly backend: Backend) {}
 
   forward(x: Tensor): Tensor {
-    release(this.backend, this.out);
+    releaseAll(this.backend, this.out);
     this.out = this.backend.sigmoid(x);
     return this.out;
   }
 
   backward(dout: Tensor): Tensor {
-    release(this.backend, this.dx);
-    this.dx = this.backend.sigmoidBackward(dout, needs(this.out, 'Sigmoid'));
+    releaseAll(this.backend, this.dx);
+    this.dx = this.backend.sigmoidBackward(dout, fromForward(this.out, 'Sigmoid'));
     return this.dx;
   }
 
   dispose(): void {
-    release(this.backend, this.out, this.dx);
+    releaseAll(this.backend, this.out, this.dx);
     this.out = this.dx = null;
   }
 }
+
+export type SigmoidSpec = { type: 'sigmoid' };
+export const sigmoidDescriptor: LayerDescriptor<SigmoidSpec> = {
+  type: 'sigmoid',
+  name: 'Sigmoid',
+  keys: [],
+  words: 'sigmoid',
+  build: (_spec, input, { backend }) => ({ layer: new Sigmoid(backend), output: [...input] }),
+};
 
 export interface AffineOptions {
   /**
@@ -133,7 +166,7 @@ export class Affine implements Layer {
   }
 
   forward(x: Tensor): Tensor {
-    release(this.backend, this.x, this.out);
+    releaseAll(this.backend, this.x, this.out);
     const batch = x.shape[0] ?? 1;
     const features = sizeOf(x.shape) / batch;
     if (x.shape.length < 2 || features !== this.W.shape[0]) {
@@ -152,8 +185,8 @@ export class Affine implements Layer {
   }
 
   backward(dout: Tensor): Tensor | null {
-    release(this.backend, this.dW, this.db, this.dx);
-    const x = needs(this.x, 'Affine');
+    releaseAll(this.backend, this.dW, this.db, this.dx);
+    const x = fromForward(this.x, 'Affine');
     this.dW = this.backend.matmul(x, dout, { transposeA: true }); // xᵀ·dout
     this.db = this.backend.sumColumns(dout); // Σ over the batch
     if (!this.inputGradient) {
@@ -167,10 +200,32 @@ export class Affine implements Layer {
   }
 
   dispose(): void {
-    release(this.backend, this.x, this.out, this.dW, this.db, this.dx);
+    releaseAll(this.backend, this.x, this.out, this.dW, this.db, this.dx);
     this.x = this.out = this.dW = this.db = this.dx = null;
   }
 }
+
+/** x·W + b to `units` outputs (5.6.2); any input is flattened per sample. */
+export type AffineSpec = { type: 'affine'; units: number; weightInit?: WeightInit };
+export const affineDescriptor: LayerDescriptor<AffineSpec> = {
+  type: 'affine',
+  name: 'Affine',
+  keys: ['units', 'weightInit'],
+  words: 'affine UNITS',
+  parse: ([units]) => ({ type: 'affine', units }),
+  describe: (spec) => `affine ${spec.units ?? '?'}`,
+  build(spec, input, ctx) {
+    const units = whole(ctx.where, 'units', spec.units);
+    const fanIn = sizeOf(input);
+    const std = initScale(ctx.where, spec.weightInit ?? ctx.weightInit, fanIn);
+    const W = ctx.make(ctx.numbered('W'), [fanIn, units], { std });
+    const b = ctx.make(ctx.numbered('b'), [units], { value: 0 });
+    return {
+      layer: new Affine(ctx.backend, W, b, { inputGradient: ctx.inputGradient }),
+      output: [units],
+    };
+  },
+};
 
 export interface ConvolutionOptions extends AffineOptions {
   /** How far the filter moves between positions (default 1). */
@@ -221,7 +276,7 @@ export class Convolution implements Layer {
   }
 
   forward(x: Tensor): Tensor {
-    release(this.backend, this.col, this.out);
+    releaseAll(this.backend, this.col, this.out);
     this.col = null;
     this.out = null;
     const b = this.backend;
@@ -245,10 +300,10 @@ export class Convolution implements Layer {
   }
 
   backward(dout: Tensor): Tensor | null {
-    release(this.backend, this.dW, this.db, this.dx);
+    releaseAll(this.backend, this.dW, this.db, this.dx);
     this.dW = this.db = this.dx = null;
     const b = this.backend;
-    const col = needs(this.col, 'Convolution');
+    const col = fromForward(this.col, 'Convolution');
     const [filters] = this.W.shape;
     // back to one row a window position: the book's dout.transpose(0, 2, 3, 1).reshape(-1, FN)
     const rows = b.tidy(() => b.reshape(b.permute(dout, [0, 2, 3, 1]), [col.shape[0], filters]));
@@ -268,9 +323,57 @@ export class Convolution implements Layer {
   }
 
   dispose(): void {
-    release(this.backend, this.col, this.out, this.dW, this.db, this.dx);
+    releaseAll(this.backend, this.col, this.out, this.dW, this.db, this.dx);
     this.col = this.out = this.dW = this.db = this.dx = null;
   }
+}
+
+/** `filters` filters of size×size (or [height, width]) over images [C, H, W] (7.4). */
+export type ConvolutionSpec = {
+  type: 'conv';
+  filters: number;
+  size: number | [number, number];
+  stride?: number;
+  pad?: number;
+  weightInit?: WeightInit;
+};
+export const convolutionDescriptor: LayerDescriptor<ConvolutionSpec> = {
+  type: 'conv',
+  name: 'Conv',
+  keys: ['filters', 'size', 'stride', 'pad', 'weightInit'],
+  words: 'conv FILTERS HEIGHT [WIDTH] [stride=S] [pad=P]',
+  readsImages: true,
+  parse: ([filters, height, width = height], options) => ({
+    type: 'conv',
+    filters,
+    size: height === width ? height : [height, width],
+    ...options,
+  }),
+  describe: (spec) => `conv ${spec.filters ?? '?'} ${describeWindow(spec)}`,
+  build(spec, input, ctx) {
+    const { where } = ctx;
+    const filters = whole(where, 'filters', spec.filters);
+    const [fh, fw] = pair(where, 'size', spec.size);
+    const stride = whole(where, 'stride', spec.stride ?? 1);
+    const pad = whole(where, 'pad', spec.pad ?? 0, 0);
+    const [channels] = images(where, input);
+    const d = windowFits(where, input, { height: fh, width: fw, stride, pad });
+    const std = initScale(where, spec.weightInit ?? ctx.weightInit, channels * fh * fw);
+    const W = ctx.make(ctx.numbered('W'), [filters, channels, fh, fw], { std });
+    const b = ctx.make(ctx.numbered('b'), [filters], { value: 0 });
+    return {
+      layer: new Convolution(ctx.backend, W, b, { stride, pad, inputGradient: ctx.inputGradient }),
+      output: [filters, d.outHeight, d.outWidth],
+      largest: d.outHeight * d.outWidth * channels * fh * fw, // im2col's rows of a sample
+    };
+  },
+};
+
+/** A window in words: `5×5`, `3×3 stride 2 pad 1` (`?` for a field not yet checked). */
+function describeWindow(spec: { size: number | [number, number]; stride?: number; pad?: number }) {
+  const n = (value: unknown) => (value === undefined ? '?' : String(value));
+  const [h, w] = Array.isArray(spec.size) ? spec.size : [spec.size, spec.size];
+  return `${n(h)}×${n(w)}${spec.stride ? ` stride ${spec.stride}` : ''}${spec.pad ? ` pad ${spec.pad}` : ''}`;
 }
 
 /**
@@ -299,7 +402,7 @@ export class Pooling implements Layer {
   }
 
   forward(x: Tensor): Tensor {
-    release(this.backend, this.out, this.argmax);
+    releaseAll(this.backend, this.out, this.argmax);
     this.out = this.argmax = null;
     this.xShape = x.shape;
     const { out, argmax } = this.backend.maxPool(x, this.window);
@@ -309,18 +412,51 @@ export class Pooling implements Layer {
   }
 
   backward(dout: Tensor): Tensor {
-    release(this.backend, this.dx);
+    releaseAll(this.backend, this.dx);
     this.dx = null;
-    const argmax = needs(this.argmax, 'Pooling');
+    const argmax = fromForward(this.argmax, 'Pooling');
     this.dx = this.backend.maxPoolBackward(dout, argmax, this.xShape, this.window);
     return this.dx;
   }
 
   dispose(): void {
-    release(this.backend, this.out, this.argmax, this.dx);
+    releaseAll(this.backend, this.out, this.argmax, this.dx);
     this.out = this.argmax = this.dx = null;
   }
 }
+
+/** Max pooling, windows of size×size moving `stride` (default: size) (7.4.4). */
+export type PoolingSpec = {
+  type: 'pool';
+  size: number | [number, number];
+  stride?: number;
+  pad?: number;
+};
+export const poolingDescriptor: LayerDescriptor<PoolingSpec> = {
+  type: 'pool',
+  name: 'Pool',
+  keys: ['size', 'stride', 'pad'],
+  words: 'pool HEIGHT [WIDTH] [stride=S] [pad=P]',
+  readsImages: true,
+  parse: ([height, width = height], options) => ({
+    type: 'pool',
+    size: height === width ? height : [height, width],
+    ...options,
+  }),
+  describe: (spec) => `pool ${describeWindow(spec)}`,
+  build(spec, input, { backend, where }) {
+    const [height, width] = pair(where, 'size', spec.size);
+    const stride = whole(where, 'stride', spec.stride ?? height);
+    const pad = whole(where, 'pad', spec.pad ?? 0, 0);
+    const [channels] = images(where, input);
+    const d = windowFits(where, input, { height, width, stride, pad });
+    return {
+      layer: new Pooling(backend, { height, width, stride, pad }),
+      output: [channels, d.outHeight, d.outWidth],
+      largest: channels * d.outHeight * d.outWidth * height * width, // the windows as rows
+    };
+  },
+};
 
 export interface BatchNormalizationOptions {
   /** How much of the running statistics each training batch keeps (default 0.9, the book's). */
@@ -392,7 +528,7 @@ export class BatchNormalization implements Layer {
   }
 
   forward(x: Tensor, train = false): Tensor {
-    release(this.backend, this.xc, this.xn, this.std, this.out);
+    releaseAll(this.backend, this.xc, this.xn, this.std, this.out);
     this.xc = this.xn = this.std = this.out = null;
     const b = this.backend;
     const features = this.gamma.size;
@@ -448,11 +584,11 @@ export class BatchNormalization implements Layer {
 
   /** The book's backward through x̂, σ and μ (6.3.1). */
   backward(dout: Tensor): Tensor {
-    release(this.backend, this.dgamma, this.dbeta, this.dx);
+    releaseAll(this.backend, this.dgamma, this.dbeta, this.dx);
     this.dgamma = this.dbeta = this.dx = null;
     const b = this.backend;
     const [xc, xn, std] = [this.xc, this.xn, this.std].map((t) =>
-      needs(t, 'BatchNormalization (in training)'),
+      fromForward(t, 'BatchNormalization (in training)'),
     );
     const [batch, features] = xn.shape;
     const d = b.reshape(dout, [batch, features]);
@@ -475,10 +611,46 @@ export class BatchNormalization implements Layer {
   }
 
   dispose(): void {
-    release(this.backend, this.xc, this.xn, this.std, this.out, this.dgamma, this.dbeta, this.dx);
+    releaseAll(
+      this.backend,
+      this.xc,
+      this.xn,
+      this.std,
+      this.out,
+      this.dgamma,
+      this.dbeta,
+      this.dx,
+    );
     this.xc = this.xn = this.std = this.out = this.dgamma = this.dbeta = this.dx = null;
   }
 }
+
+/** Batch normalization of each feature; running statistics kept with `momentum` (6.3). */
+export type BatchNormalizationSpec = { type: 'batchnorm'; momentum?: number };
+export const batchNormalizationDescriptor: LayerDescriptor<BatchNormalizationSpec> = {
+  type: 'batchnorm',
+  name: 'BatchNorm',
+  keys: ['momentum'],
+  words: 'batchnorm [momentum=M]',
+  build(spec, input, ctx) {
+    const features = sizeOf(input);
+    const gammaName = ctx.numbered('gamma');
+    const n = gammaName.slice('gamma'.length); // its running statistics share gamma's number
+    const gamma = ctx.make(gammaName, [features], { value: 1 });
+    const beta = ctx.make(ctx.numbered('beta'), [features], { value: 0 });
+    const runningMean = ctx.make(`runningMean${n}`, [features], { value: 0 });
+    const runningVar = ctx.make(`runningVar${n}`, [features], { value: 0 });
+    const momentum = fraction(ctx.where, 'momentum', spec.momentum ?? 0.9);
+    return {
+      layer: new BatchNormalization(ctx.backend, gamma, beta, {
+        momentum,
+        runningMean,
+        runningVar,
+      }),
+      output: [...input],
+    };
+  },
+};
 
 /**
  * 6.4.3 — dropout: in training each value is kept where a uniform draw exceeds `ratio`
@@ -504,7 +676,7 @@ export class Dropout implements Layer {
   }
 
   forward(x: Tensor, train = false): Tensor {
-    release(this.backend, this.mask, this.out);
+    releaseAll(this.backend, this.mask, this.out);
     this.mask = this.out = null;
     const b = this.backend;
     if (!train) {
@@ -519,17 +691,32 @@ export class Dropout implements Layer {
   }
 
   backward(dout: Tensor): Tensor {
-    release(this.backend, this.dx);
+    releaseAll(this.backend, this.dx);
     this.dx = null;
-    this.dx = this.backend.mul(dout, needs(this.mask, 'Dropout (in training)'));
+    this.dx = this.backend.mul(dout, fromForward(this.mask, 'Dropout (in training)'));
     return this.dx;
   }
 
   dispose(): void {
-    release(this.backend, this.mask, this.out, this.dx);
+    releaseAll(this.backend, this.mask, this.out, this.dx);
     this.mask = this.out = this.dx = null;
   }
 }
+
+/** Dropout of `ratio` of the values in training (6.4.3). */
+export type DropoutSpec = { type: 'dropout'; ratio: number };
+export const dropoutDescriptor: LayerDescriptor<DropoutSpec> = {
+  type: 'dropout',
+  name: 'Dropout',
+  keys: ['ratio'],
+  words: 'dropout RATIO',
+  parse: ([ratio]) => ({ type: 'dropout', ratio }),
+  describe: (spec) => `dropout ${spec.ratio ?? '?'}`,
+  build(spec, input, { backend, where, random }) {
+    const ratio = fraction(where, 'ratio', spec.ratio, ', the share dropped');
+    return { layer: new Dropout(backend, ratio, random), output: [...input] };
+  },
+};
 
 /**
  * 5.6.3 — softmax and cross-entropy as one layer, so the backward is simply
@@ -552,7 +739,7 @@ export class SoftmaxWithLoss {
   constructor(private readonly backend: Backend) {}
 
   forward(x: Tensor, t: Labels): Tensor {
-    release(this.backend, this.y, this.loss);
+    releaseAll(this.backend, this.y, this.loss);
     labelsShape('SoftmaxWithLoss', x, t);
     this.t = t;
     const { probs, loss } = this.backend.softmaxCrossEntropy(x, t, this.delta);
@@ -563,27 +750,16 @@ export class SoftmaxWithLoss {
 
   /** The loss ends the graph, so the incoming derivative is 1 (the book's `dout=1`). */
   backward(): Tensor {
-    release(this.backend, this.dx);
+    releaseAll(this.backend, this.dx);
     this.dx = this.backend.softmaxCrossEntropyBackward(
-      needs(this.y, 'SoftmaxWithLoss'),
+      fromForward(this.y, 'SoftmaxWithLoss'),
       this.t as Labels,
     );
     return this.dx;
   }
 
   dispose(): void {
-    release(this.backend, this.y, this.loss, this.dx);
+    releaseAll(this.backend, this.y, this.loss, this.dx);
     this.y = this.loss = this.dx = this.t = null;
   }
-}
-
-function release(backend: Backend, ...tensors: (Tensor | null)[]): void {
-  for (const t of tensors) if (t) backend.dispose(t);
-}
-
-function needs(cached: Tensor | null, layer: string): Tensor {
-  if (!cached) {
-    throw new UsageError(`${layer}: backward was called before forward; run forward first`);
-  }
-  return cached;
 }

@@ -9,7 +9,13 @@
  * and the values themselves in a binary file, little-endian, in the model's dtype — a
  * fifth of the JSON's size in float32.
  */
-import type { Architecture, LayerSpec } from './architecture.js';
+import {
+  type Architecture,
+  type LayerSpec,
+  layerDescriptor,
+  layerTypes,
+  nearest,
+} from './architecture.js';
 import type { Backend } from './backend.js';
 import type { DType } from './contract.js';
 import { BackpropError, DataError } from './errors.js';
@@ -222,6 +228,18 @@ export function modelFromJSON(backend: Backend, json: unknown, file = 'model'): 
     initialParams[name] = values as number[];
   }
 
+  // a user's own layer (registerLayer) the loading program has not registered: say so,
+  // not "not a model file" (a near miss of a known type reads as a typo, below)
+  const layers = Array.isArray(architecture?.layers) ? architecture.layers : [];
+  for (const [i, spec] of layers.entries()) {
+    const type = (spec as { type?: unknown } | null)?.type;
+    if (typeof type === 'string' && !layerDescriptor(type) && !nearest(type, layerTypes())) {
+      throw new DataError(
+        file,
+        `layer ${i + 1} is of type "${type}", which this program has not registered (it knows ${layerTypes().join(', ')}): import the module that defines it and call registerLayer(its descriptor) before loading the model`,
+      );
+    }
+  }
   let net: Network;
   try {
     net = new Network(backend, architecture, { initialParams });

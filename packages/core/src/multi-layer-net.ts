@@ -6,9 +6,10 @@
  * hidden Affine (6.3) and Dropout after each activation (6.4.3). The same `predict`,
  * `loss`, `gradient` as TwoLayerNet (network.ts).
  */
-import type { Architecture, LayerSpec, WeightInit } from './architecture.js';
+import type { Architecture, LayerSpec } from './architecture.js';
 import type { Backend } from './backend.js';
 import { UsageError } from './errors.js';
+import type { WeightInit } from './layer-descriptor.js';
 import { checkSize, Network, type NetworkOptions } from './network.js';
 
 export interface MultiLayerNetOptions extends NetworkOptions {

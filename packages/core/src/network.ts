@@ -5,16 +5,11 @@
  * Its parameters are its layers', named as the book names them (W1, b1, gamma1, …) and
  * made by the network, which owns them.
  */
-import {
-  type Architecture,
-  buildLayers,
-  initScale,
-  LAYER_TYPES,
-  refuseUnknownKeys,
-} from './architecture.js';
+import { type Architecture, buildLayers, layerTypes, refuseUnknownKeys } from './architecture.js';
 import type { Backend, Labels } from './backend.js';
 import { ShapeError, UsageError } from './errors.js';
 import { numericalGradient } from './gradient.js';
+import { initScale } from './layer-descriptor.js';
 import { type Layer, SoftmaxWithLoss } from './layers.js';
 import { Random } from './random.js';
 import { formatShape, sizeOf } from './shapes.js';
@@ -366,7 +361,9 @@ function checkArchitecture(architecture: Architecture): Architecture {
   for (const [i, n] of input.entries()) checkSize(`input[${i}]`, n);
   if (!Array.isArray(layers) || layers.length === 0) {
     throw new UsageError(
-      `layers must list at least one layer spec ({ type: ${LAYER_TYPES.map((t) => `'${t}'`).join(' | ')}, … })`,
+      `layers must list at least one layer spec ({ type: ${layerTypes()
+        .map((t) => `'${t}'`)
+        .join(' | ')}, … })`,
     );
   }
   if (weightInit !== undefined) initScale('architecture', weightInit, 1);

@@ -11,6 +11,9 @@ import {
   BatchNormalization,
   Convolution,
   Dropout,
+  describe,
+  layerDescriptor,
+  layerTypes,
   Pooling,
   Random,
   Relu,
@@ -20,6 +23,7 @@ import {
 } from '@backprop/core';
 import type { ConformanceCase } from '../case.js';
 import { Check, type Tolerance } from '../check.js';
+import { checkLayer } from '../check-layer.js';
 import type { CaseContext } from '../context.js';
 import { oneHot } from './kernels.js';
 
@@ -418,6 +422,26 @@ const dropoutCase = layerCase(
   },
 );
 
+/**
+ * Every registered layer whose descriptor gives an example, through `checkLayer`: a layer
+ * added as a descriptor alone is gradient-checked on every backend with no case written.
+ */
+const describedCases = layerTypes().flatMap((type) => {
+  const example = layerDescriptor(type)?.example;
+  if (!example) return [];
+  return [
+    layerCase(
+      `${describe(example.spec)} on [${example.input}] backward = numerical gradient (checkLayer)`,
+      [],
+      async (ctx, check) => {
+        const result = await checkLayer(ctx.backend, example.spec, { input: example.input });
+        if (!result.passed) check.fail(result.detail);
+        else check.note(`${result.entries} entries; ${result.detail}`);
+      },
+    ),
+  ];
+});
+
 export const layerCases: ConformanceCase[] = [
   activationCase('Relu', (b) => new Relu(b), -2, 2, ['relu', 'reluBackward']),
   activationCase('Sigmoid', (b) => new Sigmoid(b), -4, 4, ['sigmoid', 'sigmoidBackward']),
@@ -428,4 +452,5 @@ export const layerCases: ConformanceCase[] = [
   ...batchNormCases,
   batchNormTestCase,
   dropoutCase,
+  ...describedCases,
 ];
