@@ -18,6 +18,8 @@ import {
   Random,
   registerLayer,
   releaseAll,
+  Sequential,
+  ShapeError,
   type Tensor,
   trainingStep,
   UsageError,
@@ -235,5 +237,80 @@ describe("a user's own layer (registerLayer)", () => {
     expect(() => parseLayers('affine 10, flatten 3')).toThrow(
       /layer 2 'flatten 3': flatten takes 0 numbers; write it as flatten/,
     );
+  });
+});
+
+describe('Sequential, stateDict and loadStateDict', () => {
+  const layers = parseLayers('conv 4 3 3, batchnorm2d, relu, pool 2, affine 10');
+
+  it('Sequential builds what the JSON architecture builds, from the same seed', () => {
+    const backend = new CpuBackend({ dtype: 'float64' });
+    const seq = new Sequential(backend, [1, 8, 8], layers, { seed: 5, weightInit: 0.1 });
+    const net = new Network(backend, { input: [1, 8, 8], layers, weightInit: 0.1 }, { seed: 5 });
+    expect(seq).toBeInstanceOf(Network);
+    expect(Array.from(backend.readSync(seq.params.W1))).toEqual(
+      Array.from(backend.readSync(net.params.W1)),
+    );
+    seq.dispose();
+    net.dispose();
+  });
+
+  it('names every tensor by its layer, and loads them into another network, by either name', () => {
+    const backend = new CpuBackend({ dtype: 'float64' });
+    const a = new Sequential(backend, [1, 8, 8], layers, { seed: 1 });
+    const b = new Sequential(backend, [1, 8, 8], layers, { seed: 2 });
+    const sd = a.stateDict();
+    expect(Object.keys(sd)).toEqual([
+      'Conv1.W',
+      'Conv1.b',
+      'BatchNorm2d1.gamma',
+      'BatchNorm2d1.beta',
+      'BatchNorm2d1.runningMean',
+      'BatchNorm2d1.runningVar',
+      'Affine1.W',
+      'Affine1.b',
+    ]);
+    expect(sd['Affine1.W']).toBe(a.params.W2); // the same tensor as the book's W2
+    b.loadStateDict(sd);
+    const { x } = batch(backend, 3, [1, 8, 8]);
+    expect(Array.from(backend.readSync(b.predict(x)))).toEqual(
+      Array.from(backend.readSync(a.predict(x))),
+    );
+    // the book's flat names, as plain numbers
+    const c = new Sequential(backend, [1, 8, 8], layers, { seed: 3 });
+    const flat = Object.fromEntries(
+      Object.entries({ ...a.params, ...a.state }).map(([name, t]) => [name, backend.readSync(t)]),
+    );
+    c.loadStateDict(flat);
+    expect(Array.from(backend.readSync(c.predict(x)))).toEqual(
+      Array.from(backend.readSync(a.predict(x))),
+    );
+    for (const n of [a, b, c]) n.dispose();
+  });
+
+  it('refuses a wrong name, a wrong shape or a missing entry, and then has changed nothing', () => {
+    const backend = new CpuBackend({ dtype: 'float64' });
+    const net = new Sequential(backend, [1, 8, 8], layers, { seed: 1 });
+    const before = Array.from(backend.readSync(net.params.W1));
+    const sd: Record<string, Tensor> = {
+      ...net.stateDict(),
+      'Conv1.W': backend.tensor(new Float64Array(36).fill(7), [4, 1, 3, 3]),
+    };
+    expect(() => net.loadStateDict({ ...sd, 'Conv1.w': sd['Conv1.b'] as Tensor })).toThrow(
+      /loadStateDict: "Conv1.w" is none of this network's \(did you mean "Conv1.W"\?\); it has Conv1.W, /,
+    );
+    expect(() => net.loadStateDict({ ...sd, 'Affine1.b': [1, 2, 3] })).toThrow(ShapeError);
+    expect(() => net.loadStateDict({ ...sd, 'Affine1.b': [1, 2, 3] })).toThrow(
+      /"Affine1.b" is \[10\] \(10 values\), got 3 values/,
+    );
+    const { 'BatchNorm2d1.runningVar': _, ...missing } = sd;
+    expect(() => net.loadStateDict(missing)).toThrow(
+      /BatchNorm2d1.runningVar is missing; pass \{ strict: false \}/,
+    );
+    expect(Array.from(backend.readSync(net.params.W1))).toEqual(before);
+    // not strict: what it has is loaded, what it lacks stays, what it does not know is skipped
+    net.loadStateDict({ 'Conv1.W': sd['Conv1.W'] as Tensor, 'Extra.W': [1] }, { strict: false });
+    expect(Array.from(backend.readSync(net.params.W1))).toEqual(new Array(36).fill(7));
+    net.dispose();
   });
 });

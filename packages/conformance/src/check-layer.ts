@@ -84,7 +84,10 @@ export async function checkLayer<S extends LayerSpecBase>(
       where: `checkLayer(${describe(spec)})`,
       weightInit: 'he',
       inputGradient: true,
-      numbered: (key) => `${key}${(counts[key] = (counts[key] ?? 0) + 1)}`,
+      numbered: (key) => {
+        counts[key] = (counts[key] ?? 0) + 1;
+        return `${key}${counts[key]}`;
+      },
       make: (name, shape, fill) => {
         if (!params.has(name)) {
           const size = shape.reduce((a, c) => a * c, 1);

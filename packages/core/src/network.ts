@@ -5,15 +5,22 @@
  * Its parameters are its layers', named as the book names them (W1, b1, gamma1, …) and
  * made by the network, which owns them.
  */
-import { type Architecture, buildLayers, layerTypes, refuseUnknownKeys } from './architecture.js';
+import {
+  type Architecture,
+  buildLayers,
+  type LayerSpec,
+  layerTypes,
+  nearest,
+  refuseUnknownKeys,
+} from './architecture.js';
 import type { Backend, Labels } from './backend.js';
 import { ShapeError, UsageError } from './errors.js';
 import { numericalGradient } from './gradient.js';
 import { initScale } from './layer-descriptor.js';
 import { type Layer, SoftmaxWithLoss } from './layers.js';
 import { Random } from './random.js';
-import { formatShape, sizeOf } from './shapes.js';
-import type { Tensor } from './tensor.js';
+import { formatShape, sameShape, sizeOf } from './shapes.js';
+import { Tensor } from './tensor.js';
 
 export type Params = Record<string, Tensor>;
 export type Gradients = Record<string, Tensor>;
@@ -281,6 +288,86 @@ export class Network {
     return grads;
   }
 
+  /**
+   * Every parameter and every piece of state by its layer and its name there, in layer
+   * order — Conv1.W, Conv1.b, BatchNorm2d1.gamma, …, BatchNorm2d1.runningMean — as
+   * PyTorch's `state_dict()`. The network's own tensors, not copies; `params` and `state`
+   * hold the same ones under the book's names (W1, b1, gamma1, runningMean1).
+   */
+  stateDict(): Record<string, Tensor> {
+    const entries: Record<string, Tensor> = {};
+    for (const [layerName, layer] of this.layers) {
+      for (const [key, t] of [
+        ...Object.entries(layer.params ?? {}),
+        ...Object.entries(layer.state ?? {}),
+      ]) {
+        entries[`${layerName}.${key}`] = t;
+      }
+    }
+    return entries;
+  }
+
+  /**
+   * Copies `values` into the network's parameters and state, by the names `stateDict()`
+   * gives (Conv1.W) or the book's (W1); each a tensor of this backend or plain numbers.
+   * `strict` (default true, as PyTorch's): every entry must name one of the network's and
+   * every one of the network's must be given. Everything is checked before anything is
+   * written: a mistake leaves the network as it was.
+   */
+  loadStateDict(
+    values: Record<string, Tensor | ArrayLike<number>>,
+    { strict = true }: { strict?: boolean } = {},
+  ): void {
+    const qualified = this.stateDict();
+    const targets = new Map<string, [name: string, target: Tensor]>();
+    for (const [name, t] of Object.entries(qualified)) targets.set(name, [name, t]);
+    const flat = { ...this.params, ...this.state };
+    for (const [name, t] of Object.entries(flat)) targets.set(name, [name, t]);
+    const known = Object.keys(qualified);
+    const writes: [Tensor, Tensor | ArrayLike<number>][] = [];
+    const given = new Set<Tensor>();
+    for (const [name, value] of Object.entries(values)) {
+      const found = targets.get(name);
+      if (!found) {
+        if (!strict) continue;
+        const near = nearest(name, [...known, ...Object.keys(flat)]);
+        throw new UsageError(
+          `loadStateDict: "${name}" is none of this network's${near ? ` (did you mean "${near}"?)` : ''}; it has ${known.join(', ')} (or the book's names ${Object.keys(flat).join(', ')}); pass { strict: false } to skip the ones it lacks`,
+        );
+      }
+      const target = found[1];
+      const shape = value instanceof Tensor ? value.shape : undefined;
+      const size = value instanceof Tensor ? value.size : value?.length;
+      if ((shape && !sameShape(shape, target.shape)) || size !== target.size) {
+        throw new ShapeError(
+          'loadStateDict',
+          `"${name}" is ${formatShape(target.shape)} (${target.size} values), got ${shape ? formatShape(shape) : `${size} values`}`,
+        );
+      }
+      if (value instanceof Tensor && value.backend !== this.backend) {
+        throw new UsageError(
+          `loadStateDict: "${name}" is a tensor of another backend (${value.backend.name}); pass its values (await backend.read(t)) or a tensor of this one (${this.backend.name})`,
+        );
+      }
+      writes.push([target, value]);
+      given.add(target);
+    }
+    if (strict) {
+      const missing = known.filter((name) => !given.has(qualified[name]));
+      if (missing.length > 0) {
+        throw new UsageError(
+          `loadStateDict: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing; pass { strict: false } to keep the values it has`,
+        );
+      }
+    }
+    const b = this.backend;
+    for (const [target, value] of writes) {
+      if (value instanceof Tensor)
+        b.tidy(() => b.assign(target, b.mul(value, 1))); // a copy, used up by assign
+      else b.write(target, value);
+    }
+  }
+
   /** The parameters and the state as plain arrays, for saving. */
   async readParams(): Promise<Record<string, Float64Array>> {
     const values: Record<string, Float64Array> = {};
@@ -334,6 +421,38 @@ export class Network {
 
   private release(): void {
     for (const t of this.penalties.splice(0)) this.backend.dispose(t);
+  }
+}
+
+/**
+ * A network as PyTorch's `nn.Sequential` and TensorFlow.js's `tf.sequential` read: one
+ * sample's shape and the layers in order, as specs — the book's, the ones beyond it, or
+ * a user's own (`registerLayer`). The same `Network` the JSON architecture builds.
+ *
+ *     new Sequential(backend, [1, 28, 28], [
+ *       { type: 'conv', filters: 30, size: 5 }, { type: 'relu' }, { type: 'pool', size: 2 },
+ *       { type: 'affine', units: 100 }, { type: 'relu' }, { type: 'affine', units: 10 },
+ *     ]);
+ */
+export class Sequential extends Network {
+  constructor(
+    backend: Backend,
+    input: number[],
+    layers: LayerSpec[],
+    options: NetworkOptions & Pick<Architecture, 'name' | 'weightInit' | 'weightDecay'> = {},
+  ) {
+    const { name, weightInit, weightDecay, ...network } = options;
+    super(
+      backend,
+      {
+        ...(name !== undefined ? { name } : {}),
+        input,
+        layers,
+        ...(weightInit !== undefined ? { weightInit } : {}),
+        ...(weightDecay !== undefined ? { weightDecay } : {}),
+      },
+      network,
+    );
   }
 }
 
