@@ -30,7 +30,12 @@ export function treeModules(root: string): { core: string; registry: string } {
   return { core, registry };
 }
 
-export function ab(baseline: string, subjects: string[], rounds: number): string {
+export function ab(
+  baseline: string,
+  subjects: string[],
+  rounds: number,
+  workload: 'mlp' | 'convnet' = 'mlp',
+): string {
   const trees = { baseline: treeModules(baseline), this: treeModules(HERE) };
   const rows = [['subject', 'baseline ms/iter', 'this ms/iter', 'this ÷ baseline', '']];
   for (const subject of subjects) {
@@ -42,7 +47,7 @@ export function ab(baseline: string, subjects: string[], rounds: number): string
       ) as (keyof typeof trees)[];
       for (const tree of order) {
         const { core, registry } = trees[tree];
-        const run = spawnSync(process.execPath, [CHILD, core, registry, subject], {
+        const run = spawnSync(process.execPath, [CHILD, core, registry, subject, workload], {
           encoding: 'utf8',
         });
         if (run.status !== 0)
@@ -61,7 +66,7 @@ export function ab(baseline: string, subjects: string[], rounds: number): string
       ratio > 1.05 ? 'slower' : ratio < 0.95 ? 'faster' : 'same (±5%)',
     ]);
   }
-  return `${formatTable(rows)}\n\nbaseline: ${baseline}; ${rounds} rounds, a process each tree a round; each process: the best of 5 blocks of 100 steps (784-50-10, batch 100).`;
+  return `${formatTable(rows)}\n\nbaseline: ${baseline}; ${rounds} rounds, a process each tree a round; each process: the best of 5 blocks of ${workload === 'convnet' ? '10 SimpleConvNet steps (Adam, batch 100)' : '100 steps (784-50-10, SGD, batch 100)'}.`;
 }
 
 function median(values: number[]): number {

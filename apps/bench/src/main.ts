@@ -42,7 +42,7 @@ import {
 
 const usage = `pnpm bench [--quick | --full] [--only a,b] [--except a,b] [--out DIR] [--no-peers]
 pnpm bench compare A/results.json B/results.json
-pnpm bench ab --baseline DIR [--only cpu:float32,wasm,…] [--rounds 5]
+pnpm bench ab --baseline DIR [--only cpu:float32,wasm,…] [--rounds 5] [--net mlp|convnet]
 
   --quick     a check that the bench works, in seconds (CI runs it); figures are rough
   --full      also the book's full run (10 000 iterations with evaluation) per backend
@@ -51,7 +51,8 @@ pnpm bench ab --baseline DIR [--only cpu:float32,wasm,…] [--rounds 5]
   --no-peers  leave out TensorFlow.js-direct, numpy and PyTorch
   --out DIR   where to write (default bench-results/<time>)
   ab          this checkout's training step against a built checkout at DIR (a git
-              worktree of an earlier commit), a process each, alternately`;
+              worktree of an earlier commit), a process each, alternately; --net
+              convnet: SimpleConvNet's step instead of the MLP's`;
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'ab') {
@@ -61,16 +62,21 @@ async function main(argv: string[]): Promise<number> {
         baseline: { type: 'string' },
         only: { type: 'string' },
         rounds: { type: 'string' },
+        net: { type: 'string' },
       },
       strict: true,
     });
+    const workload = values.net ?? 'mlp';
+    if (workload !== 'mlp' && workload !== 'convnet') {
+      throw new BackpropError(`--net must be mlp or convnet, got '${workload}'\n${usage}`);
+    }
     if (!values.baseline) throw new BackpropError(`ab needs --baseline DIR\n${usage}`);
     const subjects = (
       values.only ?? 'cpu:float64,cpu:float32,wasm,tfjs-wasm,tfjs-cpu,gpujs-webasm,gpujs-headlessgl'
     )
       .split(',')
       .map((s) => s.trim());
-    console.log(ab(userPath(values.baseline), subjects, Number(values.rounds ?? 5)));
+    console.log(ab(userPath(values.baseline), subjects, Number(values.rounds ?? 5), workload));
     return 0;
   }
   if (argv[0] === 'compare') {
