@@ -1,27 +1,197 @@
-export * from './architecture.js';
-export * from './backend.js';
+// What users of @backprop/core call, by name. Core's own helpers (the index maps of im2col
+// and pooling, the gather tables, edit distances for "did you mean", the evaluation's
+// first chunk) stay inside: a name here is a promise kept across releases.
+
+// ---- the network: the book's layers and nets, your own layers, training, saving ----------
+export {
+  type Architecture,
+  describe,
+  describeArchitecture,
+  type LayerSpec,
+  type LayerSpecs,
+  layerDescriptor,
+  layerTypes,
+  layerWords,
+  parseLayers,
+  readsImages,
+  refuseUnknownKeys,
+  registerLayer,
+} from './architecture.js';
+// ---- the engine: the contract a backend implements, tensors, the checks, errors ----------
+export {
+  Backend,
+  type Labels,
+  type MatmulOptions,
+  type MaxPoolResult,
+  type SoftmaxCrossEntropyResult,
+} from './backend.js';
+// core's compositions, for a backend author comparing an override with them
 export * as composedKernels from './composed.js';
-export * from './contract.js';
-export * from './errors.js';
-export * from './gather-map.js';
-export * from './gradient.js';
-export * from './graph.js';
-export * from './layer-descriptor.js';
+export {
+  BINARY_OPS,
+  type BinaryOp,
+  type Broadcast,
+  COMPOSED_KERNELS,
+  type ComposedKernel,
+  CROSS_ENTROPY_DELTA,
+  type DType,
+  type FloatArray,
+  type GatherDims,
+  type GatherStorage,
+  type KernelBackend,
+  type LabelDims,
+  type MatmulDims,
+  REDUCE_OPS,
+  type ReduceOp,
+  type Shape,
+  UNARY_OPS,
+  type UnaryOp,
+  type WindowDims,
+} from './contract.js';
+export {
+  BackendError,
+  BackpropError,
+  DataError,
+  ShapeError,
+  TensorStateError,
+  UsageError,
+  ValueError,
+} from './errors.js';
+export { GatherMap } from './gather-map.js';
+export {
+  compareGradients,
+  type GradientCheckOptions,
+  type GradientCheckReport,
+  type GradientComparison,
+  type GradientTolerance,
+  type GradientVerdict,
+  gradientCheck,
+  gradientTolerance,
+  gradientVerdict,
+  numericalGradient,
+  type ParamCheck,
+} from './gradient.js';
+export {
+  AddLayer,
+  type AppleGraph,
+  type AppleInputs,
+  type AppleOrangeGraph,
+  type AppleOrangeInputs,
+  buyApple,
+  buyAppleOrange,
+  MulLayer,
+} from './graph.js';
+export {
+  type BuildContext,
+  type BuiltLayer,
+  fraction,
+  fromForward,
+  images,
+  initScale,
+  type LayerDescriptor,
+  type LayerSpecBase,
+  pair,
+  releaseAll,
+  type WeightInit,
+  whole,
+  windowFits,
+} from './layer-descriptor.js';
 // layers beyond the book's, each a file that registers itself as a user's layer would
-export * from './layers/avg-pooling.js';
-export * from './layers/batch-norm-2d.js';
-export * from './layers/flatten.js';
-export * from './layers/tanh.js';
-export * from './layers.js';
-export * from './model-file.js';
-export * from './multi-layer-net.js';
-export * from './network.js';
-export * from './optimizer.js';
+export { AvgPooling, type AvgPoolingSpec, avgPoolingDescriptor } from './layers/avg-pooling.js';
+export {
+  BatchNorm2d,
+  type BatchNorm2dSpec,
+  batchNorm2dDescriptor,
+} from './layers/batch-norm-2d.js';
+export { Flatten, type FlattenSpec, flattenDescriptor } from './layers/flatten.js';
+export { Tanh, type TanhSpec, tanhDescriptor } from './layers/tanh.js';
+export {
+  Affine,
+  type AffineOptions,
+  type AffineSpec,
+  affineDescriptor,
+  BatchNormalization,
+  type BatchNormalizationOptions,
+  type BatchNormalizationSpec,
+  batchNormalizationDescriptor,
+  Convolution,
+  type ConvolutionOptions,
+  type ConvolutionSpec,
+  convolutionDescriptor,
+  Dropout,
+  type DropoutSpec,
+  dropoutDescriptor,
+  type Layer,
+  Pooling,
+  type PoolingSpec,
+  poolingDescriptor,
+  Relu,
+  type ReluSpec,
+  reluDescriptor,
+  Sigmoid,
+  type SigmoidSpec,
+  SoftmaxWithLoss,
+  sigmoidDescriptor,
+} from './layers.js';
+export {
+  isModelHeader,
+  MODEL_FORMAT,
+  MODEL_VERSION,
+  type ModelFile,
+  type ModelHeader,
+  modelFileOf,
+  modelFromBinary,
+  modelFromJSON,
+  modelToBinary,
+  modelToJSON,
+  READABLE_MODEL_VERSIONS,
+  type SavedTensor,
+} from './model-file.js';
+export {
+  MultiLayerNet,
+  MultiLayerNetExtend,
+  type MultiLayerNetExtendOptions,
+  type MultiLayerNetOptions,
+} from './multi-layer-net.js';
+export {
+  type Gradients,
+  Network,
+  type NetworkOptions,
+  type Params,
+  Sequential,
+} from './network.js';
+export {
+  AdaGrad,
+  Adam,
+  createOptimizer,
+  DEFAULT_LEARNING_RATES,
+  Momentum,
+  OPTIMIZER_NAMES,
+  type Optimizer,
+  type OptimizerName,
+  SGD,
+} from './optimizer.js';
 export { MAX_SEED, Random, type RandomState } from './random.js';
-// shapes.ts holds core's own checks; users meet them as errors, and format shapes as core does
-export { formatShape, type MatmulOptions } from './shapes.js';
-export * from './simple-conv-net.js';
-export { Tensor, type ValueFacts } from './tensor.js';
-export * from './training.js';
-export * from './two-layer-net.js';
-export * from './window.js';
+export { formatShape } from './shapes.js';
+export { SimpleConvNet, type SimpleConvNetOptions } from './simple-conv-net.js';
+export { Tensor, type TensorOwner, type ValueFacts } from './tensor.js';
+export {
+  type Accuracy,
+  CHEAP_EVAL_MS,
+  checkTrainConfig,
+  type Dataset,
+  datasetAccuracy,
+  type EpochRecord,
+  EVAL_CHUNK_MS,
+  type StopSignal,
+  type TrainConfig,
+  type TrainHooks,
+  TrainingDivergedError,
+  type TrainResult,
+  toDataset,
+  trainingStep,
+  trainNetwork,
+  yieldToEventLoop,
+} from './training.js';
+export { TwoLayerNet, type TwoLayerNetOptions } from './two-layer-net.js';
+export { type Window, windowDims } from './window.js';
