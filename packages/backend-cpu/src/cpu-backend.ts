@@ -10,6 +10,7 @@ import {
   type LabelDims,
   type MatmulDims,
   type ReduceOp,
+  refuseUnknownKeys,
   type UnaryOp,
   UsageError,
   type WindowDims,
@@ -59,6 +60,7 @@ export class CpuKernels implements KernelBackend<FloatArray> {
   readonly description: string;
 
   constructor(options: CpuBackendOptions = {}) {
+    refuseUnknownKeys('CpuBackend options', options, ['dtype']);
     const dtype = options.dtype ?? 'float64';
     if (dtype !== 'float64' && dtype !== 'float32') {
       throw new UsageError(`cpu backend: dtype must be float64 or float32, got ${String(dtype)}`);

@@ -11,6 +11,7 @@ import {
   type LabelDims,
   type MatmulDims,
   type ReduceOp,
+  refuseUnknownKeys,
   type UnaryOp,
   UsageError,
 } from '@backprop/core';
@@ -452,6 +453,7 @@ export class GpujsKernels implements KernelBackend<GpujsStorage> {
 /** The gpu.js backend: `await GpujsBackend.create({ engine: 'webasm' })`. */
 export class GpujsBackend extends Backend<GpujsKernels> {
   static async create(options: GpujsBackendOptions = {}): Promise<GpujsBackend> {
+    refuseUnknownKeys('GpujsBackend.create options', options, ['engine']);
     const engine = options.engine ?? 'auto';
     if (!GPUJS_ENGINES.includes(engine)) {
       throw new UsageError(

@@ -11,6 +11,7 @@ import {
   type LabelDims,
   type MatmulDims,
   type ReduceOp,
+  refuseUnknownKeys,
   type Shape,
   type UnaryOp,
   UsageError,
@@ -441,6 +442,7 @@ function whyNotStarted(engine: TfjsEngine, options: TfjsBackendOptions): string 
 export class TfjsBackend extends Backend<TfjsKernels> {
   /** Loads and starts the engine; rejects with what to install when it is not there. */
   static async create(options: TfjsBackendOptions = {}): Promise<TfjsBackend> {
+    refuseUnknownKeys('TfjsBackend.create options', options, ['engine', 'wasmPaths']);
     const engine = options.engine ?? 'wasm';
     if (!TFJS_ENGINES.includes(engine)) {
       throw new UsageError(

@@ -13,6 +13,7 @@ import {
   type MatmulDims,
   REDUCE_OPS,
   type ReduceOp,
+  refuseUnknownKeys,
   UNARY_OPS,
   type UnaryOp,
   type WindowDims,
@@ -565,6 +566,7 @@ export class WasmBackend extends Backend<WasmKernels> {
    * than one thread, on a shared memory with helper threads (ended by `close()`).
    */
   static async create(options: WasmOptions = {}): Promise<WasmBackend> {
+    refuseUnknownKeys('WasmBackend.create options', options, ['threads', 'build', 'threadedFrom']);
     if (!wasmSimdSupported()) {
       throw new BackendError(
         'wasm: this engine has no WebAssembly SIMD (f32x4); use the cpu backend (@backprop/backend-cpu) or tfjs-wasm instead',

@@ -20,6 +20,7 @@ import {
   type LabelDims,
   type MatmulDims,
   type ReduceOp,
+  refuseUnknownKeys,
   type UnaryOp,
 } from '@backprop/core';
 import { acquireDevice, type DeviceOptions } from './device.js';
@@ -436,6 +437,11 @@ export class WebgpuBackend extends Backend<WebgpuKernels> {
    * package `webgpu` (Dawn): a real GPU first, else SwiftShader where it is installed.
    */
   static async create(options: WebgpuBackendOptions = {}): Promise<WebgpuBackend> {
+    refuseUnknownKeys('WebgpuBackend.create options', options, [
+      'device',
+      'powerPreference',
+      'swiftshader',
+    ]);
     const { device, adapter, software, keepAlive } = await acquireDevice(options);
     return new WebgpuBackend(new WebgpuKernels(device, adapter, software, keepAlive));
   }

@@ -6,7 +6,13 @@
  * when it is asked for.
  */
 import type { TfjsWasmFiles } from '@backprop/backend-tfjs';
-import { type Backend, BackendError, type DType, UsageError } from '@backprop/core';
+import {
+  type Backend,
+  BackendError,
+  type DType,
+  refuseUnknownKeys,
+  UsageError,
+} from '@backprop/core';
 
 export interface BackendInfo {
   /** What creates it, and what it reports as `backend.name` (but `gpujs`, which picks an engine and reports it). */
@@ -199,6 +205,7 @@ function entry(name: string): Entry {
 /** The backend called `name`; rejects with what is missing where it cannot run here. */
 export async function createBackend(name: string, options: CreateOptions = {}): Promise<Backend> {
   const { dtypes, create } = entry(name);
+  refuseUnknownKeys(`createBackend('${name}') options`, options, ['dtype', 'wasmPaths', 'threads']);
   if (options.threads !== undefined && name !== 'wasm') {
     throw new UsageError(`threads is an option of the wasm backend, not of '${name}'`);
   }

@@ -79,6 +79,7 @@ export async function gradientCheckLayer<S extends LayerSpecBase>(
     );
   }
   refuseUnknownKeys(`checkLayer(${spec.type})`, spec, ['type', ...descriptor.keys]);
+  refuseUnknownKeys('checkLayer options', options, ['input', 'batch', 'seed', 'train', 'terms']);
   const { input, batch = 3, seed = 1, train = true, terms = 100 } = options;
   const ctx = new CaseContext(backend);
   const xShape = [batch, ...input];

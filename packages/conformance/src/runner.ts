@@ -1,4 +1,4 @@
-import { type Backend, UsageError } from '@backprop/core';
+import { type Backend, refuseUnknownKeys, UsageError } from '@backprop/core';
 import type { CaseGroup, ConformanceCase } from './case.js';
 import { edgeCases } from './cases/edge.js';
 import { errorCases } from './cases/errors.js';
@@ -42,6 +42,14 @@ export interface ConformanceReport {
  * case is a mistake (a typo would otherwise pass, having run nothing): it throws.
  */
 export function selectCases(options: ConformanceOptions): readonly ConformanceCase[] {
+  refuseUnknownKeys('conformance options', options, [
+    'looser',
+    'skip',
+    'only',
+    'mnist',
+    'leakIterations',
+    'leakIterationsReason',
+  ]);
   const { only } = options;
   if (!only) return conformanceCases;
   const unmatched = only.filter((prefix) => !conformanceCases.some((c) => c.id.startsWith(prefix)));

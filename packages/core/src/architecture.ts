@@ -310,13 +310,17 @@ export function refuseUnknownKeys(where: string, value: object, known: readonly 
   );
 }
 
-/** The known word nearest to `word`, if it is a near miss (at most 2 edits, or a case slip). */
+/**
+ * The known word nearest to `word`, if it is a near miss: at most 2 edits (a third of the
+ * longer word's letters for long ones: maxEntry for maxEntries), or a case slip.
+ */
 export function nearest(word: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
-  let bestDistance = 3;
+  let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of known) {
     const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
+    const allowed = Math.max(2, Math.floor(Math.max(word.length, candidate.length) / 3));
+    if (distance <= allowed && distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
     }

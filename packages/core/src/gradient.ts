@@ -1,6 +1,7 @@
 /**
  * Section 5.7.3 — checking backpropagation against numerical differentiation.
  */
+import { refuseUnknownKeys } from './architecture.js';
 import type { Backend, Labels } from './backend.js';
 import { UsageError } from './errors.js';
 import type { Network } from './network.js';
@@ -159,6 +160,14 @@ export async function gradientCheck(
     tolerance: given,
     onProgress,
   } = typeof options === 'number' ? { h: options } : options;
+  if (typeof options === 'object') {
+    refuseUnknownKeys('gradientCheck options', options, [
+      'h',
+      'maxEntries',
+      'tolerance',
+      'onProgress',
+    ]);
+  }
   if (!(maxEntries >= 1)) throw new UsageError(`maxEntries must be at least 1, got ${maxEntries}`);
   if (!(h > 0 && Number.isFinite(h))) throw new UsageError(`h must be a positive number, got ${h}`);
   const { backend, random } = net;

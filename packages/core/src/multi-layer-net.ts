@@ -6,11 +6,17 @@
  * hidden Affine (6.3) and Dropout after each activation (6.4.3). The same `predict`,
  * `loss`, `gradient` as TwoLayerNet (network.ts).
  */
-import type { Architecture, LayerSpec } from './architecture.js';
+import { type Architecture, type LayerSpec, refuseUnknownKeys } from './architecture.js';
 import type { Backend } from './backend.js';
 import { UsageError } from './errors.js';
 import type { WeightInit } from './layer-descriptor.js';
-import { checkSize, Network, type NetworkOptions } from './network.js';
+import {
+  checkSize,
+  NETWORK_OPTION_KEYS,
+  Network,
+  type NetworkOptions,
+  networkOptions,
+} from './network.js';
 
 export interface MultiLayerNetOptions extends NetworkOptions {
   inputSize?: number;
@@ -33,24 +39,41 @@ export interface MultiLayerNetExtendOptions extends MultiLayerNetOptions {
   dropoutRatio?: number;
 }
 
+const MLP_OPTION_KEYS = [
+  ...NETWORK_OPTION_KEYS,
+  'inputSize',
+  'hiddenSizes',
+  'outputSize',
+  'activation',
+  'weightInit',
+  'weightDecay',
+];
+
 export class MultiLayerNet extends Network {
   constructor(backend: Backend, options: MultiLayerNetOptions = {}) {
-    super(backend, MultiLayerNet.architecture(options), options);
+    super(backend, MultiLayerNet.architecture(options), networkOptions(options));
   }
 
   /** Its layer list: Affine → activation a hidden layer, then Affine. */
   static architecture(options: MultiLayerNetOptions = {}): Architecture {
+    refuseUnknownKeys('MultiLayerNet options', options, MLP_OPTION_KEYS);
     return mlp('MultiLayerNet', options, {});
   }
 }
 
 export class MultiLayerNetExtend extends Network {
   constructor(backend: Backend, options: MultiLayerNetExtendOptions = {}) {
-    super(backend, MultiLayerNetExtend.architecture(options), options);
+    super(backend, MultiLayerNetExtend.architecture(options), networkOptions(options));
   }
 
   /** Its layer list: Affine → [BatchNorm] → activation → [Dropout] a hidden layer, then Affine. */
   static architecture(options: MultiLayerNetExtendOptions = {}): Architecture {
+    refuseUnknownKeys('MultiLayerNetExtend options', options, [
+      ...MLP_OPTION_KEYS,
+      'useBatchnorm',
+      'useDropout',
+      'dropoutRatio',
+    ]);
     return mlp('MultiLayerNetExtend', options, options);
   }
 }

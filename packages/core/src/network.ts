@@ -34,6 +34,19 @@ export interface NetworkOptions {
   initialParams?: Record<string, ArrayLike<number>>;
 }
 
+/** The options `Network` itself takes; a subclass's options add its own to these. */
+export const NETWORK_OPTION_KEYS = ['seed', 'random', 'initialParams'] as const;
+
+/** Only the `Network` options of a subclass's `options` (which were checked there). */
+export function networkOptions(options: NetworkOptions): NetworkOptions {
+  return Object.fromEntries(
+    NETWORK_OPTION_KEYS.filter((key) => options[key] !== undefined).map((key) => [
+      key,
+      options[key],
+    ]),
+  );
+}
+
 export class Network {
   /** W1, b1, W2, b2, gamma1, …: the tensors the layers compute with and the optimizer updates. */
   readonly params: Params = {};
@@ -65,6 +78,7 @@ export class Network {
     architecture: Architecture,
     options: NetworkOptions = {},
   ) {
+    refuseUnknownKeys('network options', options ?? {}, NETWORK_OPTION_KEYS);
     this.architecture = checkArchitecture(architecture);
     this.random = options.random ?? new Random(options.seed ?? 0);
     this.inputShape = this.architecture.input;
@@ -441,6 +455,12 @@ export class Sequential extends Network {
     layers: LayerSpec[],
     options: NetworkOptions & Pick<Architecture, 'name' | 'weightInit' | 'weightDecay'> = {},
   ) {
+    refuseUnknownKeys('Sequential options', options, [
+      ...NETWORK_OPTION_KEYS,
+      'name',
+      'weightInit',
+      'weightDecay',
+    ]);
     const { name, weightInit, weightDecay, ...network } = options;
     super(
       backend,

@@ -3,10 +3,16 @@
  * Pool1 (2×2, stride 2) → Affine1 (→ 100) → Relu2 → Affine2 (→ 10) → SoftmaxWithLoss,
  * weights 0.01 · N(0, 1): params W1, b1 (the filters), W2, b2, W3, b3.
  */
-import type { Architecture } from './architecture.js';
+import { type Architecture, refuseUnknownKeys } from './architecture.js';
 import type { Backend } from './backend.js';
 import { UsageError } from './errors.js';
-import { checkSize, Network, type NetworkOptions } from './network.js';
+import {
+  checkSize,
+  NETWORK_OPTION_KEYS,
+  Network,
+  type NetworkOptions,
+  networkOptions,
+} from './network.js';
 
 export interface SimpleConvNetOptions extends NetworkOptions {
   /** One image's shape, [channels, height, width] (default MNIST's [1, 28, 28]). */
@@ -21,11 +27,25 @@ export interface SimpleConvNetOptions extends NetworkOptions {
 
 export class SimpleConvNet extends Network {
   constructor(backend: Backend, options: SimpleConvNetOptions = {}) {
-    super(backend, SimpleConvNet.architecture(options), options);
+    super(backend, SimpleConvNet.architecture(options), networkOptions(options));
   }
 
   /** Its layer list, with the book's defaults. */
   static architecture(options: SimpleConvNetOptions = {}): Architecture {
+    refuseUnknownKeys('SimpleConvNet options', options, [
+      ...NETWORK_OPTION_KEYS,
+      'inputDim',
+      'conv',
+      'hiddenSize',
+      'outputSize',
+      'weightInitStd',
+    ]);
+    refuseUnknownKeys('SimpleConvNet options.conv', options.conv ?? {}, [
+      'filterNum',
+      'filterSize',
+      'pad',
+      'stride',
+    ]);
     const input = options.inputDim ?? [1, 28, 28];
     const conv = options.conv ?? {};
     const weightInitStd = options.weightInitStd ?? 0.01;

@@ -8,6 +8,7 @@
  * chunks, which are sized to take about that long; and it stops within one iteration, or
  * one evaluation chunk, of being asked.
  */
+import { refuseUnknownKeys } from './architecture.js';
 import type { Backend, Labels } from './backend.js';
 import { BackpropError, UsageError } from './errors.js';
 import type { Network } from './network.js';
@@ -154,6 +155,19 @@ export function checkTrainConfig(
 /** A measurement this quick is made of a stopped run's weights too (evalOnStop 'if-cheap'). */
 export const CHEAP_EVAL_MS = 2000;
 
+const TRAIN_CONFIG_KEYS: readonly (keyof TrainConfig)[] = [
+  'iters',
+  'batchSize',
+  'optimizer',
+  'random',
+  'iterPerEpoch',
+  'evalAtStart',
+  'evalOn',
+  'evalSamples',
+  'evalChunkSize',
+  'evalOnStop',
+];
+
 /** Trains `net` on `train`, measuring accuracy on both sets once an epoch (the book's 5.7.4 loop). */
 export async function trainNetwork(
   net: Network,
@@ -163,6 +177,8 @@ export async function trainNetwork(
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
   const { backend } = net;
+  refuseUnknownKeys('trainNetwork config', config, TRAIN_CONFIG_KEYS);
+  refuseUnknownKeys('trainNetwork hooks', hooks, ['onIteration', 'onEpoch', 'signal']);
   const trainSize = train.images.shape[0];
   const { iters, batchSize, iterPerEpoch } = checkTrainConfig(config, trainSize);
   const { random = net.random } = config;

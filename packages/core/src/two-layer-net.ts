@@ -3,10 +3,16 @@
  * comes from backpropagation: Affine1 → Relu1 → Affine2 → SoftmaxWithLoss. `predict`,
  * `loss`, `accuracy`, `numericalGradient` and `gradient` are the book's, in network.ts.
  */
-import type { Architecture } from './architecture.js';
+import { type Architecture, refuseUnknownKeys } from './architecture.js';
 import type { Backend } from './backend.js';
 import { UsageError } from './errors.js';
-import { checkSize, Network, type NetworkOptions } from './network.js';
+import {
+  checkSize,
+  NETWORK_OPTION_KEYS,
+  Network,
+  type NetworkOptions,
+  networkOptions,
+} from './network.js';
 
 export interface TwoLayerNetOptions extends NetworkOptions {
   inputSize?: number;
@@ -22,13 +28,20 @@ export class TwoLayerNet extends Network {
 
   constructor(backend: Backend, options: TwoLayerNetOptions = {}) {
     const architecture = TwoLayerNet.architecture(options);
-    super(backend, architecture, options);
+    super(backend, architecture, networkOptions(options));
     this.inputSize = architecture.input[0];
     this.hiddenSize = (architecture.layers[0] as { units: number }).units;
   }
 
   /** Its layer list: Affine → Relu → Affine, weights ~ weightInitStd · N(0, 1), biases 0, as the book's. */
   static architecture(options: TwoLayerNetOptions = {}): Architecture {
+    refuseUnknownKeys('TwoLayerNet options', options, [
+      ...NETWORK_OPTION_KEYS,
+      'inputSize',
+      'hiddenSize',
+      'outputSize',
+      'weightInitStd',
+    ]);
     const inputSize = checkSize('inputSize', options.inputSize ?? 784);
     const hiddenSize = checkSize('hiddenSize', options.hiddenSize ?? 50);
     const outputSize = checkSize('outputSize', options.outputSize ?? 10);
