@@ -112,6 +112,36 @@ describe('training on the real MNIST files (5.7.4)', () => {
     );
   });
 
+  it('counts a run in epochs, as TensorFlow.js and Keras do: epochs × (train size / batch)', async () => {
+    const { backend, net, random } = setup('float32');
+    // 600 training images in batches of 100: an epoch is 6 iterations
+    const train = toDataset(
+      backend,
+      mnist.train.images.subarray(0, 600 * 784),
+      mnist.train.labels.subarray(0, 600),
+      784,
+    );
+    const seen: number[] = [];
+    const result = await trainNetwork(
+      net,
+      train,
+      train,
+      { epochs: 3, random, evalOn: 'test', evalAtStart: false },
+      { onEpoch: (record) => seen.push(record.epoch) },
+    );
+    expect(result.completedIters).toBe(18);
+    // the book's schedule: measured as epochs 1 and 2 begin (iterations 6 and 12; 0 was
+    // turned off), and once more after the last iteration, the third epoch's end
+    expect(seen).toEqual([1, 2]);
+    expect(result.final?.testAccuracy).toBeGreaterThan(0.1);
+    await expect(trainNetwork(net, train, train, { epochs: 2, iters: 10 })).rejects.toThrow(
+      'give iters or epochs, not both (iters 10, epochs 2); an epoch is 6 iterations here',
+    );
+    await expect(trainNetwork(net, train, train, { epochs: 0.5 })).rejects.toThrow(
+      'epochs must be a whole number >= 1, got 0.5',
+    );
+  });
+
   it('[timing] gives the host a turn while it trains and measures: no gap longer than the loop allows', async () => {
     const { net, train, test, random } = setup('float64');
     let last = performance.now();

@@ -2,7 +2,7 @@
  * Options that refuse typos: every public options object, given a misspelled or unknown
  * key, throws a one-line UsageError naming the key, the near miss where there is one, and
  * what it takes. A key silently ignored is a setting its user believes they made
- * (`{ epochs: 2 }` ran 10 000 iterations; `useDropout` on MultiLayerNet built no dropout).
+ * (`{ epoch: 2 }` would run 10 000 iterations; `useDropout` on MultiLayerNet built no dropout).
  */
 import { CpuBackend } from '@backprop/backend-cpu';
 import { GpujsBackend } from '@backprop/backend-gpujs';
@@ -113,8 +113,8 @@ const mistakes: [string, () => unknown, RegExp][] = [
   ],
   [
     'trainNetwork config',
-    () => trainNetwork(tiny(), data(), data(), loose({ epochs: 2 })),
-    /trainNetwork config: unknown field 'epochs'; it takes iters, batchSize/,
+    () => trainNetwork(tiny(), data(), data(), loose({ epoch: 2 })),
+    /trainNetwork config: unknown field 'epoch' \(did you mean 'epochs'\?\); it takes iters, epochs, batchSize/,
   ],
   [
     'trainNetwork config',

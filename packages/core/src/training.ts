@@ -30,6 +30,11 @@ export interface StopSignal {
 export interface TrainConfig {
   /** Iterations (default 10 000, the book's). */
   iters?: number;
+  /**
+   * Or how many epochs: `epochs` × the iterations of an epoch (trainSize / batchSize, at
+   * least 1), as TensorFlow.js's `fit` and Keras count a run. Give one of the two.
+   */
+  epochs?: number;
   /** Samples a mini-batch, drawn with replacement (default 100). */
   batchSize?: number;
   /** How the weights move (default: SGD with the book's learning rate 0.1). */
@@ -128,16 +133,28 @@ export class TrainingDivergedError extends BackpropError {
 export function checkTrainConfig(
   config: Pick<
     TrainConfig,
-    'iters' | 'batchSize' | 'iterPerEpoch' | 'evalSamples' | 'evalChunkSize'
+    'iters' | 'epochs' | 'batchSize' | 'iterPerEpoch' | 'evalSamples' | 'evalChunkSize'
   >,
   trainSize: number,
 ): { iters: number; batchSize: number; iterPerEpoch: number } {
-  const { iters = 10_000, batchSize = 100 } = config;
-  if (!Number.isInteger(iters) || iters < 1) {
-    throw new UsageError(`iters must be a whole number >= 1, got ${iters}`);
-  }
+  const { batchSize = 100, epochs } = config;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > trainSize) {
     throw new UsageError(`batch size must be a whole number in 1…${trainSize}, got ${batchSize}`);
+  }
+  if (epochs !== undefined && config.iters !== undefined) {
+    throw new UsageError(
+      `give iters or epochs, not both (iters ${config.iters}, epochs ${epochs}); an epoch is ${Math.max(Math.floor(trainSize / batchSize), 1)} iterations here`,
+    );
+  }
+  if (epochs !== undefined && (!Number.isInteger(epochs) || epochs < 1)) {
+    throw new UsageError(`epochs must be a whole number >= 1, got ${epochs}`);
+  }
+  const iters =
+    epochs !== undefined
+      ? epochs * Math.max(Math.floor(trainSize / batchSize), 1)
+      : (config.iters ?? 10_000);
+  if (!Number.isInteger(iters) || iters < 1) {
+    throw new UsageError(`iters must be a whole number >= 1, got ${iters}`);
   }
   const iterPerEpoch = config.iterPerEpoch ?? Math.max(Math.floor(trainSize / batchSize), 1);
   if (!Number.isInteger(iterPerEpoch) || iterPerEpoch < 0) {
@@ -157,6 +174,7 @@ export const CHEAP_EVAL_MS = 2000;
 
 const TRAIN_CONFIG_KEYS: readonly (keyof TrainConfig)[] = [
   'iters',
+  'epochs',
   'batchSize',
   'optimizer',
   'random',
