@@ -44,6 +44,24 @@ export interface LayerCheck extends CaseOutcome {
 const H = 1e-5;
 
 /**
+ * d/dv of f at v, for each element of v, by (f(v + h) − f(v − h)) / 2h (the book's
+ * numerical_gradient), moving one element at a time and putting it back.
+ */
+export function numerical(f: (values: Float64Array) => number, values: Float64Array): Float64Array {
+  const grad = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const original = values[i];
+    values[i] = original + H;
+    const plus = f(values);
+    values[i] = original - H;
+    const minus = f(values);
+    values[i] = original;
+    grad[i] = (plus - minus) / (2 * H);
+  }
+  return grad;
+}
+
+/**
  * Gradient-checks the layer `spec` describes on `backend`: builds it (as a network would,
  * through its descriptor) on a batch of `options.input` samples, runs forward and
  * backward, and compares dx and each parameter's gradient with the float64 numerical
@@ -176,19 +194,6 @@ export async function gradientCheckLayer<S extends LayerSpecBase>(
       built.release();
     }
   };
-  const numerical = (values: Float64Array, f: (v: Float64Array) => number) => {
-    const grad = new Float64Array(values.length);
-    for (let i = 0; i < values.length; i++) {
-      const original = values[i];
-      values[i] = original + H;
-      const plus = f(values);
-      values[i] = original - H;
-      const minus = f(values);
-      values[i] = original;
-      grad[i] = (plus - minus) / (2 * H);
-    }
-    return grad;
-  };
   const tolerance = (expected: Float64Array) => {
     // float64: the central difference's own error (~1e-10), with room; float32: plus the
     // rounding of a sum of `terms` products, (terms + 2)·u, relative to the largest entry
@@ -204,14 +209,14 @@ export async function gradientCheckLayer<S extends LayerSpecBase>(
   compare(
     'dx',
     dx,
-    numerical(Float64Array.from(x), (v) => loss(v)),
+    numerical((v) => loss(v), Float64Array.from(x)),
   );
   for (const [name, grad] of grads) {
     const values = Float64Array.from(params.get(name)?.values ?? []);
     compare(
       `d${name}`,
       grad,
-      numerical(values, (v) => loss(x, [name, v])),
+      numerical((v) => loss(x, [name, v]), values),
     );
   }
   o.close?.();

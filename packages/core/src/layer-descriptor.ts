@@ -166,3 +166,45 @@ export function fromForward(cached: Tensor | null, layer: string): Tensor {
   }
   return cached;
 }
+
+/** A pooling layer's spec: windows of size×size (or [height, width]) moving `stride` (default: the height). */
+export interface PoolingWindowSpec {
+  size: number | [number, number];
+  stride?: number;
+  pad?: number;
+}
+
+/**
+ * A pooling spec checked against a sample of images `input`: its window, the output
+ * [C, OH, OW], and the most values a sample's windows take as rows — what max and average
+ * pooling both build from.
+ */
+export function poolingWindow(
+  where: string,
+  spec: PoolingWindowSpec,
+  input: readonly number[],
+): { window: Window; output: number[]; largest: number } {
+  const [height, width] = pair(where, 'size', spec.size);
+  const stride = whole(where, 'stride', spec.stride ?? height);
+  const pad = whole(where, 'pad', spec.pad ?? 0, 0);
+  const [channels] = images(where, input);
+  const window = { height, width, stride, pad };
+  const d = windowFits(where, input, window);
+  return {
+    window,
+    output: [channels, d.outHeight, d.outWidth],
+    largest: channels * d.outHeight * d.outWidth * height * width, // the windows as rows
+  };
+}
+
+/** A layer list's numbers HEIGHT [WIDTH] as a spec's size: one number when square. */
+export function sizeOfWords(height: number, width = height): number | [number, number] {
+  return height === width ? height : [height, width];
+}
+
+/** A window in words: `5×5`, `3×3 stride 2 pad 1` (`?` for a field not yet checked). */
+export function describeWindow(spec: PoolingWindowSpec): string {
+  const n = (value: unknown) => (value === undefined ? '?' : String(value));
+  const [h, w] = Array.isArray(spec.size) ? spec.size : [spec.size, spec.size];
+  return `${n(h)}×${n(w)}${spec.stride ? ` stride ${spec.stride}` : ''}${spec.pad ? ` pad ${spec.pad}` : ''}`;
+}

@@ -15,13 +15,16 @@ import type { Backend, Labels } from './backend.js';
 import { CROSS_ENTROPY_DELTA } from './contract.js';
 import { ShapeError, UsageError } from './errors.js';
 import {
+  describeWindow,
   fraction,
   fromForward,
   images,
   initScale,
   type LayerDescriptor,
   pair,
+  poolingWindow,
   releaseAll,
+  sizeOfWords,
   type WeightInit,
   whole,
   windowFits,
@@ -343,10 +346,10 @@ export const convolutionDescriptor: LayerDescriptor<ConvolutionSpec> = {
   keys: ['filters', 'size', 'stride', 'pad', 'weightInit'],
   words: 'conv FILTERS HEIGHT [WIDTH] [stride=S] [pad=P]',
   readsImages: true,
-  parse: ([filters, height, width = height], options) => ({
+  parse: ([filters, height, width], options) => ({
     type: 'conv',
     filters,
-    size: height === width ? height : [height, width],
+    size: sizeOfWords(height, width),
     ...options,
   }),
   describe: (spec) => `conv ${spec.filters ?? '?'} ${describeWindow(spec)}`,
@@ -368,13 +371,6 @@ export const convolutionDescriptor: LayerDescriptor<ConvolutionSpec> = {
     };
   },
 };
-
-/** A window in words: `5×5`, `3×3 stride 2 pad 1` (`?` for a field not yet checked). */
-function describeWindow(spec: { size: number | [number, number]; stride?: number; pad?: number }) {
-  const n = (value: unknown) => (value === undefined ? '?' : String(value));
-  const [h, w] = Array.isArray(spec.size) ? spec.size : [spec.size, spec.size];
-  return `${n(h)}×${n(w)}${spec.stride ? ` stride ${spec.stride}` : ''}${spec.pad ? ` pad ${spec.pad}` : ''}`;
-}
 
 /**
  * 7.4.4 — max pooling over images [N, C, H, W]: each window's largest value; backward
@@ -438,23 +434,15 @@ export const poolingDescriptor: LayerDescriptor<PoolingSpec> = {
   keys: ['size', 'stride', 'pad'],
   words: 'pool HEIGHT [WIDTH] [stride=S] [pad=P]',
   readsImages: true,
-  parse: ([height, width = height], options) => ({
+  parse: ([height, width], options) => ({
     type: 'pool',
-    size: height === width ? height : [height, width],
+    size: sizeOfWords(height, width),
     ...options,
   }),
   describe: (spec) => `pool ${describeWindow(spec)}`,
   build(spec, input, { backend, where }) {
-    const [height, width] = pair(where, 'size', spec.size);
-    const stride = whole(where, 'stride', spec.stride ?? height);
-    const pad = whole(where, 'pad', spec.pad ?? 0, 0);
-    const [channels] = images(where, input);
-    const d = windowFits(where, input, { height, width, stride, pad });
-    return {
-      layer: new Pooling(backend, { height, width, stride, pad }),
-      output: [channels, d.outHeight, d.outWidth],
-      largest: channels * d.outHeight * d.outWidth * height * width, // the windows as rows
-    };
+    const { window, output, largest } = poolingWindow(where, spec, input);
+    return { layer: new Pooling(backend, window), output, largest };
   },
 };
 

@@ -23,26 +23,9 @@ import {
 } from '@backprop/core';
 import type { ConformanceCase } from '../case.js';
 import { Check, type Tolerance } from '../check.js';
-import { gradientCheckLayer } from '../check-layer.js';
+import { gradientCheckLayer, numerical } from '../check-layer.js';
 import type { CaseContext } from '../context.js';
 import { oneHot } from './kernels.js';
-
-const H = 1e-5;
-
-/** d/dv of f at v, for each element of v, by (f(v + h) − f(v − h)) / 2h. */
-function numerical(f: (values: Float64Array) => number, values: Float64Array): Float64Array {
-  const grad = new Float64Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const original = values[i];
-    values[i] = original + H;
-    const plus = f(values);
-    values[i] = original - H;
-    const minus = f(values);
-    values[i] = original;
-    grad[i] = (plus - minus) / (2 * H);
-  }
-  return grad;
-}
 
 /** Σ r ⊙ out, computed on the oracle: a scalar whose gradient with respect to out is r. */
 function weightedSum(oracle: Backend, out: Tensor, r: Float64Array): number {

@@ -7,13 +7,12 @@
 import { registerLayer } from '../architecture.js';
 import type { Backend } from '../backend.js';
 import {
+  describeWindow,
   fromForward,
-  images,
   type LayerDescriptor,
-  pair,
+  poolingWindow,
   releaseAll,
-  whole,
-  windowFits,
+  sizeOfWords,
 } from '../layer-descriptor.js';
 import type { Layer } from '../layers.js';
 import type { Tensor } from '../tensor.js';
@@ -107,22 +106,15 @@ export const avgPoolingDescriptor: LayerDescriptor<AvgPoolingSpec> = {
   keys: ['size', 'stride', 'pad'],
   words: 'avgpool HEIGHT [WIDTH] [stride=S] [pad=P]',
   readsImages: true,
-  parse: ([height, width = height], options) => ({
+  parse: ([height, width], options) => ({
     type: 'avgpool',
-    size: height === width ? height : [height, width],
+    size: sizeOfWords(height, width),
     ...options,
   }),
+  describe: (spec) => `avgpool ${describeWindow(spec)}`,
   build(spec, input, { backend, where }) {
-    const [height, width] = pair(where, 'size', spec.size);
-    const stride = whole(where, 'stride', spec.stride ?? height);
-    const pad = whole(where, 'pad', spec.pad ?? 0, 0);
-    const [channels] = images(where, input);
-    const d = windowFits(where, input, { height, width, stride, pad });
-    return {
-      layer: new AvgPooling(backend, { height, width, stride, pad }),
-      output: [channels, d.outHeight, d.outWidth],
-      largest: channels * d.outHeight * d.outWidth * height * width, // the windows as rows
-    };
+    const { window, output, largest } = poolingWindow(where, spec, input);
+    return { layer: new AvgPooling(backend, window), output, largest };
   },
   // windows that overlap, one not square, and padding
   example: { spec: { type: 'avgpool', size: [3, 2], stride: 2, pad: 1 }, input: [2, 5, 4] },
