@@ -51,6 +51,8 @@ export type LayerSpec = LayerSpecs[keyof LayerSpecs];
  * command line all read it.
  */
 const registry = new Map<string, LayerDescriptor>();
+/** What each registered layer's `words` allow, read once at registration. */
+const grammars = new Map<string, Grammar>();
 
 /**
  * Adds a kind of layer, so that networks are built from its spec, layer lists name it and
@@ -90,7 +92,7 @@ export function registerLayer<S extends LayerSpecBase>(descriptor: LayerDescript
   if (typeof d.words !== 'string' || d.words.split(/\s+/)[0] !== d.type) {
     throw new UsageError(`${where}: words must start with its type, e.g. '${d.type} [alpha=A]'`);
   }
-  wordsGrammar(d); // its words must read
+  grammars.set(d.type, wordsGrammar(d)); // its words must read
   registry.set(d.type, d);
 }
 
@@ -232,8 +234,14 @@ export function describe(spec: LayerSpecBase): string {
 }
 
 /** What a layer's `words` allow: how many numbers, and which `key=` options. */
-function wordsGrammar(descriptor: LayerDescriptor): { min: number; max: number; keys: string[] } {
-  const grammar = { min: 0, max: 0, keys: [] as string[] };
+interface Grammar {
+  min: number;
+  max: number;
+  keys: string[];
+}
+
+function wordsGrammar(descriptor: LayerDescriptor): Grammar {
+  const grammar: Grammar = { min: 0, max: 0, keys: [] };
   for (const word of descriptor.words.split(/\s+/).slice(1)) {
     const option = /^\[([A-Za-z]\w*)=[A-Z]+\]$/.exec(word);
     if (option) grammar.keys.push(option[1]);
@@ -281,7 +289,7 @@ export function parseLayers(text: string): LayerSpec[] {
       if (key === undefined) numbers.push(n);
       else options[key] = n;
     }
-    const { min, max, keys } = wordsGrammar(descriptor);
+    const { min, max, keys } = grammars.get(descriptor.type) as Grammar;
     const { type } = descriptor;
     const bad = Object.keys(options).find((k) => !keys.includes(k));
     if (numbers.length < min || numbers.length > max || bad !== undefined) {

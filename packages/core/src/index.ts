@@ -118,6 +118,7 @@ export {
   type BatchNormalizationOptions,
   type BatchNormalizationSpec,
   batchNormalizationDescriptor,
+  batchNormParams,
   Convolution,
   type ConvolutionOptions,
   type ConvolutionSpec,

@@ -15,6 +15,7 @@ import type { Backend, Labels } from './backend.js';
 import { CROSS_ENTROPY_DELTA } from './contract.js';
 import { ShapeError, UsageError } from './errors.js';
 import {
+  type BuildContext,
   describeWindow,
   fraction,
   fromForward,
@@ -621,24 +622,33 @@ export const batchNormalizationDescriptor: LayerDescriptor<BatchNormalizationSpe
   keys: ['momentum'],
   words: 'batchnorm [momentum=M]',
   build(spec, input, ctx) {
-    const features = sizeOf(input);
-    const gammaName = ctx.numbered('gamma');
-    const n = gammaName.slice('gamma'.length); // its running statistics share gamma's number
-    const gamma = ctx.make(gammaName, [features], { value: 1 });
-    const beta = ctx.make(ctx.numbered('beta'), [features], { value: 0 });
-    const runningMean = ctx.make(`runningMean${n}`, [features], { value: 0 });
-    const runningVar = ctx.make(`runningVar${n}`, [features], { value: 0 });
-    const momentum = fraction(ctx.where, 'momentum', spec.momentum ?? 0.9);
-    return {
-      layer: new BatchNormalization(ctx.backend, gamma, beta, {
-        momentum,
-        runningMean,
-        runningVar,
-      }),
-      output: [...input],
-    };
+    const { gamma, beta, options } = batchNormParams(ctx, sizeOf(input), spec.momentum);
+    return { layer: new BatchNormalization(ctx.backend, gamma, beta, options), output: [...input] };
   },
 };
+
+/**
+ * γ, β and the running statistics of a batch normalization over `size` values, named as
+ * the book names them (gamma1, beta1, runningMean1, runningVar1: the statistics share γ's
+ * number), and its momentum checked: what BatchNormalization and BatchNorm2d both build.
+ */
+export function batchNormParams(
+  ctx: BuildContext,
+  size: number,
+  momentum = 0.9,
+): { gamma: Tensor; beta: Tensor; options: Required<BatchNormalizationOptions> } {
+  const gammaName = ctx.numbered('gamma');
+  const n = gammaName.slice('gamma'.length);
+  return {
+    gamma: ctx.make(gammaName, [size], { value: 1 }),
+    beta: ctx.make(ctx.numbered('beta'), [size], { value: 0 }),
+    options: {
+      runningMean: ctx.make(`runningMean${n}`, [size], { value: 0 }),
+      runningVar: ctx.make(`runningVar${n}`, [size], { value: 0 }),
+      momentum: fraction(ctx.where, 'momentum', momentum),
+    },
+  };
+}
 
 /**
  * 6.4.3 — dropout: in training each value is kept where a uniform draw exceeds `ratio`

@@ -8,8 +8,13 @@
 import { registerLayer } from '../architecture.js';
 import type { Backend } from '../backend.js';
 import { ShapeError } from '../errors.js';
-import { fraction, images, type LayerDescriptor, releaseAll } from '../layer-descriptor.js';
-import { BatchNormalization, type BatchNormalizationOptions, type Layer } from '../layers.js';
+import { images, type LayerDescriptor, releaseAll } from '../layer-descriptor.js';
+import {
+  BatchNormalization,
+  type BatchNormalizationOptions,
+  batchNormParams,
+  type Layer,
+} from '../layers.js';
 import { formatShape } from '../shapes.js';
 import type { Tensor } from '../tensor.js';
 
@@ -97,17 +102,8 @@ export const batchNorm2dDescriptor: LayerDescriptor<BatchNorm2dSpec> = {
   build(spec, input, ctx) {
     const [channels] = images(ctx.where, input);
     // the book's names, numbered with BatchNormalization's: gamma1, beta1, runningMean1, …
-    const gammaName = ctx.numbered('gamma');
-    const n = gammaName.slice('gamma'.length);
-    const gamma = ctx.make(gammaName, [channels], { value: 1 });
-    const beta = ctx.make(ctx.numbered('beta'), [channels], { value: 0 });
-    const runningMean = ctx.make(`runningMean${n}`, [channels], { value: 0 });
-    const runningVar = ctx.make(`runningVar${n}`, [channels], { value: 0 });
-    const momentum = fraction(ctx.where, 'momentum', spec.momentum ?? 0.9);
-    return {
-      layer: new BatchNorm2d(ctx.backend, gamma, beta, { momentum, runningMean, runningVar }),
-      output: [...input],
-    };
+    const { gamma, beta, options } = batchNormParams(ctx, channels, spec.momentum);
+    return { layer: new BatchNorm2d(ctx.backend, gamma, beta, options), output: [...input] };
   },
   example: { spec: { type: 'batchnorm2d' }, input: [3, 4, 5] },
 };
