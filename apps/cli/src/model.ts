@@ -13,12 +13,30 @@ import {
   type Network,
 } from '@backprop/core';
 
-/** The network saved in `file` (either form), on `backend`; any fault names the file. */
-export function loadModel(backend: Backend, file: string): Network {
+/** A model file as read from disk, before any backend: see `readModel`. */
+export interface SavedModel {
+  file: string;
+  json: unknown;
+  /** The compact form's values, from the weights file its header names. */
+  weights?: Uint8Array;
+}
+
+/**
+ * Reads `file` (either form) without building it: a missing or broken file is the cheap
+ * mistake, so the commands read it before MNIST and before any backend starts.
+ */
+export function readModel(file: string): SavedModel {
   const json = readModelFile(file);
   // the compact form: a header whose values are in a binary file beside it
   return isModelHeader(json)
-    ? modelFromBinary(backend, json, readWeights(file, json.weights?.file), file)
+    ? { file, json, weights: readWeights(file, json.weights?.file) }
+    : { file, json };
+}
+
+/** The network `readModel` read, on `backend`; any fault in its contents names the file. */
+export function loadModel(backend: Backend, { file, json, weights }: SavedModel): Network {
+  return isModelHeader(json) && weights
+    ? modelFromBinary(backend, json, weights, file)
     : modelFromJSON(backend, json, file);
 }
 

@@ -8,7 +8,7 @@ import { createBackend } from '@backprop/backends';
 import { datasetAccuracy, toDataset } from '@backprop/core';
 import { loadMnist } from '@backprop/mnist';
 import { describe, expect, it } from 'vitest';
-import { loadModel } from '../src/model.js';
+import { loadModel, readModel } from '../src/model.js';
 
 const fixtures = fileURLToPath(new URL('fixtures/models-before-v3/', import.meta.url));
 
@@ -35,7 +35,7 @@ describe('model files written before version 3', async () => {
   const data = toDataset(backend, test.images, test.labels, test.features);
   for (const [file, network, accuracy] of MODELS) {
     it(`${file} loads as ${network} and evaluates to ${accuracy}, as when it was written`, async () => {
-      const net = loadModel(backend, `${fixtures}${file}`);
+      const net = loadModel(backend, readModel(`${fixtures}${file}`));
       const { name, input, layers } = net.architecture;
       const words = layers.map((l) => ('units' in l ? `${l.type} ${l.units}` : l.type));
       expect(`${name} [${input}] ${words.join(' ')}`).toBe(network);

@@ -281,13 +281,13 @@ async function conformance(choices: string[], base: string, cases?: string[]): P
       () => backend,
       {
         mnist: () => mnist,
-        // 10 000 iterations a backend would take minutes in a page: 200, with evaluations
+        // 2 000 iterations a backend would take a minute in a page: 200, with evaluations
         // among them, show a lost handle or texture at once (the count grows by one each
-        // iteration); the 10 000-iteration runs are Node's, for every backend Node has
+        // iteration); the 2 000-iteration runs are Node's, for every backend Node has
         leakIterations: 200,
         leakIterationsReason: software
           ? 'in a page, on a software GPU adapter'
-          : 'in a page: Node runs 10 000 where the backend runs there',
+          : 'in a page: Node runs 2 000 where the backend runs there',
         looser: conformanceAllowances(parseBackendChoice(choice).name),
         only: cases,
       },

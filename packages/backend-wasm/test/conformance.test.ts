@@ -7,7 +7,7 @@ import { WasmBackend } from '../src/index.js';
 setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 // Linear memory must stop growing once training has run an iteration (the suite's
-// resources case watches memoryBytes and bytesInUse over 10 000 iterations). Both builds
+// resources case watches memoryBytes and bytesInUse over 2 000 iterations). Both builds
 // and both kinds of run: relaxed SIMD on four threads — four even on a 2-core machine —
 // with every product and gather shared however small (threadedFrom 0), so each split is
 // checked; plain SIMD on one thread. (The bit-identity test in threads.test.ts runs both

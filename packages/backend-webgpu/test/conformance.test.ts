@@ -17,7 +17,7 @@ await defineConformanceSuiteWhereAvailable(
     },
     // A software adapter runs ~20 dispatches a step at a few ms each: a lost buffer grows
     // the pool's count at once, so 100 iterations (two evaluations among them) show a
-    // leak in ~20 s; the same code runs the full 10 000 on a hardware adapter.
+    // leak in ~20 s; the same code runs the full 2 000 on a hardware adapter.
     ...(/software/.test(backend.description)
       ? { leakIterations: 100, leakIterationsReason: 'a software adapter: ~0.2 s an iteration' }
       : {}),

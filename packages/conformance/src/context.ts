@@ -17,7 +17,7 @@ export interface ConformanceOptions {
   /** Where the cases get MNIST (default: `loadMnist()` from the files on disk; a web page passes what it fetched). */
   mnist?: () => Mnist;
   /**
-   * Training iterations in the leak case (default 10 000). A slow engine may run fewer,
+   * Training iterations in the leak case (default 2 000). A slow engine may run fewer,
    * saying why in `leakIterationsReason`; the report shows the count it ran.
    */
   leakIterations?: number;

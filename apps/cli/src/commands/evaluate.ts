@@ -2,7 +2,7 @@ import { DataError, datasetAccuracy, formatShape, toDataset, UsageError } from '
 import { type FlagSpec, parseFlags, pathFlag, wholeNumber } from '../args.js';
 import { BACKEND_LIST, backendFromFlags } from '../backends.js';
 import { classesOf, readData } from '../data.js';
-import { loadModel } from '../model.js';
+import { loadModel, readModel } from '../model.js';
 
 export const evaluateHelp = `backprop evaluate — a saved model's accuracy on the MNIST test set
 
@@ -35,14 +35,17 @@ export async function evaluate(argv: string[]): Promise<number> {
   const index = values.index === undefined ? undefined : wholeNumber('index', values.index, 0, 0);
   const dataDir = pathFlag('data-dir', values['data-dir']);
 
+  // the model first: a wrong file is told before the 60 000 images are read
+  const saved = readModel(modelFile);
+  const backend = await backendFromFlags(values);
+  const net = loadModel(backend, saved);
   const { test } = readData(dataDir);
   if (index !== undefined && index >= test.count) {
+    net.dispose();
     throw new UsageError(
       `--index must be below ${test.count}, the number of test images; got ${index}`,
     );
   }
-  const backend = await backendFromFlags(values);
-  const net = loadModel(backend, modelFile);
   const inputSize = net.inputShape.reduce((a, b) => a * b, 1);
   if (test.features !== inputSize) {
     net.dispose();

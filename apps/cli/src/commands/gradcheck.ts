@@ -9,7 +9,7 @@ import {
 import { type FlagSpec, parseFlags, pathFlag, positiveNumber, wholeNumber } from '../args.js';
 import { BACKEND_LIST, backendFromFlags } from '../backends.js';
 import { classesOf, readData } from '../data.js';
-import { loadModel } from '../model.js';
+import { loadModel, readModel, type SavedModel } from '../model.js';
 import { architectureFromFlags, networkFlags, networkHelp } from '../network-flags.js';
 
 /** Entries of each parameter compared by default: SimpleConvNet's whole check in seconds. */
@@ -76,11 +76,13 @@ export async function gradcheck(argv: string[]): Promise<number> {
       ? Number.POSITIVE_INFINITY
       : wholeNumber('max-entries', values['max-entries'], DEFAULT_MAX_ENTRIES);
   const modelFile = pathFlag('model', values.model);
-  const { train, test } = readData(pathFlag('data-dir', values['data-dir']));
   if (modelFile !== undefined) {
     const clash = ['seed', ...Object.keys(networkFlags)].find((flag) => values[flag] !== undefined);
     if (clash) throw new UsageError(`--model brings its network and weights; leave out --${clash}`);
   }
+  // a wrong model file is told before the 60 000 images are read
+  const saved = modelFile === undefined ? undefined : readModel(modelFile);
+  const { train, test } = readData(pathFlag('data-dir', values['data-dir']));
   const architecture =
     modelFile === undefined
       ? architectureFromFlags(values, {
@@ -98,7 +100,7 @@ export async function gradcheck(argv: string[]): Promise<number> {
 
   const net = architecture
     ? new Network(backend, architecture, { seed })
-    : loadModel(backend, modelFile as string);
+    : loadModel(backend, saved as SavedModel);
   const x = backend.tensor(train.images.subarray(0, samples * train.features), [
     samples,
     train.features,
