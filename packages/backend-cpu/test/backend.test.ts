@@ -180,9 +180,9 @@ describe('values', () => {
     );
   });
 
-  it('prints as what it is, not as the backend’s internals', () => {
+  it('prints as what it is, its rows as numpy prints them, not the backend’s internals', () => {
     const x = t([1, 2, 3], [3]);
-    expect(String(x)).toBe('Tensor(cpu float64 [3]: 1, 2, 3)');
+    expect(String(x)).toBe('Tensor [3] float64 on cpu\n[1, 2, 3]');
     expect(
       inspect(
         t(
@@ -190,9 +190,17 @@ describe('values', () => {
           [4, 5],
         ),
       ),
-    ).toBe('Tensor(cpu float64 [4,5]: 0, 0.333333, 0.666667, 1, 1.33333, 1.66667, … 14 more)');
+    ).toBe(
+      [
+        'Tensor [4,5] float64 on cpu',
+        '[[         0, 0.33333333, 0.66666667,          1,  1.3333333],',
+        ' [ 1.6666667,          2,  2.3333333,  2.6666667,          3],',
+        ' [ 3.3333333,  3.6666667,          4,  4.3333333,  4.6666667],',
+        ' [         5,  5.3333333,  5.6666667,          6,  6.3333333]]',
+      ].join('\n'),
+    );
     x.dispose();
-    expect(`${x}`).toBe('Tensor(cpu float64 [3], disposed)');
+    expect(`${x}`).toBe('Tensor [3] float64 on cpu, disposed');
   });
 
   it('is closed for good once closed', () => {

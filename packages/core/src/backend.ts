@@ -26,6 +26,7 @@ import {
 } from './contract.js';
 import { BackendError, ShapeError, TensorStateError, ValueError } from './errors.js';
 import { GatherMap, type GatherTables, gatherTables } from './gather-map.js';
+import { type NestedNumbers, nest, SUMMARY_THRESHOLD } from './print.js';
 import {
   addBiasShape,
   broadcastShapes,
@@ -45,7 +46,7 @@ import {
   sameShape,
   sizeOf,
 } from './shapes.js';
-import { Tensor, type TensorData, type ValueFacts } from './tensor.js';
+import { Tensor, type TensorStore, type ValueFacts } from './tensor.js';
 import { im2colIndex, permuteIndex, poolIndex, type Window, windowDims } from './window.js';
 
 export type { MatmulOptions } from './shapes.js';
@@ -58,7 +59,16 @@ export type Labels = Tensor;
  * reading, writing and reshaping it, and gatherRows, which the backend answers with whole
  * rows (gpu.js copies them on the host), so a dataset of any size trains.
  */
-const ANY_SIZE = new Set(['read', 'item', 'readSync', 'write', 'reshape', 'dispose', 'gatherRows']);
+const ANY_SIZE = new Set([
+  'read',
+  'item',
+  'readSync',
+  'print',
+  'write',
+  'reshape',
+  'dispose',
+  'gatherRows',
+]);
 
 /** The maps the window kernels compose from, kept by shape (layers repeat a few shapes). */
 const CACHED_MAPS = 64;
@@ -107,18 +117,34 @@ export class Backend<K extends KernelBackend = KernelBackend> {
     const facts = checkTensorValues(values, shape, this.dtype);
     // An upload may hold more than maxValues (a dataset): only reading it and gatherRows,
     // which takes whole rows, may touch it (see `own`).
-    return this.wrap(this.kernels.upload(values, shape), shape, facts, false);
+    const t = this.wrap(this.kernels.upload(values, shape), shape, facts, false);
+    // a small upload keeps a host copy, so that it prints on a device read only asynchronously
+    if (!this.kernels.downloadSync && t.size <= SUMMARY_THRESHOLD)
+      t.store.host =
+        this.dtype === 'float32' ? Float32Array.from(values) : Float64Array.from(values);
+    return t;
   }
 
   /** A copy of the values, in the backend's dtype. */
   read(t: Tensor): Promise<FloatArray> {
-    const data = this.own('read', t).data;
+    const data = this.own('read', t).store;
     return this.kernels.download(data.storage, data.size);
+  }
+
+  /** The values nested by the shape: `[[1, 2, 3], [4, 5, 6]]` for [2,3] (TensorFlow.js's `array()`). */
+  async array(t: Tensor): Promise<NestedNumbers> {
+    return nest(await this.read(t), t.shape);
+  }
+
+  /** Prints the tensor with its values, read from wherever they are (`console.log(t)` shows them where a synchronous read is possible). */
+  print(t: Tensor): Promise<void> {
+    this.own('print', t);
+    return t.print();
   }
 
   /** The one value of a one-value tensor (a loss, an accuracy), as PyTorch's `item()`. */
   async item(t: Tensor): Promise<number> {
-    const size = this.own('item', t).data.size;
+    const size = this.own('item', t).store.size;
     if (size !== 1) {
       throw new ShapeError(
         'item',
@@ -135,7 +161,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
 
   /** The same, synchronously, where the backend can (`canReadSync`). */
   readSync(t: Tensor): FloatArray {
-    const data = this.own('readSync', t).data;
+    const data = this.own('readSync', t).store;
     if (!this.kernels.downloadSync) {
       throw new BackendError(
         `readSync: the ${this.name} backend reads values back only asynchronously; use await backend.read(t)`,
@@ -146,9 +172,10 @@ export class Backend<K extends KernelBackend = KernelBackend> {
 
   /** Overwrites `values.length` elements starting at flat index `offset` (the numerical gradient nudges one). */
   write(t: Tensor, values: ArrayLike<number>, offset = 0): void {
-    const data = this.own('write', t).data;
+    const data = this.own('write', t).store;
     const facts = checkWrite(t, values, offset, this.dtype);
     this.kernels.write(data.storage, values, offset);
+    data.host?.set(values, offset);
     // Each element now holds either an old value or a written one: both ranges together bound them.
     data.facts = data.facts && {
       whole: data.facts.whole && facts.whole,
@@ -159,7 +186,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
 
   /** A new handle on the same values in another shape of the same size: a write through either shows in both. */
   reshape(t: Tensor, shape: Shape): Tensor {
-    const data = this.own('reshape', t).data;
+    const data = this.own('reshape', t).store;
     checkReshape(t, shape);
     data.refs++;
     return this.handle(data, shape);
@@ -172,7 +199,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
     t.disposed = true;
     this.live--;
     for (const scope of this.scopes) scope.delete(t);
-    if (--t.data.refs === 0) this.kernels.free(t.data.storage);
+    if (--t.store.refs === 0) this.kernels.free(t.store.storage);
   }
 
   /** How many handles are alive: the number leak tests watch. */
@@ -214,8 +241,8 @@ export class Backend<K extends KernelBackend = KernelBackend> {
    * `source` is used up. Reshapes of `target` see the new values.
    */
   assign(target: Tensor, source: Tensor): void {
-    const to = this.own('assign', target).data;
-    const from = this.own('assign', source).data;
+    const to = this.own('assign', target).store;
+    const from = this.own('assign', source).store;
     checkSameShape('assign', target, source, ['target', 'source']);
     if (from === to) {
       this.dispose(source);
@@ -231,6 +258,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
     this.kernels.free(to.storage);
     to.storage = from.storage;
     to.facts = from.facts;
+    to.host = from.host;
     // the source handle goes, its storage now the target's
     source.disposed = true;
     this.live--;
@@ -312,12 +340,12 @@ export class Backend<K extends KernelBackend = KernelBackend> {
 
   /** The rows of x at `indices`, in that order: [m,n] or [m] → [indices.length, n] or [indices.length]. */
   gatherRows(x: Tensor, indices: ArrayLike<number>): Tensor {
-    const storage = this.own('gatherRows', x).data.storage;
+    const storage = this.own('gatherRows', x).store.storage;
     const shape = gatherShape(x, indices);
     const width = shape.length === 2 ? shape[1] : 1;
     const rows = this.kernels.gatherRows(storage, Int32Array.from(indices), width);
     // every gathered value is one of x's: what was known of them still holds
-    return this.wrap(rows, shape, x.data.facts);
+    return this.wrap(rows, shape, x.store.facts);
   }
 
   /**
@@ -337,7 +365,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
    * sample; the result is [batch, map.outSize] (0 where the map says −1).
    */
   gather(x: Tensor, map: GatherMap): Tensor {
-    const X = this.own('gather', x).data.storage;
+    const X = this.own('gather', x).store.storage;
     const dims = this.gatherDims('gather', x, map, map.inSize, 'the map reads');
     return this.wrap(this.kernels.gather(X, this.mapStorage(map), dims), [dims.batch, map.outSize]);
   }
@@ -348,7 +376,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
    * backward of every gather (col2im is this with im2col's map).
    */
   scatterAdd(values: Tensor, map: GatherMap): Tensor {
-    const V = this.own('scatterAdd', values).data.storage;
+    const V = this.own('scatterAdd', values).store.storage;
     const dims = this.gatherDims('scatterAdd', values, map, map.outSize, 'the map writes');
     return this.wrap(this.kernels.scatterAdd(V, this.mapStorage(map), dims), [
       dims.batch,
@@ -397,7 +425,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
 
   /** The sum over rows, one value a column: [m,n] → [n] (the bias gradient). */
   sumColumns(x: Tensor): Tensor {
-    const X = this.own('sumColumns', x).data.storage;
+    const X = this.own('sumColumns', x).store.storage;
     const [m, n] = matrixShape('sumColumns', x);
     if (this.kernels.sumColumns) return this.wrap(this.kernels.sumColumns(X, m, n), [n]);
     return composed.sumColumns(this, x);
@@ -405,7 +433,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
 
   /** max(x, 0). */
   relu(x: Tensor): Tensor {
-    const X = this.own('relu', x).data.storage;
+    const X = this.own('relu', x).store.storage;
     if (this.kernels.relu) return this.wrap(this.kernels.relu(X, x.size), x.shape);
     return composed.relu(this, x);
   }
@@ -421,7 +449,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
 
   /** 1 / (1 + exp(−x)). */
   sigmoid(x: Tensor): Tensor {
-    const X = this.own('sigmoid', x).data.storage;
+    const X = this.own('sigmoid', x).store.storage;
     if (this.kernels.sigmoid) return this.wrap(this.kernels.sigmoid(X, x.size), x.shape);
     return composed.sigmoid(this, x);
   }
@@ -437,7 +465,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
 
   /** Row-wise softmax, stable (each row's max subtracted first): the probabilities of a prediction. */
   softmax(x: Tensor): Tensor {
-    const X = this.own('softmax', x).data.storage;
+    const X = this.own('softmax', x).store.storage;
     const [m, n] = matrixShape('softmax', x);
     if (this.kernels.softmax) return this.wrap(this.kernels.softmax(X, m, n), [m, n]);
     return composed.softmax(this, x);
@@ -457,8 +485,8 @@ export class Backend<K extends KernelBackend = KernelBackend> {
       throw new ValueError('softmaxCrossEntropy', `delta must be a number >= 0, got ${delta}`);
     if (this.kernels.softmaxCrossEntropy) {
       const [probs, loss] = this.kernels.softmaxCrossEntropy(
-        logits.data.storage,
-        labels.data.storage,
+        logits.store.storage,
+        labels.store.storage,
         dims,
         delta,
       );
@@ -473,7 +501,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
     const override = this.kernels.softmaxCrossEntropyBackward;
     if (override)
       return this.wrap(
-        override.call(this.kernels, probs.data.storage, labels.data.storage, dims),
+        override.call(this.kernels, probs.store.storage, labels.store.storage, dims),
         probs.shape,
       );
     return composed.softmaxCrossEntropyBackward(this, probs, labels);
@@ -486,7 +514,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
     checkLearningRate(learningRate);
     if (this.kernels.sgdUpdate) {
       this.kernels.sgdUpdate(w, g, param.size, learningRate);
-      param.data.facts = null;
+      param.store.facts = null;
       return;
     }
     composed.sgdUpdate(this, param, grad, learningRate);
@@ -497,7 +525,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
     const dims = this.labels('countCorrect', scores, labels);
     if (this.kernels.countCorrect)
       return this.wrap(
-        this.kernels.countCorrect(scores.data.storage, labels.data.storage, dims),
+        this.kernels.countCorrect(scores.store.storage, labels.store.storage, dims),
         [],
       );
     return composed.countCorrect(this, scores, labels);
@@ -508,7 +536,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
    * window position, [N·OH·OW, C·FH·FW], so a convolution is one matrix product.
    */
   im2col(x: Tensor, window: Window): Tensor {
-    const X = this.own('im2col', x).data.storage;
+    const X = this.own('im2col', x).store.storage;
     const d = windowDims('im2col', x.shape, window);
     const rows = d.batch * d.outHeight * d.outWidth;
     const cols = d.channels * d.windowHeight * d.windowWidth;
@@ -521,7 +549,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
    * to the pixel it was read from, giving images `shape` [N, C, H, W].
    */
   col2im(col: Tensor, shape: readonly number[], window: Window): Tensor {
-    const C = this.own('col2im', col).data.storage;
+    const C = this.own('col2im', col).store.storage;
     const d = windowDims('col2im', shape, window);
     const expected = [
       d.batch * d.outHeight * d.outWidth,
@@ -539,7 +567,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
 
   /** 7.4.4 — max pooling: the largest value of each window of images [N, C, H, W], and where it was. */
   maxPool(x: Tensor, window: Window): MaxPoolResult {
-    const X = this.own('maxPool', x).data.storage;
+    const X = this.own('maxPool', x).store.storage;
     const d = windowDims('maxPool', x.shape, window);
     if (this.kernels.maxPool) {
       const [out, argmax] = this.kernels.maxPool(X, d);
@@ -621,7 +649,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
       this.maps.delete(oldest);
       for (const t of [evicted.index, evicted.offsets, evicted.sources]) {
         t.disposed = true;
-        this.kernels.free(t.data.storage);
+        this.kernels.free(t.store.storage);
       }
     }
     return map;
@@ -641,10 +669,11 @@ export class Backend<K extends KernelBackend = KernelBackend> {
 
   // ---- what a Tensor asks of its backend ---------------------------------------------------
 
-  /** The first few values, where a synchronous read is possible (for `Tensor.toString`). */
+  /** The values, where they can be had synchronously (for `Tensor.toString`): else null. */
   peek(t: Tensor): ArrayLike<number> | null {
-    if (t.disposed || t.backend !== this || !this.kernels.downloadSync) return null;
-    return this.kernels.downloadSync(t.data.storage, Math.min(t.size, 9));
+    if (t.disposed || t.backend !== this) return null;
+    if (this.kernels.downloadSync) return this.kernels.downloadSync(t.store.storage, t.size);
+    return t.store.host;
   }
 
   // ---- the checks and the bookkeeping, once for every backend ------------------------------
@@ -674,6 +703,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
       size: values.length,
       refs: 1,
       facts: null,
+      host: null,
     };
     return new Tensor(this, [values.length], data);
   }
@@ -717,7 +747,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
   }
 
   private unary(op: UnaryOp, x: Tensor): Tensor {
-    const X = this.own(op, x).data.storage;
+    const X = this.own(op, x).store.storage;
     return this.wrap(this.kernels.unary(op, X, x.size), x.shape);
   }
 
@@ -736,7 +766,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
   }
 
   private reduce(op: ReduceOp, x: Tensor, axis: 0 | 1 | -1 | undefined, keepdims: boolean) {
-    const X = this.own(op, x).data.storage;
+    const X = this.own(op, x).store.storage;
     const { rows, cols, kernelAxis, shape } = reduceShape(op, x.shape, axis, keepdims);
     return this.wrap(this.kernels.reduce(op, X, rows, cols, kernelAxis), shape);
   }
@@ -761,14 +791,14 @@ export class Backend<K extends KernelBackend = KernelBackend> {
   }
 
   private checkIndices(where: string, labels: Tensor, classes: number): void {
-    const facts = labels.data.facts;
+    const facts = labels.store.facts;
     if (facts?.whole && facts.min >= 0 && facts.max < classes) return; // known on upload: no readback
     if (this.kernels.downloadSync) {
       // Computed on the backend, or a range that does not settle it (gathered rows may
       // leave out the bad one): read the values themselves.
       checkClassIndices(
         where,
-        this.kernels.downloadSync(labels.data.storage, labels.size),
+        this.kernels.downloadSync(labels.store.storage, labels.size),
         classes,
       );
       return;
@@ -800,16 +830,16 @@ export class Backend<K extends KernelBackend = KernelBackend> {
       );
     }
     this.open(where);
-    if (this.maxValues !== undefined && t.data.size > this.maxValues && !ANY_SIZE.has(where)) {
+    if (this.maxValues !== undefined && t.store.size > this.maxValues && !ANY_SIZE.has(where)) {
       throw new BackendError(
-        `${where}: the ${this.name} backend's kernels read at most ${this.maxValues} values a tensor, and this one is ${formatShape(t.shape)} (${t.data.size}); take rows from it with gatherRows (as training and evaluation do) and compute on those`,
+        `${where}: the ${this.name} backend's kernels read at most ${this.maxValues} values a tensor, and this one is ${formatShape(t.shape)} (${t.store.size}); take rows from it with gatherRows (as training and evaluation do) and compute on those`,
       );
     }
     return t;
   }
 
   private ownAll(where: string, ...tensors: Tensor[]): unknown[] {
-    return tensors.map((t) => this.own(where, t).data.storage);
+    return tensors.map((t) => this.own(where, t).store.storage);
   }
 
   private wrap(
@@ -825,10 +855,10 @@ export class Backend<K extends KernelBackend = KernelBackend> {
         `the ${this.name} backend holds at most ${this.maxValues} values a tensor, and this one is ${formatShape(shape)} (${size}); use fewer samples at a time`,
       );
     }
-    return this.handle({ storage, size, refs: 1, facts }, shape);
+    return this.handle({ storage, size, refs: 1, facts, host: null }, shape);
   }
 
-  private handle(data: TensorData, shape: Shape): Tensor {
+  private handle(data: TensorStore, shape: Shape): Tensor {
     const t = new Tensor(this, [...shape], data);
     this.live++;
     this.scopes.at(-1)?.add(t);

@@ -176,6 +176,7 @@ export {
   type OptimizerName,
   SGD,
 } from './optimizer.js';
+export { formatValues, type NestedNumbers, nest } from './print.js';
 export { MAX_SEED, Random, type RandomState } from './random.js';
 export { formatShape } from './shapes.js';
 export { SimpleConvNet, type SimpleConvNetOptions } from './simple-conv-net.js';

@@ -3,7 +3,8 @@
  * owns every handle (the `Backend` class makes them, checks them and frees them); a
  * backend only ever sees its own storage.
  */
-import type { DType, Shape } from './contract.js';
+import type { DType, FloatArray, Shape } from './contract.js';
+import { formatValues, type NestedNumbers } from './print.js';
 import { formatShape } from './shapes.js';
 
 /**
@@ -19,20 +20,29 @@ export interface ValueFacts {
 }
 
 /** The values one or more handles view (a tensor and its reshapes): freed with the last. */
-export interface TensorData {
+export interface TensorStore {
   storage: unknown;
   size: number;
   /** Handles still alive on it. */
   refs: number;
   facts: ValueFacts | null;
+  /**
+   * A host copy of a small upload (what `backend.tensor` was given, and writes since), so
+   * that a tensor on a device that reads back only asynchronously still prints its values;
+   * values a kernel computed have none.
+   */
+  host: FloatArray | null;
 }
 
-/** What a tensor needs from the backend that made it: enough to print itself and to be freed. */
+/** What a tensor needs from the backend that made it: to read, print and free itself. */
 export interface TensorOwner {
   readonly name: string;
   readonly dtype: DType;
   dispose(t: Tensor): void;
+  /** All the values where they can be had synchronously (for `toString`), else null. */
   peek(t: Tensor): ArrayLike<number> | null;
+  read(t: Tensor): Promise<FloatArray>;
+  array(t: Tensor): Promise<NestedNumbers>;
 }
 
 export class Tensor {
@@ -44,7 +54,7 @@ export class Tensor {
     readonly backend: TensorOwner,
     readonly shape: Shape,
     /** @internal the values; shared with reshapes. */
-    readonly data: TensorData,
+    readonly store: TensorStore,
   ) {}
 
   get dtype(): DType {
@@ -53,7 +63,7 @@ export class Tensor {
 
   /** The number of values: the product of the shape ([] is a scalar: 1). */
   get size(): number {
-    return this.data.size;
+    return this.store.size;
   }
 
   /** Frees the handle (the same as `backend.dispose(t)`). */
@@ -61,18 +71,40 @@ export class Tensor {
     this.backend.dispose(this);
   }
 
-  /** `Tensor(wasm float32 [2,3]: 0.1, 0.2, …)`: what it is, and its values where a synchronous read is possible. */
+  /** A copy of the values, flat (the same as `await backend.read(t)`; TensorFlow.js's `data()`). */
+  data(): Promise<FloatArray> {
+    return this.backend.read(this);
+  }
+
+  /** The values nested by the shape (the same as `await backend.array(t)`). */
+  array(): Promise<NestedNumbers> {
+    return this.backend.array(this);
+  }
+
+  /** Prints what `toString` shows, with the values read from any device. */
+  async print(): Promise<void> {
+    console.log(this.describe(await this.data()));
+  }
+
+  /**
+   * `Tensor [2,3] float32 on wasm` and the rows under it, as numpy prints an array; on a
+   * device that reads back only asynchronously (WebGPU), values a kernel computed are
+   * left to `await t.print()`.
+   */
   toString(): string {
-    const head = `${this.backend.name} ${this.dtype} ${formatShape(this.shape)}`;
-    if (this.disposed) return `Tensor(${head}, disposed)`;
-    const values = this.backend.peek(this); // at most the first 9
-    if (!values) return `Tensor(${head})`;
-    const long = this.size > 8;
-    const shown = Array.from(values)
-      .slice(0, long ? 6 : this.size)
-      .map((v) => Number(v.toPrecision(6)))
-      .join(', ');
-    return `Tensor(${head}: ${shown}${long ? `, … ${this.size - 6} more` : ''})`;
+    if (this.disposed) return `${this.head()}, disposed`;
+    const values = this.backend.peek(this);
+    return values
+      ? this.describe(values)
+      : `${this.head()}: on the device (await t.print() reads and prints it)`;
+  }
+
+  private head(): string {
+    return `Tensor ${formatShape(this.shape)} ${this.dtype} on ${this.backend.name}`;
+  }
+
+  private describe(values: ArrayLike<number>): string {
+    return `${this.head()}\n${formatValues(values, this.shape, this.dtype)}`;
   }
 
   /** Node's `console.log` and `util.inspect` show the same line, not the backend's internals. */

@@ -140,6 +140,50 @@ export const resourceCases: ConformanceCase[] = [
     },
   },
   {
+    id: 'resources/a tensor prints its rows, and array() nests its values by the shape',
+    group: 'resources',
+    kernels: ['relu'],
+    async run(ctx) {
+      const check = new Check();
+      const b = ctx.backend;
+      const t = ctx.on(b, [1, 2, 3, 4, 5, 6], [2, 3]);
+      const rows = '[[1, 2, 3],\n [4, 5, 6]]';
+      const head = `Tensor [2,3] ${b.dtype} on ${b.name}`;
+      // what console.log shows (Node calls the inspect hook; a browser's console, toString)
+      const inspect = (t as unknown as Record<symbol, () => string>)[
+        Symbol.for('nodejs.util.inspect.custom')
+      ];
+      for (const [how, text] of [
+        ['toString', `${t}`],
+        ["Node's inspect", inspect?.call(t)],
+      ] as const)
+        check.that(text === `${head}\n${rows}`, `${how} of an upload: ${JSON.stringify(text)}`);
+      b.write(t, [-7], 1);
+      check.that(`${t}`.includes('[[ 1, -7,  3],'), `after a write: ${JSON.stringify(`${t}`)}`);
+      const nested = await b.array(t);
+      check.that(
+        JSON.stringify(nested) === '[[1,-7,3],[4,5,6]]',
+        `array() of [2,3]: ${JSON.stringify(nested)}`,
+      );
+      // a kernel's result: its rows where the backend reads synchronously; else it says how
+      const out = b.relu(t);
+      const text = `${out}`;
+      check.that(
+        b.canReadSync
+          ? text === `${head}\n[[1, 0, 3],\n [4, 5, 6]]`
+          : /on the device \(await t\.print\(\)/.test(text),
+        `toString of relu's result: ${JSON.stringify(text)}`,
+      );
+      check.that(
+        JSON.stringify(await out.array()) === '[[1,0,3],[4,5,6]]',
+        `t.array() of relu's result: ${JSON.stringify(await out.array())}`,
+      );
+      b.dispose(out);
+      check.that(`${out}` === `Tensor [2,3] ${b.dtype} on ${b.name}, disposed`, `${out}`);
+      return check;
+    },
+  },
+  {
     id: 'resources/dispose frees, twice is harmless, use after dispose is an error',
     group: 'resources',
     kernels: [],
