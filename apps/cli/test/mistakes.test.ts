@@ -230,8 +230,9 @@ const cases: Case[] = [
     /backend 'wasm' has no float64; it offers float32$/,
     2,
   ],
-  [train('--backend', ''), /unknown backend ''; backends: cpu, wasm/, 1],
-  [train('--backend', 'cuda'), /unknown backend 'cuda'; backends: cpu, wasm/, 1],
+  [train('--backend', ''), /unknown backend ''; backends: cpu, wasm/, 2],
+  [train('--backend', 'cuda'), /unknown backend 'cuda'; backends: cpu, wasm/, 2],
+  [train('--backend', 'wsam'), /unknown backend 'wsam' \(did you mean 'wasm'\?\); backends:/, 2],
   [
     train('--backend', 'gpujs-webgl2'),
     /the webgl2 engine is not available here \(it needs a browser\)/,
@@ -544,7 +545,7 @@ const cases: Case[] = [
     /backend 'cpu' has no float16; it offers float64, float32$/,
     2,
   ],
-  [['conformance', '--backend', 'nope'], /unknown backend 'nope'; backends:/, 1],
+  [['conformance', '--backend', 'nope'], /unknown backend 'nope'; backends:/, 2],
 ];
 
 describe('user mistakes: one line naming what was wrong, the right exit code, no stack trace', () => {

@@ -6,13 +6,7 @@
  * when it is asked for.
  */
 import type { TfjsWasmFiles } from '@backprop/backend-tfjs';
-import {
-  type Backend,
-  BackendError,
-  type DType,
-  refuseUnknownKeys,
-  UsageError,
-} from '@backprop/core';
+import { type Backend, type DType, nearest, refuseUnknownKeys, UsageError } from '@backprop/core';
 
 export interface BackendInfo {
   /** What creates it, and what it reports as `backend.name` (but `gpujs`, which picks an engine and reports it). */
@@ -197,7 +191,11 @@ export const BACKEND_NAMES: readonly string[] = BACKENDS.map((b) => b.name);
 function entry(name: string): Entry {
   const found = ENTRIES.find((e) => e.name === name);
   if (!found) {
-    throw new BackendError(`unknown backend '${name}'; backends: ${BACKEND_NAMES.join(', ')}`);
+    // a name the registry does not have is the caller's mistake, like an unknown option
+    const near = nearest(name, BACKEND_NAMES);
+    throw new UsageError(
+      `unknown backend '${name}'${near ? ` (did you mean '${near}'?)` : ''}; backends: ${BACKEND_NAMES.join(', ')}`,
+    );
   }
   return found;
 }
@@ -275,7 +273,7 @@ export function parseBackendChoice(choice: string): { name: string; dtype?: DTyp
   return dtype === undefined ? { name } : { name, dtype: dtype as DType };
 }
 
-/** The dtypes `name` offers (or a BackendError naming the backends there are). */
+/** The dtypes `name` offers (or a UsageError naming the backends there are). */
 export function dtypesOf(name: string): readonly DType[] {
   return entry(name).dtypes;
 }

@@ -45,6 +45,11 @@ describe('the registry', () => {
     await expect(createBackend('cuda')).rejects.toThrow(
       /unknown backend 'cuda'; backends: cpu, wasm, webgpu, tfjs-wasm/,
     );
+    // a caller's mistake (UsageError: the command exits 2), with the near miss
+    await expect(createBackend('tfjs-wsam')).rejects.toMatchObject({
+      name: 'UsageError',
+      message: expect.stringMatching(/unknown backend 'tfjs-wsam' \(did you mean 'tfjs-wasm'\?\)/),
+    });
     await expect(createBackend('wasm', { dtype: 'float64' })).rejects.toThrow(
       /backend 'wasm' has no float64; it offers float32/,
     );

@@ -22,11 +22,22 @@ export function formatReportTable(reports: ConformanceReport[]): string {
   const failures = reports.flatMap((r) =>
     r.cases.filter((c) => !c.passed).map((c) => `✗ ${r.backend}/${r.dtype} ${c.id}: ${c.detail}`),
   );
+  // why cases were skipped, once a reason and backend (a cell has no room for it)
+  const skips = reports.flatMap((r) => {
+    const counts = new Map<string, number>();
+    for (const c of r.cases)
+      if (c.skipped !== undefined) counts.set(c.skipped, (counts.get(c.skipped) ?? 0) + 1);
+    return [...counts].map(
+      ([reason, n]) =>
+        `– ${r.backend}/${r.dtype}: ${n} case${n === 1 ? '' : 's'} skipped: ${reason}`,
+    );
+  });
   return [
     line(header),
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
     ...(failures.length ? ['', ...failures] : []),
+    ...(skips.length ? ['', ...skips] : []),
   ].join('\n');
 }
 

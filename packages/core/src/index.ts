@@ -12,6 +12,7 @@ export {
   layerDescriptor,
   layerTypes,
   layerWords,
+  nearest,
   parseLayers,
   readsImages,
   refuseUnknownKeys,

@@ -92,7 +92,7 @@ export async function conformance(argv: string[]): Promise<number> {
     const sum = (key: 'passed' | 'failed' | 'skipped') => reports.reduce((n, r) => n + r[key], 0);
     const configurations = `${reports.length} backend configuration${reports.length === 1 ? '' : 's'}`;
     console.log(
-      `\n${cases} cases on ${configurations}: ${sum('passed')} passed, ${sum('failed')} failed, ${sum('skipped')} skipped`,
+      `\n${cases} case${cases === 1 ? '' : 's'} on ${configurations}: ${sum('passed')} passed, ${sum('failed')} failed, ${sum('skipped')} skipped`,
     );
   }
   return reports.some((r) => r.failed > 0) ? 1 : 0;
