@@ -110,7 +110,7 @@ function doubleSignal(
 }
 
 describe('backprop train under a second signal at any moment', () => {
-  it(`${RUNS} double signals, at ${DELAYS_MS.join(', ')} ms after the first's message: every run exits 130 or 143 and leaves loadable files`, async () => {
+  it(`${RUNS} double signals, at ${DELAYS_MS.join(', ')} ms after the first's message: every run exits 130 or 143 and leaves loadable files [node]`, async () => {
     const failures: string[] = [];
     const loader = await createBackend('cpu');
     const plans = Array.from({ length: RUNS }, (_, i) => {
