@@ -5,10 +5,9 @@
  */
 import { fileURLToPath } from 'node:url';
 import { createBackend } from '@backprop/backends';
-import { datasetAccuracy, toDataset } from '@backprop/core';
+import { datasetAccuracy, loadModel, toDataset } from '@backprop/core';
 import { loadMnist } from '@backprop/mnist';
 import { describe, expect, it } from 'vitest';
-import { loadModel, readModel } from '../src/model.js';
 
 const fixtures = fileURLToPath(new URL('fixtures/models-before-v3/', import.meta.url));
 
@@ -35,7 +34,7 @@ describe('model files written before version 3', async () => {
   const data = toDataset(backend, test.images, test.labels, test.features);
   for (const [file, network, accuracy] of MODELS) {
     it(`${file} loads as ${network} and evaluates to ${accuracy}, as when it was written`, async () => {
-      const net = loadModel(backend, readModel(`${fixtures}${file}`));
+      const net = await loadModel(backend, `file://${fixtures}${file}`);
       const { name, input, layers } = net.architecture;
       const words = layers.map((l) => ('units' in l ? `${l.type} ${l.units}` : l.type));
       expect(`${name} [${input}] ${words.join(' ')}`).toBe(network);

@@ -3,6 +3,9 @@
  * a backend for its arithmetic: run on the CPU kernels in float64.
  */
 
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CpuBackend } from '@backprop/backend-cpu';
 import {
   AdaGrad,
@@ -10,6 +13,7 @@ import {
   createOptimizer,
   gradientCheck,
   isModelHeader,
+  loadModel,
   Momentum,
   MultiLayerNet,
   MultiLayerNetExtend,
@@ -19,10 +23,11 @@ import {
   modelToJSON,
   type Optimizer,
   SGD,
+  saveModel,
   type Tensor,
   TwoLayerNet,
 } from '@backprop/core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const b = new CpuBackend({ dtype: 'float64' });
 const read = (x: Tensor) => Array.from(b.readSync(x));
@@ -298,6 +303,56 @@ describe('the model file', () => {
     const { header, weights } = modelToBinary(await modelToJSON(net));
     expect(() => modelFromBinary(b, header, weights.subarray(0, 40), 'm.json')).toThrow(
       /m.json: not a backprop model file: parameter b1 needs 16 bytes from offset 32 of model.weights.bin, which has 40/,
+    );
+  });
+});
+
+describe('saveModel and loadModel by URL (file:// here; the browser places in the release check)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'backprop-models-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('round-trips a network with BatchNorm through file://, bit for bit, to the same predictions', async () => {
+    const net = new MultiLayerNetExtend(b, {
+      inputSize: 4,
+      hiddenSizes: [5],
+      outputSize: 3,
+      useBatchnorm: true,
+      seed: 2,
+    });
+    const batch = b.tensor(
+      Array.from({ length: 12 }, (_, i) => ((i * 7) % 10) / 10),
+      [3, 4],
+    );
+    net.gradient(batch, b.tensor([0, 2, 1], [3])); // the running statistics move
+    const info = await saveModel(net, `file://${dir}/extend`, { note: 'test' });
+    expect(readdirSync(join(dir, 'extend')).sort()).toEqual(['model.json', 'model.weights.bin']);
+    // 4·5 + 5 + 5·3 + 3 parameters, γ and β (5 each), two running statistics (5 each)
+    expect(info.weightBytes).toBe((20 + 5 + 15 + 3 + 10 + 10) * 8);
+    const loaded = await loadModel(b, `file://${dir}/extend`);
+    expect(await modelToJSON(loaded)).toEqual(await modelToJSON(net));
+    const header = JSON.parse(readFileSync(join(dir, 'extend', 'model.json'), 'utf8'));
+    expect(header.trainedWith).toEqual({ note: 'test' });
+    expect(read(loaded.predict(batch))).toEqual(read(net.predict(batch)));
+    // the header alone names the weights file; a header's path loads too
+    const again = await loadModel(b, `file://${dir}/extend/model.json`);
+    expect(read(again.predict(batch))).toEqual(read(net.predict(batch)));
+  });
+
+  it('names what is wrong: a place it does not know, a browser place in Node, a missing file', async () => {
+    const net = new TwoLayerNet(b, { inputSize: 2, hiddenSize: 2, outputSize: 2, seed: 1 });
+    await expect(saveModel(net, 'ftp://host/net')).rejects.toThrow(
+      /saveModel: "ftp:\/\/host\/net" is not a place it knows; give file:\/\/…, indexeddb:\/\/…, localstorage:\/\/…, downloads:\/\/…/,
+    );
+    await expect(saveModel(net, 'indexeddb://net')).rejects.toThrow(
+      /indexeddb:\/\/net: indexedDB is a browser's; in Node use file:\/\/…/,
+    );
+    await expect(loadModel(b, `file://${dir}/nothing`)).rejects.toThrow(
+      /nothing\/model.json: file not found$/,
+    );
+    await saveModel(net, `file://${dir}/two`);
+    rmSync(join(dir, 'two', 'model.weights.bin'));
+    await expect(loadModel(b, `file://${dir}/two`)).rejects.toThrow(
+      /two\/model.weights.bin: file not found \(.*two\/model.json keeps its weights there\)$/,
     );
   });
 });

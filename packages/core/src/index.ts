@@ -154,6 +154,14 @@ export {
   type SavedTensor,
 } from './model-file.js';
 export {
+  buildModel,
+  loadModel,
+  readModel,
+  type SavedModelInfo,
+  type StoredModel,
+  saveModel,
+} from './model-store.js';
+export {
   MultiLayerNet,
   MultiLayerNetExtend,
   type MultiLayerNetExtendOptions,

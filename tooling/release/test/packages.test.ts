@@ -366,74 +366,97 @@ export class MyKernels extends CpuKernels {
         expect(noBrowser).toBe('');
       },
     );
+    /**
+     * A README's page (`dir/main.ts`), built by Vite and served by `vite preview` as a user's
+     * would be, opened in Chromium: resolves with the page's text once it holds `last` (what
+     * the page writes when it is done), and fails on any page error or console error.
+     */
+    const runBuiltPage = async (dir: string, last: string) => {
+      expect(blocks.map((b) => b.file)).toContain(`${dir}/main.ts`);
+      writeFileSync(
+        join(project, dir, 'index.html'),
+        '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>backprop</title><script type="module" src="./main.ts"></script>\n',
+      );
+      const outDir = `${dir}-dist`;
+      const build = npx(['vite', 'build', dir, '--outDir', `../${outDir}`, '--emptyOutDir']);
+      expect(build.status, build.stdout + build.stderr).toBe(0);
+      const server = spawn(
+        'npx',
+        [
+          '--no-install',
+          'vite',
+          'preview',
+          '--outDir',
+          outDir,
+          '--port',
+          '0',
+          '--host',
+          '127.0.0.1',
+        ],
+        { cwd: project, stdio: ['ignore', 'pipe', 'pipe'], env: { ...userEnv, NO_COLOR: '1' } },
+      );
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          let out = '';
+          server.stdout.on('data', (chunk: Buffer) => {
+            out += chunk;
+            const found = /http:\/\/127\.0\.0\.1:\d+\//.exec(out);
+            if (found) resolve(found[0]);
+          });
+          server.on('exit', (code) => reject(new Error(`vite preview exited (${code}): ${out}`)));
+        });
+        const page = await browser.newPage();
+        const problems: string[] = [];
+        page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+        page.on('console', (message) => {
+          if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+        });
+        await page.goto(url);
+        // no timeout of its own: the test's (tooling/vitest.config.ts) catches a hang
+        await page.waitForFunction((text) => document.body.textContent?.includes(text), last, {
+          timeout: 0,
+        });
+        expect(problems).toEqual([]);
+        return await page.evaluate(() => document.body.textContent ?? '');
+      } finally {
+        await browser.close();
+        server.kill();
+      }
+    };
+
     it.skipIf(noBrowser !== '')(
-      `builds the README's Vite page, which trains on tfjs-wasm and wasm in Chromium${noBrowser && ` — skipped: ${noBrowser}`}`,
+      `builds the backend-tfjs README's Vite page, which trains on tfjs-wasm and wasm in Chromium${noBrowser && ` — skipped: ${noBrowser}`}`,
       async () => {
-        expect(blocks.map((b) => b.file)).toContain('page/main.ts');
-        writeFileSync(
-          join(project, 'page', 'index.html'),
-          '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>backprop</title><script type="module" src="./main.ts"></script>\n',
-        );
-        const build = npx(['vite', 'build', 'page', '--outDir', '../page-dist', '--emptyOutDir']);
-        expect(build.status, build.stdout + build.stderr).toBe(0);
+        const text = await runBuiltPage('page', '\nwasm:');
         // the bundler copied the .wasm file the page asks for, found through wasmPaths
         expect(readdirSync(join(project, 'page-dist', 'assets')).join(' ')).toMatch(
           /tfjs-backend-wasm-simd-[\w-]+\.wasm/,
         );
-        const server = spawn(
-          'npx',
-          [
-            '--no-install',
-            'vite',
-            'preview',
-            '--outDir',
-            'page-dist',
-            '--port',
-            '0',
-            '--host',
-            '127.0.0.1',
-          ],
-          { cwd: project, stdio: ['ignore', 'pipe', 'pipe'], env: { ...userEnv, NO_COLOR: '1' } },
-        );
-        const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-        try {
-          const url = await new Promise<string>((resolve, reject) => {
-            let out = '';
-            server.stdout.on('data', (chunk: Buffer) => {
-              out += chunk;
-              const found = /http:\/\/127\.0\.0\.1:\d+\//.exec(out);
-              if (found) resolve(found[0]);
-            });
-            server.on('exit', (code) => reject(new Error(`vite preview exited (${code}): ${out}`)));
-          });
-          const page = await browser.newPage();
-          const problems: string[] = [];
-          page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-          page.on('console', (message) => {
-            if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-          });
-          await page.goto(url);
-          // no timeout of its own: the test's (tooling/vitest.config.ts) catches a hang
-          await page.waitForFunction(() => document.body.textContent?.includes('\nwasm:'), null, {
-            timeout: 0,
-          });
-          const lines = (await page.evaluate(() => document.body.textContent ?? '')).split('\n');
-          const runs = lines.map((line) => {
-            const [, name, first, last] = /^(\S+): loss ([\d.]+) → ([\d.]+)$/.exec(line) ?? [];
-            return { name, first: Number(first), last: Number(last) };
-          });
-          expect(runs.map((r) => r.name)).toEqual(['tfjs-wasm', 'wasm']);
-          for (const { first, last } of runs) {
-            expect(first).toBeCloseTo(Math.log(3), 1); // three classes, weights 0.01·N(0,1)
-            expect(last).toBeLessThan(first / 5); // 300 steps on 4 samples it can fit
-          }
-          // same seed, same float32 arithmetic up to summation order: printed to 3 decimals
-          expect(Math.abs((runs[0]?.last ?? 0) - (runs[1]?.last ?? 1))).toBeLessThanOrEqual(0.002);
-          expect(problems).toEqual([]);
-        } finally {
-          await browser.close();
-          server.kill();
+        const runs = text.split('\n').map((line) => {
+          const [, name, first, last] = /^(\S+): loss ([\d.]+) → ([\d.]+)$/.exec(line) ?? [];
+          return { name, first: Number(first), last: Number(last) };
+        });
+        expect(runs.map((r) => r.name)).toEqual(['tfjs-wasm', 'wasm']);
+        for (const { first, last } of runs) {
+          expect(first).toBeCloseTo(Math.log(3), 1); // three classes, weights 0.01·N(0,1)
+          expect(last).toBeLessThan(first / 5); // 300 steps on 4 samples it can fit
         }
+        // same seed, same float32 arithmetic up to summation order: printed to 3 decimals
+        expect(Math.abs((runs[0]?.last ?? 0) - (runs[1]?.last ?? 1))).toBeLessThanOrEqual(0.002);
+      },
+      180_000,
+    );
+
+    it.skipIf(noBrowser !== '')(
+      `builds core's README page, which saves and loads a network in IndexedDB and localStorage${noBrowser && ` — skipped: ${noBrowser}`}`,
+      async () => {
+        const text = await runBuiltPage('save-page', 'localstorage://');
+        // 43 float32 values: W1 4·5, b1 5, W2 5·3, b2 3
+        expect(text.split('\n')).toEqual([
+          'indexeddb://my-net: 172 bytes, the same predictions: true',
+          'localstorage://my-net: 172 bytes, the same predictions: true',
+        ]);
       },
       180_000,
     );

@@ -1,8 +1,15 @@
-import { DataError, datasetAccuracy, formatShape, toDataset, UsageError } from '@backprop/core';
+import {
+  buildModel,
+  DataError,
+  datasetAccuracy,
+  formatShape,
+  readModel,
+  toDataset,
+  UsageError,
+} from '@backprop/core';
 import { type FlagSpec, parseFlags, pathFlag, wholeNumber } from '../args.js';
 import { BACKEND_LIST, backendFromFlags } from '../backends.js';
 import { classesOf, readData } from '../data.js';
-import { loadModel, readModel } from '../model.js';
 
 export const evaluateHelp = `backprop evaluate — a saved model's accuracy on the MNIST test set
 
@@ -36,9 +43,9 @@ export async function evaluate(argv: string[]): Promise<number> {
   const dataDir = pathFlag('data-dir', values['data-dir']);
 
   // the model first: a wrong file is told before the 60 000 images are read
-  const saved = readModel(modelFile);
+  const saved = await readModel(`file://${modelFile}`);
   const backend = await backendFromFlags(values);
-  const net = loadModel(backend, saved);
+  const net = buildModel(backend, saved);
   const { test } = readData(dataDir);
   if (index !== undefined && index >= test.count) {
     net.dispose();

@@ -1,15 +1,17 @@
 import {
+  buildModel,
   describeArchitecture,
   gradientCheck,
   gradientTolerance,
   gradientVerdict,
   Network,
+  readModel,
+  type StoredModel,
   UsageError,
 } from '@backprop/core';
 import { type FlagSpec, parseFlags, pathFlag, positiveNumber, wholeNumber } from '../args.js';
 import { BACKEND_LIST, backendFromFlags } from '../backends.js';
 import { classesOf, readData } from '../data.js';
-import { loadModel, readModel, type SavedModel } from '../model.js';
 import { architectureFromFlags, networkFlags, networkHelp } from '../network-flags.js';
 
 /** Entries of each parameter compared by default: SimpleConvNet's whole check in seconds. */
@@ -80,9 +82,20 @@ export async function gradcheck(argv: string[]): Promise<number> {
     const clash = ['seed', ...Object.keys(networkFlags)].find((flag) => values[flag] !== undefined);
     if (clash) throw new UsageError(`--model brings its network and weights; leave out --${clash}`);
   }
-  // a wrong model file is told before the 60 000 images are read
-  const saved = modelFile === undefined ? undefined : readModel(modelFile);
+  // every parameter is nudged twice a sample: 100 samples is already minutes
+  const samples = wholeNumber('samples', values.samples, 3, 1, {
+    value: 100,
+    what: 'a gradient check needs a few samples, not the training set',
+  });
+  // the cheap mistakes first — the flags, the model file, the backend — and then the
+  // 60 000 images
+  const saved = modelFile === undefined ? undefined : await readModel(`file://${modelFile}`);
+  const backend = await backendFromFlags(values);
   const { train, test } = readData(pathFlag('data-dir', values['data-dir']));
+  if (samples > train.count)
+    throw new UsageError(
+      `--samples must be at most ${train.count}, the number of training images, got ${samples}`,
+    );
   const architecture =
     modelFile === undefined
       ? architectureFromFlags(values, {
@@ -91,16 +104,10 @@ export async function gradcheck(argv: string[]): Promise<number> {
           classes: classesOf(train.labels, test.labels),
         })
       : null;
-  // every parameter is nudged twice a sample: 100 samples is already minutes
-  const samples = wholeNumber('samples', values.samples, 3, 1, {
-    value: Math.min(100, train.count),
-    what: 'a gradient check needs a few samples, not the training set',
-  });
-  const backend = await backendFromFlags(values);
 
   const net = architecture
     ? new Network(backend, architecture, { seed })
-    : loadModel(backend, saved as SavedModel);
+    : buildModel(backend, saved as StoredModel);
   const x = backend.tensor(train.images.subarray(0, samples * train.features), [
     samples,
     train.features,
