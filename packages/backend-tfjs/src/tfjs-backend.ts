@@ -146,10 +146,23 @@ export class TfjsKernels implements KernelBackend<TfjsStorage> {
    */
   private readonly mapTables = new WeakMap<TfjsStorage, tf.Tensor>();
 
+  /**
+   * A synchronous read, where the engine has one: not WebGPU, whose dataSync of a value a
+   * kernel computed needs an OffscreenCanvas (none in Node: printing a tfjs-webgpu tensor
+   * threw a ReferenceError), and blocks a page where it has one.
+   */
+  readonly downloadSync?: (data: TfjsStorage, size: number) => FloatArray;
+
   constructor(readonly engine: TfjsEngine) {
     // tfjs-node is what people call TensorFlow.js on libtensorflow
     this.name = engine === 'tensorflow' ? 'tfjs-node' : `tfjs-${engine}`;
     this.description = `${this.name}: TensorFlow.js ${tf.version_core} ${engine} engine, float32`;
+    if (engine !== 'webgpu') {
+      this.downloadSync = (data, size) => {
+        this.activate();
+        return Float32Array.from(data.value.dataSync<'float32'>().subarray(0, size));
+      };
+    }
   }
 
   /** TensorFlow.js's own count of live tensors: must move only with the storage core holds. */
@@ -169,11 +182,6 @@ export class TfjsKernels implements KernelBackend<TfjsStorage> {
     this.activate();
     const values = await data.value.data<'float32'>();
     return Float32Array.from(values.subarray(0, size)); // a copy: the engine may hand out its own buffer
-  }
-
-  downloadSync(data: TfjsStorage, size: number): FloatArray {
-    this.activate();
-    return Float32Array.from(data.value.dataSync<'float32'>().subarray(0, size));
   }
 
   write(data: TfjsStorage, values: ArrayLike<number>, offset: number): void {

@@ -60,6 +60,7 @@ export {
 } from './errors.js';
 export { GatherMap } from './gather-map.js';
 export {
+  centralDifferences,
   compareGradients,
   type GradientCheckOptions,
   type GradientCheckReport,
