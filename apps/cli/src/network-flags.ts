@@ -3,9 +3,11 @@
  * sizes and options, or a list of layers of one's own (`--layers`), all through core's
  * one factory (an `Architecture`), so a model file records exactly what was trained.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import {
   type Architecture,
+  layerTypes,
   layerWords,
   MultiLayerNet,
   MultiLayerNetExtend,
@@ -65,6 +67,42 @@ export const networkHelp = `  --net NAME           ${NET_NAMES.join(', ')} (defa
   --layers LIST|FILE   a network of your own, as words or a JSON file of layer specs:
                        '${layerWords()}', comma-separated; e.g. 'conv 30 5 5, relu, pool 2,
                        affine 100, relu, affine 10'`;
+
+/** `--layer-module`: train, gradcheck and evaluate take it (not a network flag: a model brings its layers, not their code). */
+export const layerModuleFlag: FlagSpec = { 'layer-module': { type: 'string' } };
+
+export const layerModuleHelp = `  --layer-module FILE  a module of your own that registers layer types when imported
+                       (registerLayer(descriptor) from @backprop/core, installed beside
+                       this command); several: FILE,FILE`;
+
+/**
+ * Imports each `--layer-module`: a user's module registers its layer types when imported,
+ * as core's own layers/ do. It must import the @backprop/core this command uses (both
+ * installed in one project): a type registered in another copy is not seen here, so a
+ * module that adds none is refused rather than ignored.
+ */
+export async function importLayerModules(value: string | boolean | undefined): Promise<void> {
+  if (typeof value !== 'string') return;
+  const paths = [...new Set(value.split(',').map((p) => p.trim()))];
+  for (const path of paths) {
+    const file = userPath(path);
+    if (path === '' || !existsSync(file))
+      throw new UsageError(`--layer-module ${path}: no such file (${file})`);
+    const before = new Set(layerTypes());
+    try {
+      await import(pathToFileURL(file).href);
+    } catch (error) {
+      throw new UsageError(
+        `--layer-module ${path}: the module failed to load: ${(error as Error).message.split('\n')[0]}`,
+      );
+    }
+    if (layerTypes().every((type) => before.has(type))) {
+      throw new UsageError(
+        `--layer-module ${path}: registered no layer type; call registerLayer(descriptor) in it, with the @backprop/core this command uses (install both in one project)`,
+      );
+    }
+  }
+}
 
 /** What the data gives a network: one image's size, and how many classes its labels name. */
 export interface DataShape {

@@ -349,6 +349,41 @@ describe('backprop train: a network of any layers (chapters 6–7)', () => {
     expect(model.architecture).toMatchObject({ name: 'DeepConvNet', weightInit: 'he' });
   });
 
+  it('--layer-module: a layer type of your own trains, saves, and evaluate reads it with the module', () => {
+    const module = fileURLToPath(new URL('./fixtures/leaky-relu-layer.mjs', import.meta.url));
+    const layers = 'affine 50, leakyrelu alpha=0.1, affine 10';
+    const run = backprop(
+      'train',
+      '--layer-module',
+      module,
+      '--layers',
+      layers,
+      '--iters',
+      '200',
+      '--eval-every',
+      '0',
+      '--eval-on',
+      'test',
+      '--no-eval-at-start',
+      '--out',
+      'leaky',
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/network: \[784\] → affine 50 → leakyrelu alpha=0\.1 → affine 10/);
+    // core's README trains the same layer the same 200 iterations to 0.9002
+    const { final } = JSON.parse(readFileSync(join(work, 'leaky', 'metrics.json'), 'utf8'));
+    expect(final.testAccuracy).toBeGreaterThan(0.85);
+    const model = join(work, 'leaky', 'model.json');
+    const without = backprop('evaluate', '--model', model);
+    expect(without.status).toBe(1);
+    expect(without.stderr).toMatch(
+      /layer 2 is of type "leakyrelu", which this program has not registered/,
+    );
+    const read = backprop('evaluate', '--layer-module', module, '--model', model);
+    expect(read.status, read.stderr).toBe(0);
+    expect(read.stdout).toContain(`test accuracy ${final.testAccuracy.toFixed(4)}`);
+  });
+
   it('--layers as words and as a JSON file build the same network', () => {
     const words = 'conv 4 5 5 stride=2 pad=1, relu, pool 2, batchnorm, affine 10';
     writeFileSync(join(work, 'layers.json'), JSON.stringify({ layers: parseLayers(words) }));

@@ -172,6 +172,8 @@ const layerFiles: Record<string, unknown> = {
 for (const [name, json] of Object.entries(layerFiles)) {
   writeFileSync(join(work, name), JSON.stringify(json));
 }
+writeFileSync(join(work, 'registers-nothing.mjs'), 'export const nothing = 1;\n');
+writeFileSync(join(work, 'throws.mjs'), "throw new Error('not today');\n");
 writeFileSync(join(work, 'not-json.json'), '{ "layers": [ { "type": "affine", "units": 10 }, ] }');
 
 const train = (...args: string[]) => ['train', '--data-dir', 'tiny', '--out', 'out', ...args];
@@ -361,6 +363,18 @@ const cases: Case[] = [
   [
     train('--layers', 'layers-string.json'),
     /--layers layers-string\.json: must hold a list of layer specs, or \{ "layers": \[\.\.\.\] \}$/,
+    2,
+  ],
+  // a layer module of one's own
+  [train('--layer-module', 'missing.mjs'), /--layer-module missing\.mjs: no such file/, 2],
+  [
+    train('--layer-module', 'registers-nothing.mjs'),
+    /--layer-module registers-nothing\.mjs: registered no layer type; call registerLayer\(descriptor\) in it/,
+    2,
+  ],
+  [
+    train('--layer-module', 'throws.mjs'),
+    /--layer-module throws\.mjs: the module failed to load: not today$/,
     2,
   ],
   // the command line itself

@@ -10,6 +10,7 @@ import {
 import { type FlagSpec, parseFlags, pathFlag, wholeNumber } from '../args.js';
 import { BACKEND_LIST, backendFromFlags } from '../backends.js';
 import { classesOf, readData } from '../data.js';
+import { importLayerModules, layerModuleFlag, layerModuleHelp } from '../network-flags.js';
 
 export const evaluateHelp = `backprop evaluate — a saved model's accuracy on the MNIST test set
 
@@ -20,7 +21,8 @@ Options:
                      probabilities and the image as text
   --backend NAME     ${BACKEND_LIST} (default cpu)
   --dtype TYPE       float64 or float32 (default: the backend's first)
-  --data-dir DIR     your own IDX files`;
+  --data-dir DIR     your own IDX files
+${layerModuleHelp}`;
 
 const flags: FlagSpec = {
   model: { type: 'string' },
@@ -28,6 +30,7 @@ const flags: FlagSpec = {
   backend: { type: 'string' },
   dtype: { type: 'string' },
   'data-dir': { type: 'string' },
+  ...layerModuleFlag,
 };
 
 export async function evaluate(argv: string[]): Promise<number> {
@@ -43,6 +46,7 @@ export async function evaluate(argv: string[]): Promise<number> {
   const dataDir = pathFlag('data-dir', values['data-dir']);
 
   // the model first: a wrong file is told before the 60 000 images are read
+  await importLayerModules(values['layer-module']);
   const saved = await readModel(`file://${modelFile}`);
   const backend = await backendFromFlags(values);
   const net = buildModel(backend, saved);

@@ -12,7 +12,14 @@ import {
 import { type FlagSpec, parseFlags, pathFlag, positiveNumber, wholeNumber } from '../args.js';
 import { BACKEND_LIST, backendFromFlags } from '../backends.js';
 import { classesOf, readData } from '../data.js';
-import { architectureFromFlags, networkFlags, networkHelp } from '../network-flags.js';
+import {
+  architectureFromFlags,
+  importLayerModules,
+  layerModuleFlag,
+  layerModuleHelp,
+  networkFlags,
+  networkHelp,
+} from '../network-flags.js';
 
 /** Entries of each parameter compared by default: SimpleConvNet's whole check in seconds. */
 export const DEFAULT_MAX_ENTRIES = 200;
@@ -45,6 +52,7 @@ Options:
                        net's pre-activations sit away from ReLU's kink, where a new one's
                        (biases 0, blank pixels) sit exactly on it
 ${networkHelp}
+${layerModuleHelp}
   --data-dir DIR       your own IDX files
   --json               print the result as JSON`;
 
@@ -57,6 +65,7 @@ const flags: FlagSpec = {
   seed: { type: 'string' },
   model: { type: 'string' },
   ...networkFlags,
+  ...layerModuleFlag,
   'data-dir': { type: 'string' },
   json: { type: 'boolean' },
 };
@@ -87,8 +96,9 @@ export async function gradcheck(argv: string[]): Promise<number> {
     value: 100,
     what: 'a gradient check needs a few samples, not the training set',
   });
-  // the cheap mistakes first — the flags, the model file, the backend — and then the
-  // 60 000 images
+  // the cheap mistakes first — the flags, the layer modules, the model file, the backend —
+  // and then the 60 000 images
+  await importLayerModules(values['layer-module']);
   const saved = modelFile === undefined ? undefined : await readModel(`file://${modelFile}`);
   const backend = await backendFromFlags(values);
   const { train, test } = readData(pathFlag('data-dir', values['data-dir']));

@@ -32,7 +32,14 @@ import {
 import { BACKEND_LIST, backendFromFlags } from '../backends.js';
 import { classesOf, readData, uploadData } from '../data.js';
 import { prepareOutDir, removeIfEmpty, writeFilesAtomically } from '../files.js';
-import { architectureFromFlags, networkFlags, networkHelp } from '../network-flags.js';
+import {
+  architectureFromFlags,
+  importLayerModules,
+  layerModuleFlag,
+  layerModuleHelp,
+  networkFlags,
+  networkHelp,
+} from '../network-flags.js';
 import { TrainProgress } from '../progress.js';
 
 export const trainHelp = `backprop train — train the book's TwoLayerNet on MNIST (section 5.7.4), or any network of its layers
@@ -46,6 +53,7 @@ Options (defaults are the book's):
   --optimizer NAME     ${OPTIMIZER_NAMES.join(', ')} (default sgd, adam for deep-convnet; section 6.1)
   --lr X               learning rate (default: sgd 0.1, momentum 0.01, adagrad 0.01, adam 0.001)
 ${networkHelp}
+${layerModuleHelp}
   --seed N             seed for the weights and the mini-batches (default 0)
   --eval-every N       measure accuracy every N iterations (default: an epoch, 600);
                        0: only after the last
@@ -78,6 +86,7 @@ const flags: FlagSpec = {
   optimizer: { type: 'string' },
   lr: { type: 'string' },
   ...networkFlags,
+  ...layerModuleFlag,
   seed: { type: 'string' },
   out: { type: 'string' },
   'data-dir': { type: 'string' },
@@ -114,6 +123,7 @@ export async function train(argv: string[]): Promise<number> {
     'json',
   );
   const dataDir = pathFlag('data-dir', values['data-dir']);
+  await importLayerModules(values['layer-module']);
 
   const mnist = readData(dataDir);
   const classes = classesOf(mnist.train.labels, mnist.test.labels);
