@@ -188,9 +188,20 @@ export class TfjsKernels implements KernelBackend<TfjsStorage> {
     this.activate();
     this.mapTables.get(data)?.dispose();
     this.mapTables.delete(data);
-    const updated = Float32Array.from(data.value.dataSync<'float32'>());
-    updated.set(values, offset);
-    this.replace(data, tf.tensor(updated, data.value.shape, 'float32'));
+    const { shape, size } = data.value;
+    // On the engine's own values: a read back (dataSync) is not there on WebGPU (see
+    // downloadSync), and a gradient check writes one value at a time
+    const updated = tf.tidy(() => {
+      const flat = tf.reshape(data.value, [size]);
+      const end = offset + values.length;
+      const parts = [
+        ...(offset > 0 ? [tf.slice(flat, [0], [offset])] : []),
+        tf.tensor1d(Float32Array.from(values), 'float32'),
+        ...(end < size ? [tf.slice(flat, [end], [size - end])] : []),
+      ];
+      return tf.reshape(parts.length === 1 ? (parts[0] as tf.Tensor) : tf.concat(parts), shape);
+    });
+    this.replace(data, updated);
   }
 
   free(data: TfjsStorage): void {

@@ -142,7 +142,7 @@ export const resourceCases: ConformanceCase[] = [
   {
     id: 'resources/a tensor prints its rows, and array() nests its values by the shape',
     group: 'resources',
-    kernels: ['relu'],
+    kernels: ['relu', 'write'],
     async run(ctx) {
       const check = new Check();
       const b = ctx.backend;
@@ -174,9 +174,11 @@ export const resourceCases: ConformanceCase[] = [
           : /on the device \(await t\.print\(\)/.test(text),
         `toString of relu's result: ${JSON.stringify(text)}`,
       );
+      // a write into a kernel's result (a gradient check nudges updated weights) reads back
+      b.write(out, [9], 0);
       check.that(
-        JSON.stringify(await out.array()) === '[[1,0,3],[4,5,6]]',
-        `t.array() of relu's result: ${JSON.stringify(await out.array())}`,
+        JSON.stringify(await out.array()) === '[[9,0,3],[4,5,6]]',
+        `t.array() of relu's result after a write of 9 at 0: ${JSON.stringify(await out.array())}`,
       );
       b.dispose(out);
       check.that(`${out}` === `Tensor [2,3] ${b.dtype} on ${b.name}, disposed`, `${out}`);
