@@ -398,6 +398,10 @@ describe('backprop train: a network of any layers (chapters 6–7)', () => {
         '0',
         '--eval-on',
         'test',
+        // what is compared is the loss of each step: one evaluation of 100 images will do
+        '--no-eval-at-start',
+        '--eval-samples',
+        '100',
         '--dtype',
         'float32',
         '--out',
@@ -431,6 +435,10 @@ describe('backprop train: a network of any layers (chapters 6–7)', () => {
       '0',
       '--eval-on',
       'test',
+      // the runs are compared by their losses: one evaluation of 100 images will do
+      '--no-eval-at-start',
+      '--eval-samples',
+      '100',
       '--dtype',
       'float32',
     ];

