@@ -47,9 +47,9 @@ interface Entry extends BackendInfo {
  * others (TensorFlow.js, gpu.js, WebGPU and their engines, hundreds of MB with a native
  * build) are optional peers a user installs for the backends they want.
  */
-async function load<T>(name: string, pkg: string, load: () => Promise<T>): Promise<T> {
+async function load<T>(name: string, pkg: string, importIt: () => Promise<T>): Promise<T> {
   try {
-    return await load();
+    return await importIt();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const missing =

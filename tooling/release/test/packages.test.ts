@@ -208,8 +208,9 @@ describe('the command alone', () => {
   });
 });
 
-// CI installs the tarballs and runs the user's path once, on the machine's Node; under
-// Node 22 and 24 it checks the tarballs alone and says so (RELEASE_USER_PROJECT_SKIP).
+// The user's path, once, on the machine's Node (CI's Node 22 and 24 run only "the command
+// alone" above). RELEASE_USER_PROJECT_SKIP="reason" leaves it out and says why, for a quick
+// local run.
 const userProjectSkipped = process.env.RELEASE_USER_PROJECT_SKIP ?? '';
 describe.skipIf(userProjectSkipped !== '')(
   `a user project outside the workspace${userProjectSkipped && ` — skipped: ${userProjectSkipped}`}`,
