@@ -29,6 +29,7 @@ import {
   correctRowsShader,
   gatherByMapShader,
   gatherShader,
+  matmulByRowsShader,
   matmulShader,
   reduceShader,
   reluBackwardShader,
@@ -78,6 +79,8 @@ export class WebgpuKernels implements KernelBackend<WebgpuStorage> {
 
   /** The matrix product's tile: 16 on a GPU, 8 on a software adapter (see matmulShader). */
   private readonly tile: 8 | 16;
+  /** A software adapter's product reads by rows, without workgroup memory (matmulByRowsShader). */
+  private readonly software: boolean;
 
   constructor(
     private readonly device: GPUDevice,
@@ -89,6 +92,7 @@ export class WebgpuKernels implements KernelBackend<WebgpuStorage> {
   ) {
     this.description = `webgpu: WGSL compute shaders on ${adapter}, float32`;
     this.tile = software ? 8 : 16;
+    this.software = software;
     this.uniforms = device.createBuffer({
       size: UNIFORM_SLOT * UNIFORM_SLOTS,
       usage: 0x40 | 0x8, // UNIFORM | COPY_DST
@@ -173,6 +177,11 @@ export class WebgpuKernels implements KernelBackend<WebgpuStorage> {
     const c = this.allocate(m * n);
     const tile = this.tile;
     const uniform = [m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0];
+    if (this.software) {
+      const groups: [number, number] = [Math.ceil(n / 4 / tile), Math.ceil(m / tile)];
+      this.run('matmulByRows', matmulByRowsShader(tile), [a, b, c], uniform, groups);
+      return c;
+    }
     const groups: [number, number] = [Math.ceil(n / tile), Math.ceil(m / tile)];
     this.run('matmul', matmulShader(tile), [a, b, c], uniform, groups);
     return c;
