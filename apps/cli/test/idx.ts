@@ -4,6 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadMnist } from '@backprop/mnist';
 
 /** An unsigned-byte IDX file: magic 0x0000 08 <dims>, big-endian sizes, then the bytes. */
 export function idx(
@@ -35,4 +36,27 @@ export function writeIdxSet(dir: string, files: Record<keyof typeof IDX_FILES, B
   for (const [key, bytes] of Object.entries(files)) {
     writeFileSync(join(dir, IDX_FILES[key as keyof typeof IDX_FILES]), bytes);
   }
+}
+
+/**
+ * The first `train` training images and `test` test images of the real MNIST files, as a
+ * `--data-dir` of their own: a command under test reads 6 MB instead of 55 MB (a full
+ * load took ~2.3 s of a one-iteration run here, most of it first touches of the float
+ * arrays), and trains and measures on real digits.
+ */
+export function writeMnistSubset(dir: string, train: number, test: number): void {
+  const { train: trainSet, test: testSet } = loadMnist();
+  writeIdxSet(dir, {
+    trainImages: idx([train, 28, 28], toBytes(trainSet.images.subarray(0, train * 784))),
+    trainLabels: idx([train], trainSet.labels.subarray(0, train)),
+    testImages: idx([test, 28, 28], toBytes(testSet.images.subarray(0, test * 784))),
+    testLabels: idx([test], testSet.labels.subarray(0, test)),
+  });
+}
+
+/** The reader scales pixels to [0, 1]; back to the file's bytes. */
+function toBytes(pixels: Float32Array): Uint8Array {
+  const bytes = new Uint8Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) bytes[i] = Math.round(pixels[i] * 255);
+  return bytes;
 }

@@ -14,9 +14,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBackend } from '@backprop/backends';
 import { isModelHeader, modelFromBinary, modelFromJSON } from '@backprop/core';
-import { loadMnist } from '@backprop/mnist';
 import { afterAll, describe, expect, it } from 'vitest';
-import { idx, writeIdxSet } from './idx.js';
+import { writeMnistSubset } from './idx.js';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'backprop-signals-'));
@@ -28,19 +27,8 @@ const DELAYS_MS = [0, 1, 5, 20, 50];
 
 // 600 real training images and 100 test images: a process that starts in well under a
 // second, so a hundred runs fit in a test.
-const mnist = loadMnist();
 const data = join(work, 'data');
-writeIdxSet(data, {
-  trainImages: idx([600, 28, 28], toBytes(mnist.train.images.subarray(0, 600 * 784))),
-  trainLabels: idx([600], mnist.train.labels.subarray(0, 600)),
-  testImages: idx([100, 28, 28], toBytes(mnist.test.images.subarray(0, 100 * 784))),
-  testLabels: idx([100], mnist.test.labels.subarray(0, 100)),
-});
-
-/** The reader scales pixels to [0, 1]; back to the file's bytes. */
-function toBytes(pixels: ArrayLike<number>): Uint8Array {
-  return Uint8Array.from(pixels, (p) => Math.round(p * 255));
-}
+writeMnistSubset(data, 600, 100);
 
 interface Outcome {
   code: number | null;
