@@ -247,7 +247,7 @@ const cases: Case[] = [
   [train('--backend', 'wsam'), /unknown backend 'wsam' \(did you mean 'wasm'\?\); backends:/, 2],
   [
     train('--backend', 'gpujs-webgl2'),
-    /the webgl2 engine is not available here \(it needs a browser\)/,
+    /^backprop: the gpujs-webgl2 backend needs a browser's WebGL2, which Node does not have; in Node use gpujs-headlessgl, gpujs-webasm$/,
     1,
   ],
   [train('--backend', 'tfjs-node'), /install @tensorflow\/tfjs-node@4\.22\.0/, 1],
@@ -573,7 +573,8 @@ const cases: Case[] = [
   [['gradcheck', '--h', '5'], /--h must be at most 1/, 2],
   [
     ['gradcheck', '--backend', 'tfjs-webgl'],
-    /the webgl engine cannot run here: it needs a browser's WebGL; try TfjsBackend\.create\(\{ engine: 'wasm' \}\)/,
+    // the registry's names, not the library's calls: what a command-line user types
+    /^backprop: the tfjs-webgl backend needs a browser's WebGL, which Node does not have; in Node use tfjs-wasm, tfjs-cpu, tfjs-webgpu$/,
     1,
   ],
   [['conformance', '--case', 'kernel/'], /no conformance case starts with 'kernel\/'/, 2],

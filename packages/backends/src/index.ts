@@ -40,7 +40,11 @@ interface Entry extends BackendInfo {
   create(dtype: DType, options: CreateOptions): Promise<Backend>;
   /** The shading language of its kernels, whose exp is less exact than JavaScript's. */
   shader?: 'GLSL' | 'WGSL';
+  /** A browser's API it needs, where Node has none; and what to ask for in Node instead. */
+  browserOnly?: { needs: string; inNode: readonly string[] };
 }
+
+const inNode = () => typeof process === 'object' && typeof process.versions?.node === 'string';
 
 /**
  * A backend's package, imported when it is asked for: cpu and wasm come with this one, the
@@ -68,7 +72,7 @@ async function load<T>(name: string, pkg: string, importIt: () => Promise<T>): P
  * null adapter). Before their import: TensorFlow.js registers its engine only if it sees one.
  */
 async function provideWebgpuInNode(name: string): Promise<void> {
-  if (typeof process !== 'object' || typeof process.versions?.node !== 'string') return;
+  if (!inNode()) return;
   const { provideNavigatorGpu } = await load(
     name,
     '@backprop/backend-webgpu',
@@ -159,6 +163,7 @@ const ENTRIES: Entry[] = [
     summary: 'TensorFlow.js on WebGL (browsers)',
     dtypes: ['float32'],
     shader: 'GLSL',
+    browserOnly: { needs: 'WebGL', inNode: ['tfjs-wasm', 'tfjs-cpu', 'tfjs-webgpu'] },
     package: '@backprop/backend-tfjs',
     create: tfjs('webgl'),
   },
@@ -197,6 +202,7 @@ const ENTRIES: Entry[] = [
     summary: 'gpu.js, GLSL on WebGL2 (browsers)',
     dtypes: ['float32'],
     shader: 'GLSL',
+    browserOnly: { needs: 'WebGL2', inNode: ['gpujs-headlessgl', 'gpujs-webasm'] },
     package: '@backprop/backend-gpujs',
     create: gpujs('webgl2'),
   },
@@ -205,6 +211,7 @@ const ENTRIES: Entry[] = [
     summary: 'gpu.js, GLSL on WebGL 1 (browsers)',
     dtypes: ['float32'],
     shader: 'GLSL',
+    browserOnly: { needs: 'WebGL', inNode: ['gpujs-headlessgl', 'gpujs-webasm'] },
     package: '@backprop/backend-gpujs',
     create: gpujs('webgl'),
   },
@@ -247,7 +254,7 @@ function entry(name: string): Entry {
 
 /** The backend called `name`; rejects with what is missing where it cannot run here. */
 export async function createBackend(name: string, options: CreateOptions = {}): Promise<Backend> {
-  const { dtypes, create } = entry(name);
+  const { dtypes, create, browserOnly } = entry(name);
   refuseUnknownKeys(`createBackend('${name}') options`, options, ['dtype', 'wasmPaths', 'threads']);
   if (options.threads !== undefined && name !== 'wasm') {
     throw new UsageError(`threads is an option of the wasm backend, not of '${name}'`);
@@ -255,6 +262,12 @@ export async function createBackend(name: string, options: CreateOptions = {}): 
   const dtype = options.dtype ?? dtypes[0];
   if (!dtypes.includes(dtype)) {
     throw new UsageError(`backend '${name}' has no ${dtype}; it offers ${dtypes.join(', ')}`);
+  }
+  // said before its package is looked for: installing it would not make it run here
+  if (browserOnly && inNode()) {
+    throw new BackendError(
+      `the ${name} backend needs a browser's ${browserOnly.needs}, which Node does not have; in Node use ${browserOnly.inNode.join(', ')}`,
+    );
   }
   return create(dtype, options);
 }

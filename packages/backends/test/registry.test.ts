@@ -53,6 +53,13 @@ describe('the registry', () => {
     await expect(createBackend('wasm', { dtype: 'float64' })).rejects.toThrow(
       /backend 'wasm' has no float64; it offers float32/,
     );
+    // a browser's backend asked for in Node: said by the registry, in its names, before
+    // its package is looked for (installing that would not make it run here)
+    await expect(createBackend('tfjs-webgl')).rejects.toMatchObject({
+      name: 'BackendError',
+      message:
+        "the tfjs-webgl backend needs a browser's WebGL, which Node does not have; in Node use tfjs-wasm, tfjs-cpu, tfjs-webgpu",
+    });
   });
 
   it('lists what runs here and why the rest does not', async () => {
