@@ -49,6 +49,11 @@ const ENGINE_IMPORTS: Record<TfjsEngine, () => Promise<unknown>> = {
  * matters.
  */
 export interface TfjsStorage {
+  /**
+   * @internal The published types leave TensorFlow.js's own out: loading them brings its
+   * copy of @webgpu/types and a `Long` that needs @types/long, which fail a project
+   * compiled with `skipLibCheck: false` beside another copy or with `types` set.
+   */
   value: tf.Tensor;
 }
 

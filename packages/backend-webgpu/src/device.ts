@@ -1,4 +1,7 @@
-/// <reference types="@webgpu/types" preserve="true" />
+// The WebGPU types for this package's own compile only: its published types name none of
+// them (see WebgpuDevice), so a project that has another copy of @webgpu/types
+// (TensorFlow.js's webgpu engine brings 0.1.38) or TypeScript's lib.dom compiles with both.
+/// <reference types="@webgpu/types" />
 /**
  * Finding a GPU device: the browser's `navigator.gpu`, or in Node the npm package
  * `webgpu` (Dawn, prebuilt). In Node a real GPU comes first; without one, SwiftShader —
@@ -7,11 +10,21 @@
  */
 import { BackendError } from '@backprop/core';
 
+/**
+ * A `GPUDevice`, by the members this backend checks: any copy of the WebGPU types (or a
+ * browser's own) gives one that fits.
+ */
+export interface WebgpuDevice {
+  readonly queue: object;
+  createBuffer(descriptor: never): object;
+  createComputePipeline(descriptor: never): object;
+}
+
 export interface DeviceOptions {
-  /** Use this device (created by you) instead of finding one. */
-  device?: GPUDevice;
+  /** Use this device (a `GPUDevice` created by you) instead of finding one. */
+  device?: WebgpuDevice;
   /** Prefer the integrated ('low-power') or the discrete ('high-performance', default) GPU. */
-  powerPreference?: GPUPowerPreference;
+  powerPreference?: 'low-power' | 'high-performance';
   /**
    * Node: SwiftShader's Vulkan driver manifest, tried when no real GPU answers (default:
    * the one Debian's and Ubuntu's `chromium` packages install). `false`: never fall back.
@@ -26,6 +39,7 @@ export const SWIFTSHADER_ICDS = [
   '/snap/chromium/current/usr/lib/chromium-browser/vk_swiftshader_icd.json',
 ];
 
+/** @internal */
 export interface AcquiredDevice {
   device: GPUDevice;
   /** The adapter, in words. */
@@ -51,10 +65,11 @@ interface Found {
   instance: NavigatorGpu | null;
 }
 
+/** @internal */
 export async function acquireDevice(options: DeviceOptions): Promise<AcquiredDevice> {
   if (options.device) {
     return {
-      device: options.device,
+      device: options.device as unknown as GPUDevice,
       adapter: 'a device you gave',
       software: false,
       keepAlive: null,

@@ -1,4 +1,9 @@
-export { type DeviceOptions, provideNavigatorGpu, SWIFTSHADER_ICDS } from './device.js';
+export {
+  type DeviceOptions,
+  provideNavigatorGpu,
+  SWIFTSHADER_ICDS,
+  type WebgpuDevice,
+} from './device.js';
 export {
   WebgpuBackend,
   type WebgpuBackendOptions,

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" preserve="true" />
+/// <reference types="@webgpu/types" />
 /**
  * The kernels as WGSL compute shaders (shaders.ts). A tensor's values live in a storage
  * buffer on the device from upload to free; kernels are recorded into one command
@@ -23,7 +23,7 @@ import {
   refuseUnknownKeys,
   type UnaryOp,
 } from '@backprop/core';
-import { acquireDevice, type DeviceOptions } from './device.js';
+import { acquireDevice, type DeviceOptions, type WebgpuDevice } from './device.js';
 import {
   binaryShader,
   correctRowsShader,
@@ -47,6 +47,7 @@ import {
 
 /** A tensor's values: a storage buffer of at least `count` float32s. */
 export interface WebgpuStorage {
+  /** @internal (a GPUBuffer: kept out of the published types, see WebgpuDevice) */
   readonly buffer: GPUBuffer;
   readonly count: number;
 }
@@ -82,27 +83,30 @@ export class WebgpuKernels implements KernelBackend<WebgpuStorage> {
   /** A software adapter's product reads by rows, without workgroup memory (matmulByRowsShader). */
   private readonly software: boolean;
 
+  private readonly device: GPUDevice;
+
   constructor(
-    private readonly device: GPUDevice,
+    device: WebgpuDevice,
     /** The adapter, for a person: vendor, architecture, and whether it is software. */
     readonly adapter: string,
     software = false,
     /** Dawn's instance in Node: referenced here so the garbage collector leaves it (see AcquiredDevice). */
     private readonly keepAlive: unknown = null,
   ) {
+    this.device = device as unknown as GPUDevice; // the published types name no GPU type
     this.description = `webgpu: WGSL compute shaders on ${adapter}, float32`;
     this.tile = software ? 8 : 16;
     this.software = software;
-    this.uniforms = device.createBuffer({
+    this.uniforms = this.device.createBuffer({
       size: UNIFORM_SLOT * UNIFORM_SLOTS,
       usage: 0x40 | 0x8, // UNIFORM | COPY_DST
     });
-    void device.lost.then((info) => {
+    void this.device.lost.then((info) => {
       this.lost = info.message || info.reason || 'unknown';
     });
     // A GPU reports a bad shader or command when it gets to it, not when it is called:
     // the first such error is kept and thrown from the next read, never passed over.
-    device.onuncapturederror = (event) => {
+    this.device.onuncapturederror = (event) => {
       this.failure ??= event.error.message.split('\n')[0];
     };
   }

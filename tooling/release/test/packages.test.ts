@@ -555,13 +555,15 @@ export class MyKernels extends CpuKernels {
     );
 
     // Our own .d.ts, checked with skipLibCheck off in a project with no @types/node and no
-    // DOM: every package whose types stand on their own. (backend-tfjs, backend-gpujs and
-    // backend-webgpu expose their engines' types, which need the DOM's; the registry no
-    // longer names TensorFlow.js's, now an optional peer.)
+    // DOM: every package whose types stand on their own. backend-gpujs exposes gpu.js's
+    // types, which need the DOM's; backend-tfjs and backend-webgpu name none of their
+    // engines' (TensorFlow.js's bring @webgpu/types 0.1.38 and a `Long` from @types/long).
     const standalone = [
       'core',
       'backend-cpu',
       'backend-wasm',
+      'backend-tfjs',
+      'backend-webgpu',
       'backends',
       'mnist',
       'mnist/browser',
@@ -588,6 +590,32 @@ export class MyKernels extends CpuKernels {
         }),
       );
       const check = npx(['tsc', '-p', 'no-node']);
+      expect(check.stdout + check.stderr).toBe('');
+    });
+
+    // Every library at once, as a project that uses them all in Node and a page compiles
+    // them: the DOM's lib, @types/node named in `types`, skipLibCheck off. One copy of the
+    // WebGPU types at most is loaded (none of ours names them), and no `Long`.
+    it('type-checks every library together with lib dom + es2022 and types node, skipLibCheck off', () => {
+      mkdirSync(join(project, 'everything'), { recursive: true });
+      writeFileSync(
+        join(project, 'everything', 'entries.ts'),
+        libraries.map((e, i) => `export type * as entry${i} from '@backprop/${e}';`).join('\n'),
+      );
+      writeFileSync(
+        join(project, 'everything', 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            ...strict,
+            skipLibCheck: false,
+            lib: ['dom', 'es2022'],
+            types: ['node'],
+            noEmit: true,
+          },
+          include: ['.'],
+        }),
+      );
+      const check = npx(['tsc', '-p', 'everything']);
       expect(check.stdout + check.stderr).toBe('');
     });
   },

