@@ -165,11 +165,21 @@ async function nodeAdapter(
   Object.assign(globalThis, dawn.globals); // GPUBufferUsage and the rest, as in a browser
   // SwiftShader and the Vulkan loader complain on stderr when this is unset.
   process.env.XDG_RUNTIME_DIR ??= (await import('node:os')).tmpdir();
-  const instance = dawn.create([]);
-  const real = usable(await instance.requestAdapter(request));
-  if (real) return { adapter: real, tried: '', instance };
+  const { existsSync, readdirSync } = await import('node:fs');
+  // Linux without a GPU's device node (/dev/dri/renderD*, NVIDIA's, WSL's /dev/dxg) has
+  // only CPU Vulkan drivers, such as Mesa's lavapipe, which Dawn refuses with a warning on
+  // stderr at every probe: SwiftShader is asked straight away there.
+  const gpuNode =
+    process.platform !== 'linux' ||
+    existsSync('/dev/nvidia0') ||
+    existsSync('/dev/dxg') ||
+    (existsSync('/dev/dri') && readdirSync('/dev/dri').some((f) => f.startsWith('renderD')));
+  if (gpuNode) {
+    const instance = dawn.create([]);
+    const real = usable(await instance.requestAdapter(request));
+    if (real) return { adapter: real, tried: '', instance };
+  }
 
-  const { existsSync } = await import('node:fs');
   const icd =
     swiftshader === false
       ? undefined
