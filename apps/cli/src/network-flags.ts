@@ -7,14 +7,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import {
   type Architecture,
+  type Backend,
+  buildModel,
+  DataError,
   layerTypes,
   layerWords,
   MultiLayerNet,
   MultiLayerNetExtend,
+  type Network,
   parseLayers,
   readsImages,
   refuseUnknownKeys,
   SimpleConvNet,
+  type StoredModel,
   TwoLayerNet,
   UsageError,
   type WeightInit,
@@ -101,6 +106,28 @@ export async function importLayerModules(value: string | boolean | undefined): P
         `--layer-module ${path}: registered no layer type; call registerLayer(descriptor) in it, with the @backprop/core this command uses (install both in one project)`,
       );
     }
+  }
+}
+
+/**
+ * core's buildModel, with the command line's way to register a layer: where a model names a
+ * layer type nobody registered, core tells a program to call registerLayer; a command
+ * user gives the module that does with --layer-module.
+ */
+export function buildSavedModel(backend: Backend, saved: StoredModel): Network {
+  try {
+    return buildModel(backend, saved);
+  } catch (error) {
+    if (error instanceof DataError && error.message.includes('this program has not registered')) {
+      const detail = error.message
+        .slice(error.file.length + 2)
+        .replace(/: import the module.*$/, '');
+      throw new DataError(
+        error.file,
+        `${detail}: give the module that registers it with --layer-module FILE`,
+      );
+    }
+    throw error;
   }
 }
 

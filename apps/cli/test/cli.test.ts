@@ -412,7 +412,7 @@ describe('backprop train: a network of any layers (chapters 6–7)', () => {
     const without = backprop('evaluate', ...subset, '--model', model);
     expect(without.status).toBe(1);
     expect(without.stderr).toMatch(
-      /layer 2 is of type "leakyrelu", which this program has not registered/,
+      /layer 2 is of type "leakyrelu", which this program has not registered \(it knows .*\): give the module that registers it with --layer-module FILE$/m,
     );
     const read = backprop('evaluate', ...subset, '--layer-module', module, '--model', model);
     expect(read.status, read.stderr).toBe(0);

@@ -1,5 +1,4 @@
 import {
-  buildModel,
   DataError,
   datasetAccuracy,
   formatShape,
@@ -10,7 +9,12 @@ import {
 import { type FlagSpec, parseFlags, pathFlag, wholeNumber } from '../args.js';
 import { BACKEND_LIST, backendFromFlags } from '../backends.js';
 import { classesOf, readData } from '../data.js';
-import { importLayerModules, layerModuleFlag, layerModuleHelp } from '../network-flags.js';
+import {
+  buildSavedModel,
+  importLayerModules,
+  layerModuleFlag,
+  layerModuleHelp,
+} from '../network-flags.js';
 
 export const evaluateHelp = `backprop evaluate — a saved model's accuracy on the MNIST test set
 
@@ -49,7 +53,7 @@ export async function evaluate(argv: string[]): Promise<number> {
   await importLayerModules(values['layer-module']);
   const saved = await readModel(`file://${modelFile}`);
   const backend = await backendFromFlags(values);
-  const net = buildModel(backend, saved);
+  const net = buildSavedModel(backend, saved);
   const { test } = readData(dataDir);
   if (index !== undefined && index >= test.count) {
     net.dispose();

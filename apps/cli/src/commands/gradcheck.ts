@@ -1,5 +1,4 @@
 import {
-  buildModel,
   describeArchitecture,
   gradientCheck,
   gradientTolerance,
@@ -14,6 +13,7 @@ import { BACKEND_LIST, backendFromFlags } from '../backends.js';
 import { classesOf, readData } from '../data.js';
 import {
   architectureFromFlags,
+  buildSavedModel,
   importLayerModules,
   layerModuleFlag,
   layerModuleHelp,
@@ -117,7 +117,7 @@ export async function gradcheck(argv: string[]): Promise<number> {
 
   const net = architecture
     ? new Network(backend, architecture, { seed })
-    : buildModel(backend, saved as StoredModel);
+    : buildSavedModel(backend, saved as StoredModel);
   const x = backend.tensor(train.images.subarray(0, samples * train.features), [
     samples,
     train.features,
