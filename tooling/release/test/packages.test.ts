@@ -570,53 +570,33 @@ export class MyKernels extends CpuKernels {
       'charts',
       'conformance',
     ];
-    it(`type-checks ${standalone.join(', ')} with lib es2022 alone (no @types/node, no DOM)`, () => {
-      mkdirSync(join(project, 'no-node'), { recursive: true });
+    /** tsc with skipLibCheck off over a file that imports the types of `entries`: its output. */
+    const typeCheck = (folder: string, entries: string[], lib: string[], types: string[]) => {
+      mkdirSync(join(project, folder), { recursive: true });
       writeFileSync(
-        join(project, 'no-node', 'entries.ts'),
-        standalone.map((e, i) => `export type * as entry${i} from '@backprop/${e}';`).join('\n'),
+        join(project, folder, 'entries.ts'),
+        entries.map((e, i) => `export type * as entry${i} from '@backprop/${e}';`).join('\n'),
       );
       writeFileSync(
-        join(project, 'no-node', 'tsconfig.json'),
+        join(project, folder, 'tsconfig.json'),
         JSON.stringify({
-          compilerOptions: {
-            ...strict,
-            skipLibCheck: false,
-            lib: ['es2022'],
-            types: [],
-            noEmit: true,
-          },
+          compilerOptions: { ...strict, skipLibCheck: false, lib, types, noEmit: true },
           include: ['.'],
         }),
       );
-      const check = npx(['tsc', '-p', 'no-node']);
-      expect(check.stdout + check.stderr).toBe('');
+      const check = npx(['tsc', '-p', folder]);
+      return check.stdout + check.stderr;
+    };
+
+    it(`type-checks ${standalone.join(', ')} with lib es2022 alone (no @types/node, no DOM)`, () => {
+      expect(typeCheck('no-node', standalone, ['es2022'], [])).toBe('');
     });
 
     // Every library at once, as a project that uses them all in Node and a page compiles
     // them: the DOM's lib, @types/node named in `types`, skipLibCheck off. One copy of the
     // WebGPU types at most is loaded (none of ours names them), and no `Long`.
     it('type-checks every library together with lib dom + es2022 and types node, skipLibCheck off', () => {
-      mkdirSync(join(project, 'everything'), { recursive: true });
-      writeFileSync(
-        join(project, 'everything', 'entries.ts'),
-        libraries.map((e, i) => `export type * as entry${i} from '@backprop/${e}';`).join('\n'),
-      );
-      writeFileSync(
-        join(project, 'everything', 'tsconfig.json'),
-        JSON.stringify({
-          compilerOptions: {
-            ...strict,
-            skipLibCheck: false,
-            lib: ['dom', 'es2022'],
-            types: ['node'],
-            noEmit: true,
-          },
-          include: ['.'],
-        }),
-      );
-      const check = npx(['tsc', '-p', 'everything']);
-      expect(check.stdout + check.stderr).toBe('');
+      expect(typeCheck('everything', libraries, ['dom', 'es2022'], ['node'])).toBe('');
     });
   },
 );
