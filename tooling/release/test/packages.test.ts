@@ -600,12 +600,3 @@ export class MyKernels extends CpuKernels {
     });
   },
 );
-
-describe('publishing', () => {
-  it('pnpm -r publish --dry-run passes', () => {
-    const publish = run('pnpm', ['-r', 'publish', '--dry-run', '--no-git-checks'], root);
-    expect(publish.status, publish.stdout + publish.stderr).toBe(0);
-    for (const dir of published)
-      expect(publish.stdout + publish.stderr).toContain(`@backprop/${dir}`);
-  });
-});
