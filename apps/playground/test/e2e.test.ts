@@ -238,22 +238,28 @@ describe.skipIf(missing)(
     const measured: Record<string, { longestTaskMs?: number; slowdown?: number; stopMs?: number }> =
       {};
     afterAll(() => console.log('playground long tasks and stops:', JSON.stringify(measured)));
-    for (const backend of [
-      'cpu:float32',
-      'wasm',
-      'tfjs-webgl',
-      'tfjs-wasm',
-      'gpujs-webgl2',
-      'webgpu',
-    ]) {
+    // One page for all of them, as a user switches backends: a page of each test's own
+    // cost each a page load, a probe of every backend and MNIST's download again (under
+    // two busy processes, seconds each). Each test ends with no page error so far.
+    const trainedOn = ['cpu:float32', 'wasm', 'tfjs-webgl', 'tfjs-wasm', 'gpujs-webgl2', 'webgpu'];
+    let shared: Page | undefined;
+    const sharedPage = async () => {
+      const page = shared ?? (await open('#train'));
+      shared = undefined; // the test's own until it hands it on
+      return page;
+    };
+    const handOn = async (page: Page, last: boolean) => {
+      if (last) return close(page);
+      expect(problems.get(page) ?? [], 'page and console errors').toEqual([]);
+      shared = page;
+    };
+    for (const backend of trainedOn) {
       const [iters, floor] = [50, 0.3];
-      // The stop test below goes on in this test's page, its backends probed and MNIST in
-      // its worker: a page of its own cost each backend a page load, a probe of every
-      // backend and MNIST's download again (under two busy processes, seconds each).
-      let trained: Page | undefined;
       it(`[timing] trains on ${backend} in the page past ${floor} test accuracy, the page never blocked over 200 ms`, async () => {
-        const page = await open(`?iters=${iters}&every=1000#train`);
+        const page = await sharedPage();
         await chooseBackend(page, backend);
+        await page.getByTestId('iters').fill(String(iters));
+        await page.getByTestId('every').fill('1000');
         // the accuracy at the end, on the first 2 000 test images: measuring the 60 000
         // training images (and at the start) would take SwiftShader minutes and prove
         // nothing more here; at 0.48 the estimate's spread over 2 000 images is ±0.011
@@ -290,12 +296,11 @@ describe.skipIf(missing)(
           200 * factor,
         );
         await page.screenshot({ path: join(artifacts, `train-${backend.replace(':', '-')}.png`) });
-        trained = page;
+        await handOn(page, false);
       });
 
       it(`[timing] stops ${backend} within a second, also in the middle of an evaluation`, async () => {
-        const page = trained ?? (await open('#train'));
-        trained = undefined;
+        const page = await sharedPage();
         await chooseBackend(page, backend);
         // a long run that measures both sets, whole, after its first iteration (the page's
         // defaults), so the stop below may land in the middle of that evaluation
@@ -335,7 +340,7 @@ describe.skipIf(missing)(
         expect(stopMs, `Stop on ${backend} (${status})`).toBeLessThan(
           3 * (step + 2 * EVAL_CHUNK_MS) + 1000 * factor,
         );
-        await close(page);
+        await handOn(page, backend === trainedOn.at(-1));
       });
     }
 

@@ -9,7 +9,6 @@
  * Kernels are synchronous and return new handles the caller owns, so a GPU backend keeps
  * every intermediate on the device; reading values back is explicit (`await read(t)`).
  */
-import * as composed from './composed.js';
 import {
   type BinaryOp,
   CROSS_ENTROPY_DELTA,
@@ -24,14 +23,14 @@ import {
   type UnaryOp,
   type WindowDims,
 } from './contract.js';
+import { dispatch, type Engine } from './dispatch.js';
 import { BackendError, ShapeError, TensorStateError, ValueError } from './errors.js';
 import { GatherMap, type GatherTables, gatherTables } from './gather-map.js';
+import { MapCache } from './map-cache.js';
 import { type NestedNumbers, nest, SUMMARY_THRESHOLD } from './print.js';
 import {
-  addBiasShape,
   broadcastShapes,
   checkClassIndices,
-  checkLearningRate,
   checkReshape,
   checkSameShape,
   checkTensorValues,
@@ -41,13 +40,11 @@ import {
   labelsShape,
   type MatmulOptions,
   matmulShape,
-  matrixShape,
   reduceShape,
-  sameShape,
   sizeOf,
 } from './shapes.js';
 import { Tensor, type TensorStore, type ValueFacts } from './tensor.js';
-import { im2colIndex, permuteIndex, poolIndex, type Window, windowDims } from './window.js';
+import { im2colIndex, permuteIndex, poolIndex, type Window } from './window.js';
 
 export type { MatmulOptions } from './shapes.js';
 
@@ -99,8 +96,22 @@ export class Backend<K extends KernelBackend = KernelBackend> {
   private closed = false;
   /** Handles made inside each open `tidy`, innermost last. */
   private readonly scopes: Set<Tensor>[] = [];
-  /** Gather maps the composed window kernels made, by shape, least recently used first. */
-  private readonly maps = new Map<string, GatherMap>();
+  /** Gather maps the composed window kernels made, by shape (map-cache.ts). */
+  private readonly maps = new MapCache(CACHED_MAPS, (map) => {
+    for (const t of [map.index, map.offsets, map.sources]) {
+      t.disposed = true;
+      this.kernels.free(t.store.storage);
+    }
+  });
+  /** The checks and handles the composed kernels' rows use (dispatch.ts), made once. */
+  private readonly engine: Engine = {
+    backend: this,
+    own: (where, ...tensors) => {
+      for (const t of tensors) this.own(where, t);
+    },
+    labels: (where, scores, labels) => this.labels(where, scores, labels),
+    wrap: (storage, shape) => this.wrap(storage, shape),
+  };
 
   constructor(readonly kernels: K) {
     this.name = kernels.name;
@@ -413,62 +424,42 @@ export class Backend<K extends KernelBackend = KernelBackend> {
     );
   }
 
-  // ---- composed kernels: core's composition, or the backend's own override ---------------
+  // ---- composed kernels: checked, then the backend's override or core's composition
+  // (one row each in dispatch.ts) ---------------------------------------------------------
 
   /** x + bias on every row: [m,n] + [n] → [m,n]. */
   addBias(x: Tensor, bias: Tensor): Tensor {
-    const [X, b] = this.ownAll('addBias', x, bias);
-    const { m, n } = addBiasShape(x, bias);
-    if (this.kernels.addBias) return this.wrap(this.kernels.addBias(X, b, m, n), [m, n]);
-    return composed.addBias(this, x, bias);
+    return dispatch(this.engine, 'addBias', [x, bias]);
   }
 
   /** The sum over rows, one value a column: [m,n] → [n] (the bias gradient). */
   sumColumns(x: Tensor): Tensor {
-    const X = this.own('sumColumns', x).store.storage;
-    const [m, n] = matrixShape('sumColumns', x);
-    if (this.kernels.sumColumns) return this.wrap(this.kernels.sumColumns(X, m, n), [n]);
-    return composed.sumColumns(this, x);
+    return dispatch(this.engine, 'sumColumns', [x]);
   }
 
   /** max(x, 0). */
   relu(x: Tensor): Tensor {
-    const X = this.own('relu', x).store.storage;
-    if (this.kernels.relu) return this.wrap(this.kernels.relu(X, x.size), x.shape);
-    return composed.relu(this, x);
+    return dispatch(this.engine, 'relu', [x]);
   }
 
   /** dout where out > 0, else 0; `out` is relu's output (x <= 0 passes no gradient). */
   reluBackward(dout: Tensor, out: Tensor): Tensor {
-    const [d, y] = this.ownAll('reluBackward', dout, out);
-    checkSameShape('reluBackward', dout, out, ['dout', 'out']);
-    if (this.kernels.reluBackward)
-      return this.wrap(this.kernels.reluBackward(d, y, dout.size), dout.shape);
-    return composed.reluBackward(this, dout, out);
+    return dispatch(this.engine, 'reluBackward', [dout, out]);
   }
 
   /** 1 / (1 + exp(−x)). */
   sigmoid(x: Tensor): Tensor {
-    const X = this.own('sigmoid', x).store.storage;
-    if (this.kernels.sigmoid) return this.wrap(this.kernels.sigmoid(X, x.size), x.shape);
-    return composed.sigmoid(this, x);
+    return dispatch(this.engine, 'sigmoid', [x]);
   }
 
   /** dout · out · (1 − out); `out` is sigmoid's output. */
   sigmoidBackward(dout: Tensor, out: Tensor): Tensor {
-    const [d, y] = this.ownAll('sigmoidBackward', dout, out);
-    checkSameShape('sigmoidBackward', dout, out, ['dout', 'out']);
-    if (this.kernels.sigmoidBackward)
-      return this.wrap(this.kernels.sigmoidBackward(d, y, dout.size), dout.shape);
-    return composed.sigmoidBackward(this, dout, out);
+    return dispatch(this.engine, 'sigmoidBackward', [dout, out]);
   }
 
   /** Row-wise softmax, stable (each row's max subtracted first): the probabilities of a prediction. */
   softmax(x: Tensor): Tensor {
-    const X = this.own('softmax', x).store.storage;
-    const [m, n] = matrixShape('softmax', x);
-    if (this.kernels.softmax) return this.wrap(this.kernels.softmax(X, m, n), [m, n]);
-    return composed.softmax(this, x);
+    return dispatch(this.engine, 'softmax', [x]);
   }
 
   /**
@@ -480,55 +471,22 @@ export class Backend<K extends KernelBackend = KernelBackend> {
     labels: Labels,
     delta = CROSS_ENTROPY_DELTA,
   ): SoftmaxCrossEntropyResult {
-    const dims = this.labels('softmaxCrossEntropy', logits, labels);
-    if (!(delta >= 0 && Number.isFinite(delta)))
-      throw new ValueError('softmaxCrossEntropy', `delta must be a number >= 0, got ${delta}`);
-    if (this.kernels.softmaxCrossEntropy) {
-      const [probs, loss] = this.kernels.softmaxCrossEntropy(
-        logits.store.storage,
-        labels.store.storage,
-        dims,
-        delta,
-      );
-      return { probs: this.wrap(probs, [dims.batch, dims.classes]), loss: this.wrap(loss, []) };
-    }
-    return composed.softmaxCrossEntropy(this, logits, labels, delta);
+    return dispatch(this.engine, 'softmaxCrossEntropy', [logits, labels, delta]);
   }
 
   /** (probs − t) / batch: the gradient of the mean loss with respect to the logits. */
   softmaxCrossEntropyBackward(probs: Tensor, labels: Labels): Tensor {
-    const dims = this.labels('softmaxCrossEntropyBackward', probs, labels);
-    const override = this.kernels.softmaxCrossEntropyBackward;
-    if (override)
-      return this.wrap(
-        override.call(this.kernels, probs.store.storage, labels.store.storage, dims),
-        probs.shape,
-      );
-    return composed.softmaxCrossEntropyBackward(this, probs, labels);
+    return dispatch(this.engine, 'softmaxCrossEntropyBackward', [probs, labels]);
   }
 
   /** param ← param − learningRate · grad, in place. */
   sgdUpdate(param: Tensor, grad: Tensor, learningRate: number): void {
-    const [w, g] = this.ownAll('sgdUpdate', param, grad);
-    checkSameShape('sgdUpdate', param, grad, ['param', 'grad']);
-    checkLearningRate(learningRate);
-    if (this.kernels.sgdUpdate) {
-      this.kernels.sgdUpdate(w, g, param.size, learningRate);
-      param.store.facts = null;
-      return;
-    }
-    composed.sgdUpdate(this, param, grad, learningRate);
+    dispatch(this.engine, 'sgdUpdate', [param, grad, learningRate]);
   }
 
   /** How many rows have their largest score (the first, on ties) at the label's class, as a [] scalar. */
   countCorrect(scores: Tensor, labels: Labels): Tensor {
-    const dims = this.labels('countCorrect', scores, labels);
-    if (this.kernels.countCorrect)
-      return this.wrap(
-        this.kernels.countCorrect(scores.store.storage, labels.store.storage, dims),
-        [],
-      );
-    return composed.countCorrect(this, scores, labels);
+    return dispatch(this.engine, 'countCorrect', [scores, labels]);
   }
 
   /**
@@ -536,12 +494,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
    * window position, [N·OH·OW, C·FH·FW], so a convolution is one matrix product.
    */
   im2col(x: Tensor, window: Window): Tensor {
-    const X = this.own('im2col', x).store.storage;
-    const d = windowDims('im2col', x.shape, window);
-    const rows = d.batch * d.outHeight * d.outWidth;
-    const cols = d.channels * d.windowHeight * d.windowWidth;
-    if (this.kernels.im2col) return this.wrap(this.kernels.im2col(X, d), [rows, cols]);
-    return composed.im2col(this, x, d);
+    return dispatch(this.engine, 'im2col', [x, window]);
   }
 
   /**
@@ -549,50 +502,17 @@ export class Backend<K extends KernelBackend = KernelBackend> {
    * to the pixel it was read from, giving images `shape` [N, C, H, W].
    */
   col2im(col: Tensor, shape: readonly number[], window: Window): Tensor {
-    const C = this.own('col2im', col).store.storage;
-    const d = windowDims('col2im', shape, window);
-    const expected = [
-      d.batch * d.outHeight * d.outWidth,
-      d.channels * d.windowHeight * d.windowWidth,
-    ];
-    if (!sameShape(col.shape, expected)) {
-      throw new ShapeError(
-        'col2im',
-        `col must be ${formatShape(expected)} for images ${formatShape(shape)} and a ${d.windowHeight}×${d.windowWidth} window, got ${formatShape(col.shape)}`,
-      );
-    }
-    if (this.kernels.col2im) return this.wrap(this.kernels.col2im(C, d), shape);
-    return composed.col2im(this, col, d);
+    return dispatch(this.engine, 'col2im', [col, shape, window]);
   }
 
   /** 7.4.4 — max pooling: the largest value of each window of images [N, C, H, W], and where it was. */
   maxPool(x: Tensor, window: Window): MaxPoolResult {
-    const X = this.own('maxPool', x).store.storage;
-    const d = windowDims('maxPool', x.shape, window);
-    if (this.kernels.maxPool) {
-      const [out, argmax] = this.kernels.maxPool(X, d);
-      return {
-        out: this.wrap(out, [d.batch, d.channels, d.outHeight, d.outWidth]),
-        argmax: this.wrap(argmax, [d.batch * d.channels * d.outHeight * d.outWidth]),
-      };
-    }
-    return composed.maxPool(this, x, d);
+    return dispatch(this.engine, 'maxPool', [x, window]);
   }
 
   /** Max pooling's backward: each window's gradient goes to its maximum, the rest get 0; images `shape`. */
   maxPoolBackward(dout: Tensor, argmax: Tensor, shape: readonly number[], window: Window): Tensor {
-    const [D, A] = this.ownAll('maxPoolBackward', dout, argmax);
-    const d = windowDims('maxPoolBackward', shape, window);
-    const outShape = [d.batch, d.channels, d.outHeight, d.outWidth];
-    if (!sameShape(dout.shape, outShape) || argmax.size !== sizeOf(outShape)) {
-      throw new ShapeError(
-        'maxPoolBackward',
-        `dout must be ${formatShape(outShape)} and argmax hold ${sizeOf(outShape)} values for images ${formatShape(shape)}, got ${formatShape(dout.shape)} and ${formatShape(argmax.shape)}`,
-      );
-    }
-    if (this.kernels.maxPoolBackward)
-      return this.wrap(this.kernels.maxPoolBackward(D, A, d), shape);
-    return composed.maxPoolBackward(this, dout, argmax, d);
+    return dispatch(this.engine, 'maxPoolBackward', [dout, argmax, shape, window]);
   }
 
   /**
@@ -607,26 +527,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
     beta: Tensor,
     epsilon: number,
   ): Tensor {
-    const [X, M, V, G, B] = this.ownAll('batchNormalize', x, mean, variance, gamma, beta);
-    const [rows, cols] = matrixShape('batchNormalize', x);
-    for (const [name, t] of [
-      ['mean', mean],
-      ['variance', variance],
-      ['gamma', gamma],
-      ['beta', beta],
-    ] as const) {
-      if (!sameShape(t.shape, [cols])) {
-        throw new ShapeError(
-          'batchNormalize',
-          `${name} must be [${cols}] for x ${formatShape(x.shape)}, got ${formatShape(t.shape)}`,
-        );
-      }
-    }
-    if (!(epsilon > 0 && Number.isFinite(epsilon)))
-      throw new ValueError('batchNormalize', `epsilon must be a positive number, got ${epsilon}`);
-    if (this.kernels.batchNormalize)
-      return this.wrap(this.kernels.batchNormalize(X, M, V, G, B, rows, cols, epsilon), x.shape);
-    return composed.batchNormalize(this, x, mean, variance, gamma, beta, epsilon);
+    return dispatch(this.engine, 'batchNormalize', [x, mean, variance, gamma, beta, epsilon]);
   }
 
   /**
@@ -634,25 +535,9 @@ export class Backend<K extends KernelBackend = KernelBackend> {
    * least recently used dropped): not a handle anyone owns, so not in liveTensors().
    */
   cachedMap(key: string, inSize: number, index: () => Int32Array): GatherMap {
-    const found = this.maps.get(key);
-    if (found) {
-      this.maps.delete(key); // most recently used: to the end
-      this.maps.set(key, found);
-      return found;
-    }
-    const map = this.mapOf(gatherTables(key, index(), inSize), inSize, (values) =>
-      this.unowned(values),
+    return this.maps.get(key, () =>
+      this.mapOf(gatherTables(key, index(), inSize), inSize, (values) => this.unowned(values)),
     );
-    this.maps.set(key, map);
-    if (this.maps.size > CACHED_MAPS) {
-      const [oldest, evicted] = this.maps.entries().next().value as [string, GatherMap];
-      this.maps.delete(oldest);
-      for (const t of [evicted.index, evicted.offsets, evicted.sources]) {
-        t.disposed = true;
-        this.kernels.free(t.store.storage);
-      }
-    }
-    return map;
   }
 
   /** im2col's map for the window over images of `d`'s shape. */
