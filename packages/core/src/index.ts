@@ -2,22 +2,6 @@
 // and pooling, the gather tables, edit distances for "did you mean", the evaluation's
 // first chunk) stay inside: a name here is a promise kept across releases.
 
-// ---- the network: the book's layers and nets, your own layers, training, saving ----------
-export {
-  type Architecture,
-  describe,
-  describeArchitecture,
-  type LayerSpec,
-  type LayerSpecs,
-  layerDescriptor,
-  layerTypes,
-  layerWords,
-  nearest,
-  parseLayers,
-  readsImages,
-  refuseUnknownKeys,
-  registerLayer,
-} from './architecture.js';
 // ---- the engine: the contract a backend implements, tensors, the checks, errors ----------
 export {
   Backend,
@@ -25,9 +9,9 @@ export {
   type MatmulOptions,
   type MaxPoolResult,
   type SoftmaxCrossEntropyResult,
-} from './backend.js';
+} from './engine/backend.js';
 // core's compositions, for a backend author comparing an override with them
-export * as composedKernels from './composed.js';
+export * as composedKernels from './engine/composed.js';
 export {
   BINARY_OPS,
   type BinaryOp,
@@ -48,7 +32,7 @@ export {
   UNARY_OPS,
   type UnaryOp,
   type WindowDims,
-} from './contract.js';
+} from './engine/contract.js';
 export {
   BackendError,
   BackpropError,
@@ -57,8 +41,28 @@ export {
   TensorStateError,
   UsageError,
   ValueError,
-} from './errors.js';
-export { GatherMap } from './gather-map.js';
+} from './engine/errors.js';
+export { GatherMap } from './engine/gather-map.js';
+export { formatValues, type NestedNumbers, nest } from './engine/print.js';
+export { formatShape } from './engine/shapes.js';
+export { Tensor, type TensorOwner, type ValueFacts } from './engine/tensor.js';
+export { type Window, windowDims } from './engine/window.js';
+// ---- the network: the book's layers and nets, your own layers, training, saving ----------
+export {
+  type Architecture,
+  describe,
+  describeArchitecture,
+  type LayerSpec,
+  type LayerSpecs,
+  layerDescriptor,
+  layerTypes,
+  layerWords,
+  nearest,
+  parseLayers,
+  readsImages,
+  refuseUnknownKeys,
+  registerLayer,
+} from './network/architecture.js';
 export {
   centralDifferences,
   compareGradients,
@@ -72,7 +76,7 @@ export {
   gradientVerdict,
   numericalGradient,
   type ParamCheck,
-} from './gradient.js';
+} from './network/gradient.js';
 export {
   AddLayer,
   type AppleGraph,
@@ -82,7 +86,7 @@ export {
   buyApple,
   buyAppleOrange,
   MulLayer,
-} from './graph.js';
+} from './network/graph.js';
 export {
   type BuildContext,
   type BuiltLayer,
@@ -101,16 +105,20 @@ export {
   type WeightInit,
   whole,
   windowFits,
-} from './layer-descriptor.js';
+} from './network/layer-descriptor.js';
 // layers beyond the book's, each a file that registers itself as a user's layer would
-export { AvgPooling, type AvgPoolingSpec, avgPoolingDescriptor } from './layers/avg-pooling.js';
+export {
+  AvgPooling,
+  type AvgPoolingSpec,
+  avgPoolingDescriptor,
+} from './network/layers/avg-pooling.js';
 export {
   BatchNorm2d,
   type BatchNorm2dSpec,
   batchNorm2dDescriptor,
-} from './layers/batch-norm-2d.js';
-export { Flatten, type FlattenSpec, flattenDescriptor } from './layers/flatten.js';
-export { Tanh, type TanhSpec, tanhDescriptor } from './layers/tanh.js';
+} from './network/layers/batch-norm-2d.js';
+export { Flatten, type FlattenSpec, flattenDescriptor } from './network/layers/flatten.js';
+export { Tanh, type TanhSpec, tanhDescriptor } from './network/layers/tanh.js';
 export {
   Affine,
   type AffineOptions,
@@ -139,7 +147,7 @@ export {
   type SigmoidSpec,
   SoftmaxWithLoss,
   sigmoidDescriptor,
-} from './layers.js';
+} from './network/layers.js';
 export {
   isModelHeader,
   MODEL_FORMAT,
@@ -153,7 +161,7 @@ export {
   modelToJSON,
   READABLE_MODEL_VERSIONS,
   type SavedTensor,
-} from './model-file.js';
+} from './network/model-file.js';
 export {
   buildModel,
   loadModel,
@@ -161,20 +169,20 @@ export {
   type SavedModelInfo,
   type StoredModel,
   saveModel,
-} from './model-store.js';
+} from './network/model-store.js';
 export {
   MultiLayerNet,
   MultiLayerNetExtend,
   type MultiLayerNetExtendOptions,
   type MultiLayerNetOptions,
-} from './multi-layer-net.js';
+} from './network/multi-layer-net.js';
 export {
   type Gradients,
   Network,
   type NetworkOptions,
   type Params,
   Sequential,
-} from './network.js';
+} from './network/network.js';
 export {
   AdaGrad,
   Adam,
@@ -185,12 +193,9 @@ export {
   type Optimizer,
   type OptimizerName,
   SGD,
-} from './optimizer.js';
-export { formatValues, type NestedNumbers, nest } from './print.js';
-export { MAX_SEED, Random, type RandomState } from './random.js';
-export { formatShape } from './shapes.js';
-export { SimpleConvNet, type SimpleConvNetOptions } from './simple-conv-net.js';
-export { Tensor, type TensorOwner, type ValueFacts } from './tensor.js';
+} from './network/optimizer.js';
+export { MAX_SEED, Random, type RandomState } from './network/random.js';
+export { SimpleConvNet, type SimpleConvNetOptions } from './network/simple-conv-net.js';
 export {
   type Accuracy,
   CHEAP_EVAL_MS,
@@ -208,6 +213,5 @@ export {
   trainingStep,
   trainNetwork,
   yieldToEventLoop,
-} from './training.js';
-export { TwoLayerNet, type TwoLayerNetOptions } from './two-layer-net.js';
-export { type Window, windowDims } from './window.js';
+} from './network/training.js';
+export { TwoLayerNet, type TwoLayerNetOptions } from './network/two-layer-net.js';

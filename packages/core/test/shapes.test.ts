@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { labelsShape, matmulShape } from '../src/engine/shapes.js';
 import { ShapeError } from '../src/index.js';
-import { labelsShape, matmulShape } from '../src/shapes.js';
 
 const t = (...shape: number[]) => ({ shape });
 
@@ -36,7 +36,7 @@ describe('shape checks', () => {
 
 describe('error names', () => {
   it('are spelled out, so they survive a minifier that renames classes', async () => {
-    const errors = await import('../src/errors.js');
+    const errors = await import('../src/engine/errors.js');
     expect(new errors.ShapeError('k', 'x').name).toBe('ShapeError');
     expect(new errors.ValueError('k', 'x').name).toBe('ValueError');
     expect(new errors.DataError('f', 'x').name).toBe('DataError');

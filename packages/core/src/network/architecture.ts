@@ -3,8 +3,10 @@
  * One factory builds it (`buildLayers`), so the model file, the command line, the
  * playground and the bench make the same network from the same words.
  */
-import type { Backend } from './backend.js';
-import { UsageError } from './errors.js';
+import type { Backend } from '../engine/backend.js';
+import { UsageError } from '../engine/errors.js';
+import { formatShape, sizeOf } from '../engine/shapes.js';
+import type { Tensor } from '../engine/tensor.js';
 import type { LayerDescriptor, LayerSpecBase, WeightInit } from './layer-descriptor.js';
 import {
   type AffineSpec,
@@ -24,8 +26,6 @@ import {
   sigmoidDescriptor,
 } from './layers.js';
 import type { Random } from './random.js';
-import { formatShape, sizeOf } from './shapes.js';
-import type { Tensor } from './tensor.js';
 
 /**
  * Every layer spec a network takes, by its type. A user's own layer is added to it by

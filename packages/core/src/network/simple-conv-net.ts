@@ -3,9 +3,10 @@
  * Pool1 (2×2, stride 2) → Affine1 (→ 100) → Relu2 → Affine2 (→ 10) → SoftmaxWithLoss,
  * weights 0.01 · N(0, 1): params W1, b1 (the filters), W2, b2, W3, b3.
  */
+
+import type { Backend } from '../engine/backend.js';
+import { UsageError } from '../engine/errors.js';
 import { type Architecture, refuseUnknownKeys } from './architecture.js';
-import type { Backend } from './backend.js';
-import { UsageError } from './errors.js';
 import {
   checkSize,
   NETWORK_OPTION_KEYS,

@@ -2,7 +2,7 @@
  * Sections 5.1–5.4: the computational graph on plain numbers. Each node remembers what
  * its backward needs, and backward multiplies the incoming derivative by the local one.
  */
-import { UsageError } from './errors.js';
+import { UsageError } from '../engine/errors.js';
 
 /** 5.4.1 — the multiply node: swaps its inputs on the way back. */
 export class MulLayer {

@@ -5,9 +5,12 @@
  * one normalises each channel over the batch and every position (γ of 30): the same
  * layer on images seen as rows of channels, [N·H·W, C].
  */
+
+import type { Backend } from '../../engine/backend.js';
+import { ShapeError } from '../../engine/errors.js';
+import { formatShape } from '../../engine/shapes.js';
+import type { Tensor } from '../../engine/tensor.js';
 import { registerLayer } from '../architecture.js';
-import type { Backend } from '../backend.js';
-import { ShapeError } from '../errors.js';
 import { images, type LayerDescriptor, releaseAll } from '../layer-descriptor.js';
 import {
   BatchNormalization,
@@ -15,8 +18,6 @@ import {
   batchNormParams,
   type Layer,
 } from '../layers.js';
-import { formatShape } from '../shapes.js';
-import type { Tensor } from '../tensor.js';
 
 /** Images [N, C, H, W], each channel normalised by its statistics over N, H and W; γ and β [C]. */
 export class BatchNorm2d implements Layer {

@@ -8,13 +8,14 @@
  * chunks, which are sized to take about that long; and it stops within one iteration, or
  * one evaluation chunk, of being asked.
  */
+
+import type { Backend, Labels } from '../engine/backend.js';
+import { BackpropError, UsageError } from '../engine/errors.js';
+import type { Tensor } from '../engine/tensor.js';
 import { refuseUnknownKeys } from './architecture.js';
-import type { Backend, Labels } from './backend.js';
-import { BackpropError, UsageError } from './errors.js';
 import type { Network } from './network.js';
 import { type Optimizer, SGD } from './optimizer.js';
 import type { Random } from './random.js';
-import type { Tensor } from './tensor.js';
 
 /** Samples on the backend: images [count, features] and labels [count] or [count, classes]. */
 export interface Dataset {

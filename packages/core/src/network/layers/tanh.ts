@@ -2,11 +2,12 @@
  * tanh as a layer, added as a user adds one: this file alone — the class, its
  * descriptor, `registerLayer` — and no kernel, since tanh(x) = 2·σ(2x) − 1.
  */
+
+import type { Backend } from '../../engine/backend.js';
+import type { Tensor } from '../../engine/tensor.js';
 import { registerLayer } from '../architecture.js';
-import type { Backend } from '../backend.js';
 import { fromForward, type LayerDescriptor, releaseAll } from '../layer-descriptor.js';
 import type { Layer } from '../layers.js';
-import type { Tensor } from '../tensor.js';
 
 /** y = tanh(x); dx = dout · (1 − y²). */
 export class Tanh implements Layer {

@@ -11,9 +11,12 @@
  * After each class, its descriptor: the layer as JSON (its spec), in the words of a layer
  * list, and how a network builds it (layer-descriptor.ts).
  */
-import type { Backend, Labels } from './backend.js';
-import { CROSS_ENTROPY_DELTA } from './contract.js';
-import { ShapeError, UsageError } from './errors.js';
+import type { Backend, Labels } from '../engine/backend.js';
+import { CROSS_ENTROPY_DELTA } from '../engine/contract.js';
+import { ShapeError, UsageError } from '../engine/errors.js';
+import { formatShape, labelsShape, sameShape, sizeOf } from '../engine/shapes.js';
+import type { Tensor } from '../engine/tensor.js';
+import { type Window, windowDims } from '../engine/window.js';
 import {
   type BuildContext,
   describeWindow,
@@ -31,9 +34,6 @@ import {
   windowFits,
 } from './layer-descriptor.js';
 import type { Random } from './random.js';
-import { formatShape, labelsShape, sameShape, sizeOf } from './shapes.js';
-import type { Tensor } from './tensor.js';
-import { type Window, windowDims } from './window.js';
 
 /** What a network's `layers` hold: a step forward, and the way back. */
 export interface Layer {

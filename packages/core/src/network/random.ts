@@ -1,4 +1,4 @@
-import { UsageError } from './errors.js';
+import { UsageError } from '../engine/errors.js';
 
 /** A generator's place in its sequence (`Random.save`). */
 export type RandomState = readonly [number, number, number, number, number | null];

@@ -9,6 +9,11 @@
  * and the values themselves in a binary file, little-endian, in the model's dtype — a
  * fifth of the JSON's size in float32.
  */
+
+import type { Backend } from '../engine/backend.js';
+import type { DType } from '../engine/contract.js';
+import { BackpropError, DataError } from '../engine/errors.js';
+import { formatShape, sameShape } from '../engine/shapes.js';
 import {
   type Architecture,
   type LayerSpec,
@@ -16,11 +21,7 @@ import {
   layerTypes,
   nearest,
 } from './architecture.js';
-import type { Backend } from './backend.js';
-import type { DType } from './contract.js';
-import { BackpropError, DataError } from './errors.js';
 import { Network } from './network.js';
-import { formatShape, sameShape } from './shapes.js';
 
 export const MODEL_FORMAT = 'backprop.network';
 export const MODEL_VERSION = 3;

@@ -3,12 +3,13 @@
  * as Keras's Flatten and PyTorch's nn.Flatten. Affine flattens its input itself (the
  * book's way), so a network needs it only to say so, or before a layer that does not.
  */
+
+import type { Backend } from '../../engine/backend.js';
+import { sizeOf } from '../../engine/shapes.js';
+import type { Tensor } from '../../engine/tensor.js';
 import { registerLayer } from '../architecture.js';
-import type { Backend } from '../backend.js';
 import { fromForward, type LayerDescriptor, releaseAll } from '../layer-descriptor.js';
 import type { Layer } from '../layers.js';
-import { sizeOf } from '../shapes.js';
-import type { Tensor } from '../tensor.js';
 
 /** [N, …] → [N, size of …]; backward gives the gradient the input's shape back. */
 export class Flatten implements Layer {

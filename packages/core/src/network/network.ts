@@ -5,6 +5,11 @@
  * Its parameters are its layers', named as the book names them (W1, b1, gamma1, …) and
  * made by the network, which owns them.
  */
+
+import type { Backend, Labels } from '../engine/backend.js';
+import { ShapeError, UsageError } from '../engine/errors.js';
+import { formatShape, sameShape, sizeOf } from '../engine/shapes.js';
+import { Tensor } from '../engine/tensor.js';
 import {
   type Architecture,
   buildLayers,
@@ -13,14 +18,10 @@ import {
   nearest,
   refuseUnknownKeys,
 } from './architecture.js';
-import type { Backend, Labels } from './backend.js';
-import { ShapeError, UsageError } from './errors.js';
 import { numericalGradient } from './gradient.js';
 import { initScale } from './layer-descriptor.js';
 import { type Layer, SoftmaxWithLoss } from './layers.js';
 import { Random } from './random.js';
-import { formatShape, sameShape, sizeOf } from './shapes.js';
-import { Tensor } from './tensor.js';
 
 export type Params = Record<string, Tensor>;
 export type Gradients = Record<string, Tensor>;

@@ -4,8 +4,11 @@
  * averages them, col2im sends the gradient back. Padding counts as zeros in the mean
  * (PyTorch's AvgPool2d default, count_include_pad).
  */
+
+import type { Backend } from '../../engine/backend.js';
+import type { Tensor } from '../../engine/tensor.js';
+import { type Window, windowDims } from '../../engine/window.js';
 import { registerLayer } from '../architecture.js';
-import type { Backend } from '../backend.js';
 import {
   describeWindow,
   fromForward,
@@ -15,8 +18,6 @@ import {
   sizeOfWords,
 } from '../layer-descriptor.js';
 import type { Layer } from '../layers.js';
-import type { Tensor } from '../tensor.js';
-import { type Window, windowDims } from '../window.js';
 
 /** Images [N, C, H, W] → [N, C, OH, OW], each value the mean of its window. */
 export class AvgPooling implements Layer {

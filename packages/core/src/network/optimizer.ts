@@ -5,9 +5,9 @@
  * its own; the parameters are updated in place (`assign`), so the layers holding them see
  * the new values.
  */
-import type { Backend } from './backend.js';
-import { UsageError } from './errors.js';
-import type { Tensor } from './tensor.js';
+import type { Backend } from '../engine/backend.js';
+import { UsageError } from '../engine/errors.js';
+import type { Tensor } from '../engine/tensor.js';
 
 export interface Optimizer {
   /** `sgd`, `momentum`, `adagrad` or `adam`. */

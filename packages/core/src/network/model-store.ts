@@ -11,8 +11,8 @@
  * Every place holds the compact model (`modelToBinary`): a JSON header and the values as
  * bytes; `loadModel` also reads a whole model.json (`modelToJSON`) where one was saved.
  */
-import type { Backend } from './backend.js';
-import { DataError, UsageError } from './errors.js';
+import type { Backend } from '../engine/backend.js';
+import { DataError, UsageError } from '../engine/errors.js';
 import {
   isModelHeader,
   modelFromBinary,

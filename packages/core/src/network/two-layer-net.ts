@@ -3,9 +3,10 @@
  * comes from backpropagation: Affine1 → Relu1 → Affine2 → SoftmaxWithLoss. `predict`,
  * `loss`, `accuracy`, `numericalGradient` and `gradient` are the book's, in network.ts.
  */
+
+import type { Backend } from '../engine/backend.js';
+import { UsageError } from '../engine/errors.js';
 import { type Architecture, refuseUnknownKeys } from './architecture.js';
-import type { Backend } from './backend.js';
-import { UsageError } from './errors.js';
 import {
   checkSize,
   NETWORK_OPTION_KEYS,

@@ -5,14 +5,14 @@
  * `registerLayer` adds a user's own). The helpers below check a spec's fields with errors
  * that name the layer.
  */
-import type { Backend } from './backend.js';
-import type { WindowDims } from './contract.js';
-import { ShapeError, UsageError } from './errors.js';
+import type { Backend } from '../engine/backend.js';
+import type { WindowDims } from '../engine/contract.js';
+import { ShapeError, UsageError } from '../engine/errors.js';
+import { formatShape } from '../engine/shapes.js';
+import type { Tensor } from '../engine/tensor.js';
+import { type Window, windowDims } from '../engine/window.js';
 import type { Layer } from './layers.js';
 import type { Random } from './random.js';
-import { formatShape } from './shapes.js';
-import type { Tensor } from './tensor.js';
-import { type Window, windowDims } from './window.js';
 
 /** A standard deviation, or the rule that gives one from a layer's inputs n: he √(2/n), xavier √(1/n) (6.2). */
 export type WeightInit = number | 'he' | 'xavier';

@@ -1,11 +1,12 @@
 /**
  * Section 5.7.3 — checking backpropagation against numerical differentiation.
  */
+
+import type { Backend, Labels } from '../engine/backend.js';
+import { UsageError } from '../engine/errors.js';
+import type { Tensor } from '../engine/tensor.js';
 import { refuseUnknownKeys } from './architecture.js';
-import type { Backend, Labels } from './backend.js';
-import { UsageError } from './errors.js';
 import type { Network } from './network.js';
-import type { Tensor } from './tensor.js';
 
 /**
  * The central difference (f(x + h) − f(x − h)) / 2h for every element of `param`,

@@ -6,9 +6,10 @@
  * hidden Affine (6.3) and Dropout after each activation (6.4.3). The same `predict`,
  * `loss`, `gradient` as TwoLayerNet (network.ts).
  */
+
+import type { Backend } from '../engine/backend.js';
+import { UsageError } from '../engine/errors.js';
 import { type Architecture, type LayerSpec, refuseUnknownKeys } from './architecture.js';
-import type { Backend } from './backend.js';
-import { UsageError } from './errors.js';
 import type { WeightInit } from './layer-descriptor.js';
 import {
   checkSize,
