@@ -378,13 +378,16 @@ describe('backprop train: a network of any layers (chapters 6–7)', () => {
     expect(evaluation.stdout).toContain(`test accuracy ${metrics.final.testAccuracy.toFixed(4)}`);
   });
 
-  it("--net deep-convnet: chapter 8's net from core's layers, trained with Adam", () => {
+  it("--net deep-convnet --shuffle: chapter 8's net from core's layers, trained with Adam on shuffled epochs", () => {
     const run = backprop(
       ...['train', ...subset, '--net', 'deep-convnet', '--iters', '3', '--batch-size', '10'],
-      ...['--eval-every', '0', '--eval-on', 'test', '--eval-samples', '50', '--out', 'deep'],
+      ...['--shuffle', '--eval-every', '0', '--eval-on', 'test', '--eval-samples', '50'],
+      ...['--out', 'deep'],
     );
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/adam lr 0\.001/);
+    expect(run.stdout).toMatch(/adam lr 0\.001, iters 3, batch 10 shuffled,/);
+    const metrics = JSON.parse(readFileSync(join(work, 'deep', 'metrics.json'), 'utf8'));
+    expect(metrics).toMatchObject({ batchSize: 10, shuffle: true });
     expect(run.stdout).toMatch(
       /DeepConvNet: \[1,28,28\] → conv 16 3×3 pad 1 → relu → conv 16 3×3 pad 1 → relu → pool 2×2 → conv 32 3×3 pad 1 → relu → conv 32 3×3 pad 2 → relu → pool 2×2 → conv 64 3×3 pad 1 → relu → conv 64 3×3 pad 1 → relu → pool 2×2 → affine 50 → relu → dropout 0\.5 → affine 10 → dropout 0\.5/,
     );

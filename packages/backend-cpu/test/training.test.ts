@@ -66,6 +66,44 @@ describe('training on the real MNIST files (5.7.4)', () => {
     expect(b.W2).toEqual(a.W2);
   });
 
+  it('shuffles as PyTorch does when asked: each epoch a new permutation, every sample once', async () => {
+    const backend = new CpuBackend({ dtype: 'float64' });
+    const random = new Random(4);
+    const net = new TwoLayerNet(backend, { random });
+    const images = backend.tensor(mnist.train.images.subarray(0, 500 * 784), [500, 784]);
+    const labels = backend.tensor(mnist.train.labels.subarray(0, 500), [500]);
+    const data = { images, labels };
+    const orders: Int32Array[] = [];
+    const permutation = random.permutation.bind(random);
+    random.permutation = (n) => {
+      const order = permutation(n);
+      orders.push(order);
+      return order;
+    };
+    random.choice = () => {
+      throw new Error('a shuffled run must not draw with replacement');
+    };
+    // 500 samples in batches of 30: 16 batches an epoch (the last 20 samples dropped, as
+    // drop_last), so 40 iterations start three permutations (at 0, 16 and 32)
+    const result = await trainNetwork(net, data, data, {
+      iters: 40,
+      batchSize: 30,
+      shuffle: true,
+      random,
+      iterPerEpoch: 0,
+    });
+    expect(result.completedIters).toBe(40);
+    expect(orders).toHaveLength(3);
+    for (const order of orders) expect(new Set(order).size).toBe(500);
+    expect(orders[1]).not.toEqual(orders[0]);
+    await expect(
+      trainNetwork(net, data, data, { iters: 1, shuffle: 'yes' as never }),
+    ).rejects.toThrow(/^shuffle must be true or false, got yes$/);
+    net.dispose();
+    backend.dispose(images);
+    backend.dispose(labels);
+  });
+
   it('keeps the number of live tensors flat over many iterations', async () => {
     const { backend, net, data, train } = smallRun('float32', 3);
     await train(1);

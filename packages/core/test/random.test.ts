@@ -28,6 +28,17 @@ describe('Random', () => {
     expect(new Set(indices).size).toBe(10);
   });
 
+  it('permutes 0…n−1: every index once, in an order the seed fixes', () => {
+    const order = new Random(5).permutation(1000);
+    expect(Array.from(order).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 1000 }, (_, i) => i),
+    );
+    expect(new Random(5).permutation(1000)).toEqual(order);
+    // 1000 items left in place by chance: (1/1000)^… — any shuffle moves most of them
+    expect(order.filter((v, i) => v === i).length).toBeLessThan(10);
+    expect(new Random(5).permutation(1)).toEqual(Int32Array.of(0));
+  });
+
   it('rejects a seed that is not a whole number', () => {
     expect(() => new Random(1.5)).toThrow(UsageError);
     expect(() => new Random(-1)).toThrow(/seed must be a whole number/);

@@ -50,6 +50,9 @@ Options (defaults are the book's):
   --threads N          wasm: threads for the matrix products (default: every core)
   --iters N            iterations (default 10000)
   --batch-size N       mini-batch size, drawn with replacement (default 100)
+  --shuffle            draw batches as PyTorch's DataLoader(shuffle=True) does: each
+                       epoch a new permutation, every image once (default: the book's
+                       np.random.choice, with replacement)
   --optimizer NAME     ${OPTIMIZER_NAMES.join(', ')} (default sgd, adam for deep-convnet; section 6.1)
   --lr X               learning rate (default: sgd 0.1, momentum 0.01, adagrad 0.01, adam 0.001)
 ${networkHelp}
@@ -83,6 +86,7 @@ const flags: FlagSpec = {
   'model-format': { type: 'string' },
   iters: { type: 'string' },
   'batch-size': { type: 'string' },
+  shuffle: { type: 'boolean' },
   optimizer: { type: 'string' },
   lr: { type: 'string' },
   ...networkFlags,
@@ -114,6 +118,7 @@ export async function train(argv: string[]): Promise<number> {
   });
   const evalOn = oneOf('eval-on', values['eval-on'], ['both', 'test'] as const, 'both');
   const evalAtStart = !values['no-eval-at-start'];
+  const shuffle = values.shuffle === true;
   const evalOnStop = values['eval-on-stop'] ? 'always' : 'if-cheap';
   const outFlag = pathFlag('out', values.out);
   const modelFormat = oneOf(
@@ -175,7 +180,7 @@ export async function train(argv: string[]): Promise<number> {
   console.log(`data: ${trainCount} train / ${mnist.test.count} test images from ${mnist.dataDir}`);
   console.log(
     `${net.architecture.name ?? 'network'}: ${describeArchitecture(net.architecture)} (weights ${net.architecture.weightInit}${net.architecture.weightDecay ? `, weight decay ${net.architecture.weightDecay}` : ''}), ` +
-      `${optimizerName} lr ${learningRate}, iters ${iters}, batch ${batchSize}, seed ${seed}`,
+      `${optimizerName} lr ${learningRate}, iters ${iters}, batch ${batchSize}${shuffle ? ' shuffled' : ''}, seed ${seed}`,
   );
 
   // What a run writes, from whatever state it is in: the normal end, a stop, a second signal.
@@ -186,6 +191,7 @@ export async function train(argv: string[]): Promise<number> {
       dtype: backend.dtype,
       iters,
       batchSize,
+      shuffle,
       optimizer: optimizerName,
       learningRate,
       architecture: net.architecture,
@@ -270,6 +276,7 @@ export async function train(argv: string[]): Promise<number> {
       {
         iters,
         batchSize,
+        shuffle,
         optimizer,
         random,
         iterPerEpoch: evalEvery,

@@ -107,6 +107,17 @@ export class Random {
     for (let i = 0; i < count; i++) indices[i] = this.int(n);
     return indices;
   }
+
+  /** 0…n−1 in a uniform random order (Fisher–Yates), like `np.random.permutation(n)`. */
+  permutation(n: number): Int32Array {
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [order[i], order[j]] = [order[j] as number, order[i] as number];
+    }
+    return order;
+  }
 }
 
 function rotl(x: number, k: number): number {

@@ -1,5 +1,6 @@
 /**
- * Section 5.7.4 — the training loop: mini-batches drawn with replacement, gradient by
+ * Section 5.7.4 — the training loop: mini-batches drawn with replacement (or an epoch
+ * of shuffled samples, as PyTorch users know it), gradient by
  * backprop, an optimizer step, and train/test accuracy once an epoch. Shared by the CLI,
  * the bench and the playground so that all three run exactly the same procedure.
  *
@@ -36,8 +37,16 @@ export interface TrainConfig {
    * least 1), as TensorFlow.js's `fit` and Keras count a run. Give one of the two.
    */
   epochs?: number;
-  /** Samples a mini-batch, drawn with replacement (default 100). */
+  /** Samples a mini-batch (default 100). */
   batchSize?: number;
+  /**
+   * How mini-batches are drawn. false (default, the book's `np.random.choice`): each
+   * batch independently, with replacement, so an "epoch" sees about 63% of the samples.
+   * true (PyTorch's `DataLoader(shuffle=True)`, Keras's `fit`): each epoch walks a fresh
+   * permutation of the training set in batches, every sample once; the last partial
+   * batch is dropped (`drop_last`), so every batch has batchSize samples.
+   */
+  shuffle?: boolean;
   /** How the weights move (default: SGD with the book's learning rate 0.1). */
   optimizer?: Optimizer;
   /** Draws the mini-batches (default: the generator the network's weights came from, so one seed fixes the run). */
@@ -134,11 +143,14 @@ export class TrainingDivergedError extends BackpropError {
 export function checkTrainConfig(
   config: Pick<
     TrainConfig,
-    'iters' | 'epochs' | 'batchSize' | 'iterPerEpoch' | 'evalSamples' | 'evalChunkSize'
+    'iters' | 'epochs' | 'batchSize' | 'shuffle' | 'iterPerEpoch' | 'evalSamples' | 'evalChunkSize'
   >,
   trainSize: number,
 ): { iters: number; batchSize: number; iterPerEpoch: number } {
   const { batchSize = 100, epochs } = config;
+  if (config.shuffle !== undefined && typeof config.shuffle !== 'boolean') {
+    throw new UsageError(`shuffle must be true or false, got ${String(config.shuffle)}`);
+  }
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > trainSize) {
     throw new UsageError(`batch size must be a whole number in 1…${trainSize}, got ${batchSize}`);
   }
@@ -170,6 +182,29 @@ export function checkTrainConfig(
   return { iters, batchSize, iterPerEpoch };
 }
 
+/**
+ * The mini-batches' sample indices, one batch a call: drawn with replacement (the book),
+ * or consecutive slices of a permutation made anew each epoch (`shuffle`).
+ */
+function batchSampler(
+  random: Random,
+  trainSize: number,
+  batchSize: number,
+  shuffle: boolean,
+): () => Int32Array {
+  if (!shuffle) return () => random.choice(trainSize, batchSize);
+  let order: Int32Array = new Int32Array(0);
+  let next = 0;
+  return () => {
+    if (next + batchSize > order.length) {
+      order = random.permutation(trainSize);
+      next = 0;
+    }
+    next += batchSize;
+    return order.subarray(next - batchSize, next);
+  };
+}
+
 /** A measurement this quick is made of a stopped run's weights too (evalOnStop 'if-cheap'). */
 export const CHEAP_EVAL_MS = 2000;
 
@@ -177,6 +212,7 @@ const TRAIN_CONFIG_KEYS: readonly (keyof TrainConfig)[] = [
   'iters',
   'epochs',
   'batchSize',
+  'shuffle',
   'optimizer',
   'random',
   'iterPerEpoch',
@@ -201,6 +237,7 @@ export async function trainNetwork(
   const trainSize = train.images.shape[0];
   const { iters, batchSize, iterPerEpoch } = checkTrainConfig(config, trainSize);
   const { random = net.random } = config;
+  const nextBatch = batchSampler(random, trainSize, batchSize, config.shuffle ?? false);
   const optimizer = config.optimizer ?? new SGD(backend, 0.1);
   const evaluation = new Evaluation(net, train, test, config, hooks.signal);
 
@@ -226,7 +263,7 @@ export async function trainNetwork(
 
   for (let i = 0; i < iters && !hooks.signal?.aborted; i++) {
     const started = performance.now();
-    const batchMask = random.choice(trainSize, batchSize);
+    const batchMask = nextBatch();
     const lossValue = await trainingStep(net, optimizer, train, batchMask);
     trainMs += performance.now() - started;
     loss.push(lossValue);
