@@ -1,7 +1,9 @@
 /**
- * The kernels at the network's real shapes (784-50-10, batch 100), with real MNIST images
- * as x: the three products of each Affine layer and softmax-cross-entropy forward +
- * backward. Backends only.
+ * The kernels at the networks' real shapes, with real MNIST images as x: the three products
+ * of each Affine layer of the book's net (784-50-10, batch 100) and softmax-cross-entropy
+ * forward + backward; SimpleConvNet's products (its convolution's forward and weight
+ * gradient, its Affine1's three) at its batch; and a dense 512×512×512 product, the shape
+ * GEMM speeds are usually quoted at. Backends only.
  */
 import { type Backend, Random, type Tensor } from '@backprop/core';
 import type { Mnist } from '@backprop/mnist';
@@ -10,6 +12,12 @@ export interface KernelWork {
   name: string;
   /** Nominal floating-point operations per call (products only), for GFLOP/s. */
   flops: number;
+  /**
+   * The operations that change the result: a product whose A is made of MNIST pixels
+   * (x, or the convolution's im2col rows: ~80% zeros) counts only A's nonzeros, as a
+   * kernel that skips zeros does its work. Absent: the same as `flops`.
+   */
+  usefulFlops?: number;
   /** `call` runs the kernel once and returns its result, for the caller to read or free. */
   setup(backend: Backend): { call(): Tensor; dispose(): void };
 }
@@ -44,10 +52,13 @@ function product(
   name: string,
   flops: number,
   run: (b: Backend, d: ReturnType<typeof tensors>) => Tensor,
+  /** x·… products: only x's nonzero pixels change the result (50 columns each). */
+  xIsA = false,
 ): (mnist: Mnist) => KernelWork {
   return (mnist) => ({
     name,
     flops,
+    ...(xIsA ? { usefulFlops: 2 * nonzeros(mnist.train.images.subarray(0, 100 * 784)) * 50 } : {}),
     setup(backend) {
       const data = tensors(backend, mnist);
       return { call: () => run(backend, data), dispose: data.release };
@@ -55,13 +66,146 @@ function product(
   });
 }
 
+/** The nonzeros of `values`. */
+function nonzeros(values: ArrayLike<number>): number {
+  let count = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] !== 0) count++;
+  return count;
+}
+
+/** The book's im2col of `count` MNIST images for a 5×5 filter, stride 1, no pad: [count·24·24, 25]. */
+function im2col5x5(images: Float32Array, count: number): Float32Array {
+  const col = new Float32Array(count * 576 * 25);
+  let i = 0;
+  for (let n = 0; n < count; n++)
+    for (let oy = 0; oy < 24; oy++)
+      for (let ox = 0; ox < 24; ox++)
+        for (let fy = 0; fy < 5; fy++)
+          for (let fx = 0; fx < 5; fx++) col[i++] = images[n * 784 + (oy + fy) * 28 + ox + fx] ?? 0;
+  return col;
+}
+
+/** One product A·B (or with a transposed operand) on tensors made once per backend. */
+function fixedProduct(
+  name: string,
+  flops: number,
+  usefulFlops: number | undefined,
+  operands: () => {
+    a: ArrayLike<number>;
+    aShape: number[];
+    b: ArrayLike<number>;
+    bShape: number[];
+  },
+  options: { transposeA?: boolean; transposeB?: boolean },
+): KernelWork {
+  return {
+    name,
+    flops,
+    ...(usefulFlops === undefined ? {} : { usefulFlops }),
+    setup(backend) {
+      const { a, aShape, b, bShape } = operands();
+      const ta = backend.tensor(a, aShape);
+      const tb = backend.tensor(b, bShape);
+      return {
+        call: () => backend.matmul(ta, tb, options),
+        dispose() {
+          backend.dispose(ta);
+          backend.dispose(tb);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * SimpleConvNet's products at batch `batch` (conv 30 5×5 on 28×28: rows = batch·576; Affine1
+ * 4320 → 100), as its layers call them, and the dense square product.
+ */
+export function convnetKernelWork(mnist: Mnist, batch: number, square: number): KernelWork[] {
+  const random = new Random(5);
+  const rows = batch * 576;
+  const col = im2col5x5(mnist.train.images, batch);
+  const colNonzeros = nonzeros(col);
+  const normal = (count: number, std = 0.1) => random.normalArray(count, std);
+  // Affine1's input is pooled ReLU output: about half zeros, as the real one is
+  const pooled = random.normalArray(batch * 4320).map((v) => Math.max(v, 0));
+  const work = (f: number) => 2 * f;
+  return [
+    fixedProduct(
+      `conv col·Wᵀ [${rows}×25·25×30]`,
+      work(rows * 25 * 30),
+      work(colNonzeros * 30),
+      () => ({ a: col, aShape: [rows, 25], b: normal(30 * 25), bShape: [30, 25] }),
+      { transposeB: true },
+    ),
+    fixedProduct(
+      `conv rowsᵀ·col [30×${rows}·${rows}×25]`,
+      work(rows * 25 * 30),
+      undefined,
+      () => ({ a: normal(rows * 30, 0.01), aShape: [rows, 30], b: col, bShape: [rows, 25] }),
+      { transposeA: true },
+    ),
+    fixedProduct(
+      `affine1 x·W [${batch}×4320·4320×100]`,
+      work(batch * 4320 * 100),
+      undefined,
+      () => ({
+        a: pooled,
+        aShape: [batch, 4320],
+        b: normal(4320 * 100, 0.01),
+        bShape: [4320, 100],
+      }),
+      {},
+    ),
+    fixedProduct(
+      `affine1 dout·Wᵀ [${batch}×100·100×4320]`,
+      work(batch * 4320 * 100),
+      undefined,
+      () => ({
+        a: normal(batch * 100, 0.01),
+        aShape: [batch, 100],
+        b: normal(4320 * 100, 0.01),
+        bShape: [4320, 100],
+      }),
+      { transposeB: true },
+    ),
+    fixedProduct(
+      `affine1 xᵀ·dout [4320×${batch}·${batch}×100]`,
+      work(batch * 4320 * 100),
+      undefined,
+      () => ({
+        a: pooled,
+        aShape: [batch, 4320],
+        b: normal(batch * 100, 0.01),
+        bShape: [batch, 100],
+      }),
+      { transposeA: true },
+    ),
+    fixedProduct(
+      `dense A·B [${square}×${square}·${square}×${square}]`,
+      work(square ** 3),
+      undefined,
+      () => ({
+        a: normal(square * square),
+        aShape: [square, square],
+        b: normal(square * square),
+        bShape: [square, square],
+      }),
+      {},
+    ),
+  ];
+}
+
 export const KERNEL_WORK: ((mnist: Mnist) => KernelWork)[] = [
-  product('x·W1 [100×784·784×50]', 2 * 100 * 784 * 50, (b, d) => b.matmul(d.x, d.W1)),
+  product('x·W1 [100×784·784×50]', 2 * 100 * 784 * 50, (b, d) => b.matmul(d.x, d.W1), true),
   product('dout·W1ᵀ [100×50·50×784]', 2 * 100 * 784 * 50, (b, d) =>
     b.matmul(d.dout1, d.W1, { transposeB: true }),
   ),
-  product('xᵀ·dout [784×100·100×50]', 2 * 100 * 784 * 50, (b, d) =>
-    b.matmul(d.x, d.dout1, { transposeA: true }),
+  product(
+    'xᵀ·dout [784×100·100×50]',
+    2 * 100 * 784 * 50,
+    (b, d) => b.matmul(d.x, d.dout1, { transposeA: true }),
+    true,
   ),
   product('z1·W2 [100×50·50×10]', 2 * 100 * 50 * 10, (b, d) => b.matmul(d.z1, d.W2)),
   product('dout·W2ᵀ [100×10·10×50]', 2 * 100 * 50 * 10, (b, d) =>

@@ -18,7 +18,7 @@ import {
 } from '@backprop/core';
 import { loadMnist } from '@backprop/mnist';
 import { ab } from './ab.js';
-import { KERNEL_WORK } from './kernels.js';
+import { convnetKernelWork, KERNEL_WORK } from './kernels.js';
 import { interleave, measureSteps, type Plan, stepFlops, summarize } from './measure.js';
 import {
   charts,
@@ -171,6 +171,7 @@ async function main(argv: string[]): Promise<number> {
       null,
     method: plan,
     step: [],
+    peak: [],
     kernels: [],
     growth: { hidden: [], batch: [] },
     convnet: [],
@@ -189,6 +190,14 @@ async function main(argv: string[]): Promise<number> {
   };
 
   try {
+    // The machine's peak where a backend can measure it (wasm: its multiply-add on every
+    // thread, nothing loaded): what the kernels' GFLOP/s are set against.
+    for (const s of subjects) {
+      const kernels = s.backend?.kernels as { measurePeak?(): number } | undefined;
+      if (typeof kernels?.measurePeak !== 'function') continue;
+      log(`peak: ${s.id}`);
+      results.peak.push({ subject: s.id, gflops: kernels.measurePeak() });
+    }
     results.step = await stepResults({ hidden: 50, batch: 100 }, 'training iteration');
     console.log(`\n${formatTable(stepTable(results))}\n`);
     // SimpleConvNet at the book's batch of 100 (--quick: 10, a tenth of the work)
@@ -199,7 +208,11 @@ async function main(argv: string[]): Promise<number> {
     console.log(`${formatTable(convnetTable(results))}\n`);
 
     const backends = subjects.filter((s) => s.backend);
-    for (const work of KERNEL_WORK.map((make) => make(mnist))) {
+    const convBatch = results.convnet[0]?.batch ?? (mode === 'quick' ? 10 : 100);
+    for (const work of [
+      ...KERNEL_WORK.map((make) => make(mnist)),
+      ...convnetKernelWork(mnist, convBatch, mode === 'quick' ? 128 : 512),
+    ]) {
       const calls = new Map(
         backends.map((s) => [s, work.setup(s.backend as NonNullable<Subject['backend']>)]),
       );
@@ -234,6 +247,9 @@ async function main(argv: string[]): Promise<number> {
           kernel: work.name,
           ...sample,
           gflops: work.flops ? work.flops / (sample.median * 1e3) : null,
+          usefulGflops: work.flops
+            ? (work.usefulFlops ?? work.flops) / (sample.median * 1e3)
+            : null,
         });
       }
       for (const c of calls.values()) c.dispose();

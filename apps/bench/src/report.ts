@@ -22,6 +22,14 @@ export interface KernelResult extends Sample {
   kernel: string;
   /** Samples are µs per call. */
   gflops: number | null;
+  /** GFLOP/s counting only the operations that change the result (x's zero pixels left out). */
+  usefulGflops: number | null;
+}
+
+/** A backend's own measure of the machine's peak (GFLOP/s), on the threads it runs on. */
+export interface PeakResult {
+  subject: string;
+  gflops: number;
 }
 
 export interface FullRunResult {
@@ -54,6 +62,8 @@ export interface Results {
   method: { rounds: number; blockMs: number };
   /** Training iteration at the book's size (hidden 50, batch 100): ms per iteration. */
   step: StepResult[];
+  /** The peak the kernels' useful GFLOP/s are set against, for backends that measure one. */
+  peak: PeakResult[];
   kernels: KernelResult[];
   growth: { hidden: StepResult[]; batch: StepResult[] };
   /** SimpleConvNet's training iteration (hidden 100, Adam), for every subject that runs it. */
@@ -179,8 +189,27 @@ export function reportMarkdown(results: Results): string {
       '',
     );
   }
+  const peaks = results.peak ?? [];
+  if (peaks.length) {
+    lines.push(
+      '## The machine’s peak',
+      '',
+      'Measured by the backend itself: its multiply-add (`madd`: a multiply then an add, or one fused multiply-add in the relaxed build) on f32x4 at full throughput on every thread it runs on, nothing loaded or stored. The kernels below give their useful GFLOP/s as a percentage of it.',
+      '',
+      markdownTable([
+        ['subject', 'peak GFLOP/s'],
+        ...peaks.map((p) => [p.subject, p.gflops.toFixed(1)]),
+      ]),
+      '',
+    );
+  }
   if (results.kernels.length) {
-    lines.push('## Kernels at the network’s shapes (µs per call; x is 100 real MNIST images)', '');
+    lines.push(
+      '## Kernels at the networks’ shapes',
+      '',
+      'µs per call, then useful GFLOP/s: a product whose A is MNIST pixels (x, or the convolution’s im2col rows) counts only their nonzeros, the work a kernel that skips zeros does; where the subject measured a peak, the percentage of it.',
+      '',
+    );
     const names = [...new Set(results.kernels.map((k) => k.kernel))];
     const subjects = [...new Set(results.kernels.map((k) => k.subject))];
     const rows = [['kernel', ...subjects]];
@@ -189,7 +218,12 @@ export function reportMarkdown(results: Results): string {
         name,
         ...subjects.map((s) => {
           const k = results.kernels.find((r) => r.kernel === name && r.subject === s);
-          return k ? `${fmt(k.median)}${k.gflops ? ` (${k.gflops.toFixed(1)} GF/s)` : ''}` : '—';
+          if (!k) return '—';
+          const useful = k.usefulGflops ?? k.gflops;
+          if (!useful) return fmt(k.median);
+          const peak = peaks.find((p) => p.subject === s);
+          const share = peak ? `, ${((100 * useful) / peak.gflops).toFixed(0)}%` : '';
+          return `${fmt(k.median)} (${useful.toFixed(1)} GF/s${share})`;
         }),
       ]);
     }

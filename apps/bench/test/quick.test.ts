@@ -25,7 +25,13 @@ it('pnpm bench --quick writes results.json, report.md and the charts', () => {
       'wasm/1t',
     ]);
     expect(results.step).toHaveLength(3);
-    expect(results.kernels.length).toBe(21); // 7 kernels a subject
+    // 13 kernels a subject: the MLP's 7, SimpleConvNet's 5 (at batch 10), a dense 128³
+    expect(results.kernels.length).toBe(39);
+    // wasm measures its peak on its threads; useful GFLOP/s never exceed the nominal
+    expect(results.peak.map((p: { subject: string }) => p.subject)).toEqual(['wasm', 'wasm/1t']);
+    for (const p of results.peak) expect(p.gflops).toBeGreaterThan(0);
+    for (const k of results.kernels)
+      if (k.gflops !== null) expect(k.usefulGflops).toBeLessThanOrEqual(k.gflops);
     expect(results.growth.batch.length).toBe(6); // batch 1 and 100 a subject
     // SimpleConvNet's step on every subject (batch 10 in --quick)
     expect(

@@ -28,6 +28,7 @@ function results(step: [string, number][]): Results {
       max: median,
       gflops: 16 / median,
     })),
+    peak: [],
     kernels: [],
     growth: { hidden: [], batch: [] },
     convnet: [],
@@ -39,6 +40,23 @@ describe('bench arithmetic and reports', () => {
   it('takes the median of the rounds, with min and max', () => {
     expect(summarize([3, 1, 2])).toMatchObject({ median: 2, min: 1, max: 3 });
     expect(summarize([4, 1, 2, 3]).median).toBe(2.5);
+  });
+
+  it("sets a kernel's useful GFLOP/s against its subject's measured peak", () => {
+    const run = results([
+      ['wasm', 1],
+      ['cpu', 2],
+    ]);
+    run.peak = [{ subject: 'wasm', gflops: 40 }];
+    const kernel = { samples: [100], median: 100, min: 100, max: 100 };
+    run.kernels = [
+      { subject: 'wasm', kernel: 'x·W1', ...kernel, gflops: 7.84, usefulGflops: 2 },
+      { subject: 'cpu', kernel: 'x·W1', ...kernel, gflops: 7.84, usefulGflops: 2 },
+    ];
+    const report = reportMarkdown(run);
+    expect(report).toMatch(/\| wasm \| 40\.0 \|/);
+    // 2 useful GF/s of a 40 GF/s peak is 5%; a subject without a peak gets no percentage
+    expect(report).toMatch(/\| x·W1 \| 100\.0 \(2\.0 GF\/s, 5%\) \| 100\.0 \(2\.0 GF\/s\) \|/);
   });
 
   it('counts the book step as about 16 MFLOP', () => {

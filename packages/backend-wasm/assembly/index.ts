@@ -93,6 +93,32 @@ function rows1(a: usize, b: usize, c: usize, i: i32, k: i32, n: i32, rs: i32, cs
   }
 }
 
+// ---- the machine's peak ----------------------------------------------------------------
+// What the products are measured against: `madd` (a multiply and an add, or one fused
+// multiply-add in the relaxed build) at full throughput. Twelve independent chains
+// x = x·scale + shift keep the vector units busy past their latency (about 4–8 cycles for a
+// multiply then an add) with registers to spare; no load or store, so nothing but the
+// arithmetic is measured. 0 < scale < 1 keeps x bounded (it tends to shift / (1 − scale)),
+// so no value overflows or turns denormal. Measured on V8 (Node 20): with 14 chains it runs
+// out of vector registers and spills, and with scale and shift computed inside the function
+// instead of passed in, its code ran at half the speed; both would understate the peak.
+
+/** `rounds` × 12 madds of f32x4: 96 floating-point operations a round. */
+export function peakMadd(rounds: i32, scale: f32, shift: f32): f32 {
+  const m = f32x4.splat(scale), c = f32x4.splat(shift);
+  let x0 = f32x4.splat(0), x1 = f32x4.splat(1), x2 = f32x4.splat(2), x3 = f32x4.splat(3);
+  let x4 = f32x4.splat(4), x5 = f32x4.splat(5), x6 = f32x4.splat(6), x7 = f32x4.splat(7);
+  let x8 = f32x4.splat(8), x9 = f32x4.splat(9), x10 = f32x4.splat(10), x11 = f32x4.splat(11);
+  for (let r = 0; r < rounds; r++) {
+    x0 = madd(x0, m, c); x1 = madd(x1, m, c); x2 = madd(x2, m, c); x3 = madd(x3, m, c);
+    x4 = madd(x4, m, c); x5 = madd(x5, m, c); x6 = madd(x6, m, c); x7 = madd(x7, m, c);
+    x8 = madd(x8, m, c); x9 = madd(x9, m, c); x10 = madd(x10, m, c); x11 = madd(x11, m, c);
+  }
+  // every chain feeds the result, so none can be dropped as dead code
+  const sum = f32x4.add(f32x4.add(f32x4.add(x0, x1), f32x4.add(x2, x3)), f32x4.add(f32x4.add(x4, x5), f32x4.add(x6, x7)));
+  return f32x4.extract_lane(f32x4.add(sum, f32x4.add(f32x4.add(x8, x9), f32x4.add(x10, x11))), 0);
+}
+
 // ---- matrix product with a mostly-zero A ---------------------------------------------
 // MNIST images are about 80% zeros, and x is the A of both big products (x·W1, xᵀ·dout).
 // These skip the zeros outright instead of multiplying by them: a SIMD compare finds the

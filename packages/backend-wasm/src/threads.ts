@@ -8,13 +8,14 @@
  */
 import { BackendError } from '@backprop/core';
 
-/** The kernels a helper runs — the three matrix products and the gather of rows — by id; their arguments are int32s. */
+/** The kernels a helper runs — the three matrix products, the gather of rows, the peak's loop — by id; their arguments are int32s. */
 export const Job = {
   Quit: -1,
   Matmul: 0,
   MatmulSparseA: 1,
   MatmulSparseAT: 2,
   GatherRows: 3,
+  PeakMadd: 4,
 } as const;
 export type Job = (typeof Job)[keyof typeof Job];
 
@@ -52,7 +53,8 @@ const start = ({ module, memory, control, index }, post) => {
         if (op === ${Job.Matmul}) k.matmul(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7));
         else if (op === ${Job.MatmulSparseA}) k.matmulSparseA(a(0), a(1), a(2), a(3), a(4), a(5), a(6));
         else if (op === ${Job.MatmulSparseAT}) k.matmulSparseAT(a(0), a(1), a(2), a(3), a(4), a(5), a(6));
-        else k.gatherRows(a(0), a(1), a(2), a(3), a(4));
+        else if (op === ${Job.GatherRows}) k.gatherRows(a(0), a(1), a(2), a(3), a(4));
+        else k.peakMadd(a(0), a(1) / 1e6, a(2) / 1e6);
       } catch {
         c[base + ${FAILED}] = 1;
       }

@@ -42,6 +42,7 @@ interface Kernels {
     colStride: number,
   ): void;
   countZeros(x: number, count: number): number;
+  peakMadd(rounds: number, scale: number, shift: number): number;
   matmulSparseA(
     a: number,
     b: number,
@@ -213,6 +214,37 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
 
   close(): void {
     this.pool?.close();
+  }
+
+  /**
+   * The machine's peak for these kernels, in GFLOP/s: `madd` (this build's multiply-add)
+   * at full throughput on every thread at once, nothing loaded or stored (assembly's
+   * peakMadd). What a product's useful GFLOP/s is measured against. The best of runs of
+   * `rounds` each, repeated until three in a row bring nothing new (at most `maxMs`): an
+   * engine first runs the baseline compiler's code, at a quarter the speed, and swaps in
+   * the optimizing compiler's only for a later call, once it is made in the background.
+   */
+  measurePeak({ rounds = 1_000_000, maxMs = 3000 } = {}): number {
+    const FLOPS_A_ROUND = 96; // 12 f32x4 madds: 12 × 4 lanes × 2
+    const run = () => {
+      const started = performance.now();
+      this.parallel(
+        // scale 0.999 and shift 0.001, in millionths: a job's arguments are int32s
+        Array.from(
+          { length: this.threads },
+          () => [Job.PeakMadd, [rounds, 999_000, 1000]] as [Job, number[]],
+        ),
+      );
+      return performance.now() - started;
+    };
+    const until = performance.now() + maxMs;
+    let best = run();
+    for (let stale = 0; stale < 3 && performance.now() < until; ) {
+      const ms = run();
+      stale = ms < best * 0.98 ? 0 : stale + 1;
+      best = Math.min(best, ms);
+    }
+    return (this.threads * rounds * FLOPS_A_ROUND) / best / 1e6;
   }
 
   /** Bytes of linear memory (constant once training has run an iteration), and bytes in blocks now. */
@@ -507,6 +539,7 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     if (op === Job.Matmul) kernels.matmul(a!, b!, c!, m!, k!, n!, x!, y!);
     else if (op === Job.MatmulSparseA) kernels.matmulSparseA(a!, b!, c!, m!, k!, n!, x!);
     else if (op === Job.GatherRows) kernels.gatherRows(a!, b!, c!, m!, k!);
+    else if (op === Job.PeakMadd) kernels.peakMadd(a!, b! / 1e6, c! / 1e6);
     else kernels.matmulSparseAT(a!, b!, c!, m!, k!, n!, x!);
   }
 

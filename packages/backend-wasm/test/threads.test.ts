@@ -38,6 +38,19 @@ describe('the wasm backend on threads', () => {
     });
   }
 
+  it('measures its peak on every thread it has, for each build', async () => {
+    for (const build of ['simd', 'relaxed'] as const) {
+      for (const threads of [1, 2]) {
+        const backend = await WasmBackend.create({ build, threads });
+        // No speed is asserted (a loaded machine gives any figure); the loop runs on each
+        // thread (a helper that failed would throw) and the figure is a finite rate.
+        const gflops = backend.kernels.measurePeak({ rounds: 10_000, maxMs: 100 });
+        expect(Number.isFinite(gflops) && gflops > 0).toBe(true);
+        backend.close();
+      }
+    }
+  });
+
   it('says its build and threads, and names a bad option', async () => {
     const backend = await WasmBackend.create({ build: 'simd', threads: 3 });
     expect(backend.description).toMatch(/SIMD \(f32x4\), float32, 3 threads$/);
