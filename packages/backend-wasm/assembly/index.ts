@@ -613,6 +613,39 @@ export function sgdUpdate(w: usize, g: usize, count: i32, learningRate: f32): vo
   }
 }
 
+/**
+ * Adam's step in one pass over the parameter, its gradient and both moments: each value
+ * read and written once instead of by a dozen element-wise kernels. The same operations in
+ * the same order as core's composition, each rounded to f32 as those kernels round it
+ * (no fused multiply-add, in either build), so the result is bit for bit the composition's.
+ */
+export function adamUpdate(
+  param: usize, grad: usize, m: usize, v: usize, count: i32,
+  learningRate: f32, rate1: f32, rate2: f32, epsilon: f32,
+): void {
+  const lr = f32x4.splat(learningRate), r1 = f32x4.splat(rate1), r2 = f32x4.splat(rate2);
+  const eps = f32x4.splat(epsilon);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const o = <usize>i << 2;
+    const g = v128.load(grad + o);
+    const mi = f32x4.add(v128.load(m + o), f32x4.mul(f32x4.sub(g, v128.load(m + o)), r1));
+    const vi = f32x4.add(v128.load(v + o), f32x4.mul(f32x4.sub(f32x4.mul(g, g), v128.load(v + o)), r2));
+    v128.store(m + o, mi);
+    v128.store(v + o, vi);
+    v128.store(param + o, f32x4.sub(v128.load(param + o), f32x4.div(f32x4.mul(mi, lr), f32x4.add(f32x4.sqrt(vi), eps))));
+  }
+  for (; i < count; i++) {
+    const o = <usize>i << 2;
+    const g = load<f32>(grad + o);
+    const mi = load<f32>(m + o) + (g - load<f32>(m + o)) * rate1;
+    const vi = load<f32>(v + o) + (g * g - load<f32>(v + o)) * rate2;
+    store<f32>(m + o, mi);
+    store<f32>(v + o, vi);
+    store<f32>(param + o, load<f32>(param + o) - (mi * learningRate) / (Mathf.sqrt(vi) + epsilon));
+  }
+}
+
 // ---- softmax with cross-entropy ----------------------------------------------------
 // Labels are class indices (oneHot = 0: one float per row) or one-hot rows (oneHot = 1).
 // exp, log and the sums run in double: a row is at most a few dozen values.

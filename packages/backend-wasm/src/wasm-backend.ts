@@ -1,4 +1,5 @@
 import {
+  type AdamStep,
   Backend,
   BackendError,
   BINARY_OPS,
@@ -116,6 +117,17 @@ interface Kernels {
   sigmoid(x: number, out: number, count: number): void;
   sigmoidBackward(dout: number, out: number, dx: number, count: number): void;
   sgdUpdate(w: number, g: number, count: number, learningRate: number): void;
+  adamUpdate(
+    param: number,
+    grad: number,
+    m: number,
+    v: number,
+    count: number,
+    learningRate: number,
+    rate1: number,
+    rate2: number,
+    epsilon: number,
+  ): void;
   softmaxCrossEntropy(
     x: number,
     labels: number,
@@ -468,6 +480,29 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     this.kernels.sgdUpdate(w.offset, g.offset, size, learningRate);
   }
 
+  adamUpdate(
+    param: WasmBlock,
+    grad: WasmBlock,
+    m: WasmBlock,
+    v: WasmBlock,
+    size: number,
+    { learningRate, beta1, beta2, epsilon }: AdamStep,
+  ): void {
+    for (const block of [param, m, v]) this.nonzeroCounts.delete(block);
+    // 1 − β as the composition has it: computed in double, then rounded to f32 on the way in
+    this.kernels.adamUpdate(
+      param.offset,
+      grad.offset,
+      m.offset,
+      v.offset,
+      size,
+      learningRate,
+      1 - beta1,
+      1 - beta2,
+      epsilon,
+    );
+  }
+
   countCorrect(scores: WasmBlock, t: WasmBlock, { batch, classes, oneHot }: LabelDims): WasmBlock {
     return this.upload([
       this.kernels.countCorrect(scores.offset, t.offset, oneHot ? 1 : 0, batch, classes),
@@ -551,7 +586,7 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
    * How many of A's values are not 0, counted where the sparse kernels could pay: they
    * skip zeros but give up the 4-row register block, which measured faster only past about
    * half zeros (and only for products worth it). Counted once per block: x feeds two
-   * products a step, and a block's values change only through write and sgdUpdate.
+   * products a step, and a block's values change only through write and the updates.
    */
   private nonzeros(a: WasmBlock, count: number): number {
     if (count < 4096) return count;

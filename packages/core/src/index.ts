@@ -13,6 +13,7 @@ export {
 // core's compositions, for a backend author comparing an override with them
 export * as composedKernels from './engine/composed.js';
 export {
+  type AdamStep,
   BINARY_OPS,
   type BinaryOp,
   type Broadcast,

@@ -460,6 +460,57 @@ const sgdCases = ([[1], [7], [784, 50], [33]] as number[][]).map((shape) =>
   }),
 );
 
+/** Adam's step at its third iteration's numbers (lr_t for lr 0.01, β1 0.9, β2 0.999). */
+export const ADAM_STEP = {
+  learningRate: (0.01 * Math.sqrt(1 - 0.999 ** 3)) / (1 - 0.9 ** 3),
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-7,
+};
+
+const adamCases = ([[1], [7], [784, 50], [33]] as number[][]).map((shape) =>
+  kernelCase('adamUpdate', shape.join('×'), async (ctx, check) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const [w, g, m] = [21, 22, 23].map((seed) => ctx.values(seed + size, size));
+    // v is a mean of squares: positive, and kept from 0 so that √v is not all ε
+    const v = ctx.values(24 + size, size, { lo: 0.25, hi: 1 });
+    const backendSide = [w, g, m, v].map((values) => ctx.pair(values, shape));
+    const [[wb, wo], [gb, go], [mb, mo], [vb, vo]] = backendSide as [Tensor, Tensor][];
+    ctx.backend.adamUpdate(wb, gb, mb, vb, ADAM_STEP);
+    ctx.oracle.adamUpdate(wo, go, mo, vo, ADAM_STEP);
+    const { learningRate: lr, beta2 } = ADAM_STEP;
+    const mScale = Array.from(m, (mi, i) => Math.abs(mi) + Math.abs((g[i] as number) - mi));
+    const v1 = Array.from(v, (vi, i) => vi + ((g[i] as number) ** 2 - vi) * (1 - beta2));
+    // Each output is a few operations, each rounded once (m: 3, v: 4, param: 4 more on top
+    // of m's and v's), so each is within a few u of its terms' sizes: 4u, 5u and 16u of
+    // them; param's step term is taken at m's scale, which bounds m's own error.
+    check.close(
+      'm (in place)',
+      await ctx.read(ctx.backend, mb),
+      await ctx.read(ctx.oracle, mo),
+      ctx.tolerance(['kernels', 'adamUpdate', 'm'], { rtol: 4 * ctx.u, atol: 0 }),
+      mScale,
+    );
+    check.close(
+      'v (in place)',
+      await ctx.read(ctx.backend, vb),
+      await ctx.read(ctx.oracle, vo),
+      ctx.tolerance(['kernels', 'adamUpdate', 'v'], { rtol: 5 * ctx.u, atol: 0 }),
+      Array.from(v, (vi, i) => Math.abs(vi) + (g[i] as number) ** 2),
+    );
+    check.close(
+      'param (in place)',
+      await ctx.read(ctx.backend, wb),
+      await ctx.read(ctx.oracle, wo),
+      ctx.tolerance(['kernels', 'adamUpdate', 'param'], { rtol: 16 * ctx.u, atol: 0 }),
+      Array.from(
+        w,
+        (wi, i) => Math.abs(wi) + (lr * (mScale[i] as number)) / Math.sqrt(v1[i] as number),
+      ),
+    );
+  }),
+);
+
 const countCorrectCases = (
   [
     [1, 10],
@@ -732,6 +783,7 @@ export const kernelCases: ConformanceCase[] = [
   ...sigmoidCases,
   ...softmaxCases,
   ...sgdCases,
+  ...adamCases,
   ...countCorrectCases,
   ...gatherCases,
   ...gatherMapCases,

@@ -19,7 +19,7 @@ import {
 import type { ConformanceCase } from '../case.js';
 import { Check, type Tolerance } from '../check.js';
 import type { CaseContext } from '../context.js';
-import { oneHot } from './kernels.js';
+import { ADAM_STEP, oneHot } from './kernels.js';
 
 interface Trial {
   label: string;
@@ -176,6 +176,37 @@ const TRIALS: Record<ComposedKernel, Trial[]> = {
       },
       // a multiply and a subtract of values below 1, each rounded once, twice
       tolerance: (ctx) => ({ rtol: 0, atol: 8 * ctx.u * 1.1 }),
+    },
+  ],
+  adamUpdate: [
+    {
+      label: 'W [784,50] and its moments, in place',
+      async run(ctx, b) {
+        const size = 784 * 50;
+        const [w, g, m] = [31, 32, 33].map((seed) => ctx.values(seed, size));
+        const v = ctx.values(34, size, { lo: 0.25, hi: 1 });
+        const twice = (values: Float64Array) => [
+          ctx.on(b, values, [784, 50]),
+          ctx.on(b, values, [784, 50]),
+        ];
+        const [[w1, w2], [m1, m2], [v1, v2]] = [twice(w), twice(m), twice(v)] as Tensor[][];
+        const grad = ctx.on(b, g, [784, 50]);
+        b.adamUpdate(w1 as Tensor, grad, m1 as Tensor, v1 as Tensor, ADAM_STEP);
+        composedKernels.adamUpdate(b, w2 as Tensor, grad, m2 as Tensor, v2 as Tensor, ADAM_STEP);
+        // all three results, one after another
+        const read = async (...ts: Tensor[]) =>
+          Float64Array.from(
+            (await Promise.all(ts.map((t) => ctx.read(b, t)))).flatMap((a) => [...a]),
+          );
+        return [
+          await read(w1 as Tensor, m1 as Tensor, v1 as Tensor),
+          await read(w2 as Tensor, m2 as Tensor, v2 as Tensor),
+        ];
+      },
+      // the same operations in the same order: equal where each rounds as the primitives
+      // do; an engine that fuses a multiply-add may differ by a rounding of values below
+      // 2 (m, v) or of the step (lr_t · m / √v below 0.1 here) on top of W's below 1
+      tolerance: (ctx) => ({ rtol: 0, atol: 16 * ctx.u * 2 }),
     },
   ],
   countCorrect: (['class indices', 'one-hot'] as const).map((form) => ({

@@ -10,6 +10,7 @@
  * every intermediate on the device; reading values back is explicit (`await read(t)`).
  */
 import {
+  type AdamStep,
   type BinaryOp,
   CROSS_ENTROPY_DELTA,
   type DType,
@@ -482,6 +483,11 @@ export class Backend<K extends KernelBackend = KernelBackend> {
   /** param ← param − learningRate · grad, in place. */
   sgdUpdate(param: Tensor, grad: Tensor, learningRate: number): void {
     dispatch(this.engine, 'sgdUpdate', [param, grad, learningRate]);
+  }
+
+  /** Adam's step in place: the moments m and v, then param (6.1.6; `AdamStep`). */
+  adamUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: AdamStep): void {
+    dispatch(this.engine, 'adamUpdate', [param, grad, m, v, step]);
   }
 
   /** How many rows have their largest score (the first, on ties) at the label's class, as a [] scalar. */

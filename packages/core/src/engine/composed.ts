@@ -8,7 +8,7 @@
  * every intermediate is freed and only the result is the caller's.
  */
 import type { Backend, Labels, MaxPoolResult, SoftmaxCrossEntropyResult } from './backend.js';
-import type { WindowDims } from './contract.js';
+import type { AdamStep, WindowDims } from './contract.js';
 import type { Tensor } from './tensor.js';
 
 /** x + b on every row (numpy broadcasts [n] across [m,n]). */
@@ -89,6 +89,25 @@ export function softmaxCrossEntropyBackward(b: Backend, probs: Tensor, labels: L
 /** W ← W − lr · dW. */
 export function sgdUpdate(b: Backend, param: Tensor, grad: Tensor, learningRate: number): void {
   b.tidy(() => b.assign(param, b.sub(param, b.mul(grad, learningRate))));
+}
+
+/**
+ * Adam's step, in place (6.1.6, the book's `Adam.update`): the moments follow the gradient
+ * by their rates, and the parameter moves by lr_t · m / (√v + ε).
+ */
+export function adamUpdate(
+  b: Backend,
+  param: Tensor,
+  grad: Tensor,
+  m: Tensor,
+  v: Tensor,
+  { learningRate, beta1, beta2, epsilon }: AdamStep,
+): void {
+  b.tidy(() => {
+    b.assign(m, b.add(m, b.mul(b.sub(grad, m), 1 - beta1)));
+    b.assign(v, b.add(v, b.mul(b.sub(b.mul(grad, grad), v), 1 - beta2)));
+    b.assign(param, b.sub(param, b.div(b.mul(m, learningRate), b.add(b.sqrt(v), epsilon))));
+  });
 }
 
 /** Σ (argmax(y, axis=1) == t), with one-hot t turned into indices by its own argmax. */

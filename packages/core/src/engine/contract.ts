@@ -99,6 +99,17 @@ export interface LabelDims {
   oneHot: boolean;
 }
 
+/**
+ * One Adam step's numbers (6.1.6): `learningRate` is the book's lr_t, the rate with both
+ * moments' bias corrections folded in for this iteration; epsilon keeps √v + ε above 0.
+ */
+export interface AdamStep {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
 export interface KernelBackend<S = unknown> {
   /** The name that creates it in the registry and that a run records, e.g. `wasm`, `tfjs-wasm`. */
   readonly name: string;
@@ -169,6 +180,11 @@ export interface KernelBackend<S = unknown> {
   softmaxCrossEntropyBackward?(probs: S, labels: S, dims: LabelDims): S;
   /** param ← param − learningRate · grad, in place. */
   sgdUpdate?(param: S, grad: S, size: number, learningRate: number): void;
+  /**
+   * Adam's update, in place, in this order and rounding (core's composition):
+   * m ← m + (g − m)·(1 − β1); v ← v + (g·g − v)·(1 − β2); param ← param − m·lr / (√v + ε).
+   */
+  adamUpdate?(param: S, grad: S, m: S, v: S, size: number, step: AdamStep): void;
   /** How many rows have their largest score at the label's class, as a [] scalar. */
   countCorrect?(scores: S, labels: S, dims: LabelDims): S;
   /** Images [N, C, H, W] as [N·OH·OW, C·FH·FW], one window position a row (7.4.3). */
@@ -204,6 +220,7 @@ export const COMPOSED_KERNELS = [
   'softmaxCrossEntropy',
   'softmaxCrossEntropyBackward',
   'sgdUpdate',
+  'adamUpdate',
   'countCorrect',
   'im2col',
   'col2im',

@@ -9,10 +9,11 @@
  */
 import type { Backend, Labels, MaxPoolResult, SoftmaxCrossEntropyResult } from './backend.js';
 import * as composed from './composed.js';
-import type { ComposedKernel, KernelBackend, LabelDims, Shape } from './contract.js';
+import type { AdamStep, ComposedKernel, KernelBackend, LabelDims, Shape } from './contract.js';
 import { ShapeError, ValueError } from './errors.js';
 import {
   addBiasShape,
+  checkAdamStep,
   checkLearningRate,
   checkSameShape,
   formatShape,
@@ -145,6 +146,22 @@ export const COMPOSED_ROWS = {
       param.store.facts = null; // what was known of its values on upload no longer holds
     },
     compose: (b, _, param, grad, learningRate) => composed.sgdUpdate(b, param, grad, learningRate),
+  }),
+
+  adamUpdate: row({
+    check: (e: Engine, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: AdamStep) => {
+      e.own('adamUpdate', param, grad, m, v);
+      checkSameShape('adamUpdate', param, grad, ['param', 'grad']);
+      checkSameShape('adamUpdate', param, m, ['param', 'm']);
+      checkSameShape('adamUpdate', param, v, ['param', 'v']);
+      checkAdamStep(step);
+    },
+    override: (_e, k, _, param, grad, m, v, step): void => {
+      k.adamUpdate(s(param), s(grad), s(m), s(v), param.size, step);
+      // what was known of their values on upload no longer holds
+      param.store.facts = m.store.facts = v.store.facts = null;
+    },
+    compose: (b, _, param, grad, m, v, step) => composed.adamUpdate(b, param, grad, m, v, step),
   }),
 
   countCorrect: row({

@@ -2,7 +2,7 @@
  * The one place where shapes and values are checked. Core's Backend calls these before a
  * kernel sees a call, so every backend rejects the same mistakes with the same words.
  */
-import type { BinaryOp, Broadcast, DType, ReduceOp, Shape } from './contract.js';
+import type { AdamStep, BinaryOp, Broadcast, DType, ReduceOp, Shape } from './contract.js';
 import { ShapeError, ValueError } from './errors.js';
 import type { ValueFacts } from './tensor.js';
 
@@ -200,6 +200,24 @@ export function checkLearningRate(learningRate: number): void {
       `learning rate must be a positive number, got ${learningRate}`,
     );
   }
+}
+
+/** Adam's numbers: a positive rate and ε, and moment rates β in [0, 1). */
+export function checkAdamStep(step: AdamStep): void {
+  const { learningRate, beta1, beta2, epsilon } = step ?? ({} as AdamStep);
+  const bad = (what: string, value: unknown, want: string) => {
+    throw new ValueError('adamUpdate', `${what} must be ${want}, got ${value}`);
+  };
+  if (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate <= 0)
+    bad('learning rate', learningRate, 'a positive number');
+  for (const [what, beta] of [
+    ['beta1', beta1],
+    ['beta2', beta2],
+  ] as const) {
+    if (typeof beta !== 'number' || !(beta >= 0 && beta < 1)) bad(what, beta, 'in [0, 1)');
+  }
+  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0)
+    bad('epsilon', epsilon, 'a positive number');
 }
 
 /** What `backend.tensor(values, shape)` checks before it stores anything. */

@@ -176,17 +176,19 @@ export class Adam implements Optimizer {
   }
 
   update(params: Record<string, Tensor>, grads: Record<string, Tensor>): void {
-    const b = this.backend;
     this.iter++;
-    const lrT =
-      (this.learningRate * Math.sqrt(1 - this.beta2 ** this.iter)) / (1 - this.beta1 ** this.iter);
+    // the book's lr_t: both moments' bias corrections folded into the rate
+    const step = {
+      learningRate:
+        (this.learningRate * Math.sqrt(1 - this.beta2 ** this.iter)) /
+        (1 - this.beta1 ** this.iter),
+      beta1: this.beta1,
+      beta2: this.beta2,
+      epsilon: 1e-7,
+    };
     for (const key of Object.keys(params)) {
-      const [m, v, g] = [this.m.of(key, params[key]), this.v.of(key, params[key]), grads[key]];
-      b.tidy(() => {
-        b.assign(m, b.add(m, b.mul(b.sub(g, m), 1 - this.beta1)));
-        b.assign(v, b.add(v, b.mul(b.sub(b.mul(g, g), v), 1 - this.beta2)));
-        b.assign(params[key], b.sub(params[key], b.div(b.mul(m, lrT), b.add(b.sqrt(v), 1e-7))));
-      });
+      const [m, v] = [this.m.of(key, params[key]), this.v.of(key, params[key])];
+      this.backend.adamUpdate(params[key], grads[key], m, v, step);
     }
   }
 
