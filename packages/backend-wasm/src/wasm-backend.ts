@@ -66,20 +66,7 @@ interface Kernels {
   im2col(x: number, out: number, ...window: number[]): void;
   col2im(col: number, out: number, ...window: number[]): void;
   maxPool(x: number, out: number, argmax: number, ...window: number[]): void;
-  maxPoolBackward(
-    dout: number,
-    argmax: number,
-    dx: number,
-    n: number,
-    c: number,
-    h: number,
-    w: number,
-    fw: number,
-    stride: number,
-    pad: number,
-    oh: number,
-    ow: number,
-  ): void;
+  maxPoolBackward(dout: number, argmax: number, dx: number, ...window: number[]): void;
   gatherRows(src: number, dst: number, indices: number, count: number, width: number): void;
   gather(
     x: number,
@@ -532,21 +519,7 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
 
   maxPoolBackward(dout: WasmBlock, argmax: WasmBlock, d: WindowDims): WasmBlock {
     const dx = this.allocate(d.batch * d.channels * d.height * d.width);
-    const { batch, channels, height, width, windowWidth, stride, pad, outHeight, outWidth } = d;
-    this.kernels.maxPoolBackward(
-      dout.offset,
-      argmax.offset,
-      dx.offset,
-      batch,
-      channels,
-      height,
-      width,
-      windowWidth,
-      stride,
-      pad,
-      outHeight,
-      outWidth,
-    );
+    this.kernels.maxPoolBackward(dout.offset, argmax.offset, dx.offset, ...windowArgs(d));
     return dx;
   }
 

@@ -642,6 +642,12 @@ const WINDOWS: [shape: number[], window: Window, what: string][] = [
   [[5, 1, 28, 28], { height: 5, width: 5, stride: 1, pad: 0 }, 'MNIST, 5×5'],
   [[3, 3, 7, 9], { height: 3, width: 2, stride: 2, pad: 1 }, '3×2 stride 2 pad 1, not square'],
   [[2, 4, 6, 6], { height: 2, width: 2, stride: 2, pad: 0 }, '2×2 stride 2 (pooling)'],
+  // a backend may run 2×2 stride 2 windows a few at a time: rows of 11 windows (vectors
+  // and a remainder), an image the windows do not cover (its last row and column
+  // untouched), and a 3×2 window at the same stride (not the 2×2 case)
+  [[2, 3, 8, 22], { height: 2, width: 2, stride: 2, pad: 0 }, '2×2 stride 2, 11 windows a row'],
+  [[2, 2, 9, 17], { height: 2, width: 2, stride: 2, pad: 0 }, '2×2 stride 2, odd image'],
+  [[1, 2, 7, 8], { height: 3, width: 2, stride: 2, pad: 0 }, '3×2 stride 2'],
   [[1, 2, 5, 5], { height: 3, width: 3, stride: 2, pad: 2 }, '3×3 stride 2 pad 2'],
 ];
 
