@@ -62,7 +62,7 @@ interface Kernels {
     n: number,
     lda: number,
   ): void;
-  transpose(src: number, dst: number, rows: number, cols: number): void;
+  transpose(src: number, dst: number, count: number, rows: number, cols: number): void;
   im2col(x: number, out: number, ...window: number[]): void;
   col2im(col: number, out: number, ...window: number[]): void;
   maxPool(x: number, out: number, argmax: number, ...window: number[]): void;
@@ -381,9 +381,15 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
   }
 
   gather(x: WasmBlock, { index }: GatherStorage<WasmBlock>, dims: GatherDims): WasmBlock {
-    const { batch, inSize, outSize } = dims;
+    const { batch, inSize, outSize, transpose } = dims;
     const out = this.allocate(batch * outSize);
-    this.kernels.gather(x.offset, index.offset, out.offset, batch, inSize, outSize);
+    if (transpose) {
+      // a permute that is each sample transposed (a convolution's NHWC ↔ NCHW): by 4×4
+      // blocks, not a value at a time through the index
+      this.kernels.transpose(x.offset, out.offset, batch, transpose.rows, transpose.cols);
+    } else {
+      this.kernels.gather(x.offset, index.offset, out.offset, batch, inSize, outSize);
+    }
     return out;
   }
 
@@ -574,7 +580,7 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
   /** b [rows, cols] laid out as bᵀ [cols, rows] in a temporary block. */
   private transposed(b: WasmBlock, rows: number, cols: number): WasmBlock {
     const out = this.allocate(rows * cols);
-    this.kernels.transpose(b.offset, out.offset, rows, cols);
+    this.kernels.transpose(b.offset, out.offset, 1, rows, cols);
     return out;
   }
 }

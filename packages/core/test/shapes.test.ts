@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { labelsShape, matmulShape } from '../src/engine/shapes.js';
+import { transposeOf } from '../src/engine/window.js';
 import { ShapeError } from '../src/index.js';
 
 const t = (...shape: number[]) => ({ shape });
@@ -31,6 +32,19 @@ describe('shape checks', () => {
     expect(() => labelsShape('k', t(4, 10), t(3))).toThrow(
       /labels must be class indices \[4\] or one-hot \[4,10\].*got \[3\]/,
     );
+  });
+});
+
+describe('permutes that are transposes', () => {
+  it('finds a block of trailing axes moved to the front, and only that', () => {
+    // NHWC → NCHW: [H·W, C] transposed; and back: [C, H·W]
+    expect(transposeOf([24, 24, 30], [2, 0, 1])).toEqual({ rows: 576, cols: 30 });
+    expect(transposeOf([30, 24, 24], [1, 2, 0])).toEqual({ rows: 30, cols: 576 });
+    expect(transposeOf([3, 4], [1, 0])).toEqual({ rows: 3, cols: 4 });
+    // the identity, a swap inside, and a reversal of three axes are not
+    expect(transposeOf([3, 4, 5], [0, 1, 2])).toBeUndefined();
+    expect(transposeOf([3, 4, 5], [0, 2, 1])).toBeUndefined();
+    expect(transposeOf([3, 4, 5], [2, 1, 0])).toBeUndefined();
   });
 });
 

@@ -45,7 +45,7 @@ import {
   sizeOf,
 } from './shapes.js';
 import { Tensor, type TensorStore, type ValueFacts } from './tensor.js';
-import { im2colIndex, permuteIndex, poolIndex, type Window } from './window.js';
+import { im2colIndex, permuteIndex, poolIndex, transposeOf, type Window } from './window.js';
 
 export type { MatmulOptions } from './shapes.js';
 
@@ -415,8 +415,11 @@ export class Backend<K extends KernelBackend = KernelBackend> {
     }
     const sample = x.shape.slice(1);
     const inner = axes.slice(1).map((a) => a - 1);
-    const map = this.cachedMap(`permute ${sample} ${inner}`, sizeOf(sample), () =>
-      permuteIndex(sample, inner),
+    const map = this.cachedMap(
+      `permute ${sample} ${inner}`,
+      sizeOf(sample),
+      () => permuteIndex(sample, inner),
+      transposeOf(sample, inner),
     );
     const out = this.gather(x, map);
     return this.reshapeOwned(
@@ -540,9 +543,19 @@ export class Backend<K extends KernelBackend = KernelBackend> {
    * The map a composed kernel gathers by, made once for its shape and kept (a few dozen,
    * least recently used dropped): not a handle anyone owns, so not in liveTensors().
    */
-  cachedMap(key: string, inSize: number, index: () => Int32Array): GatherMap {
+  cachedMap(
+    key: string,
+    inSize: number,
+    index: () => Int32Array,
+    transpose?: GatherMap['transpose'],
+  ): GatherMap {
     return this.maps.get(key, () =>
-      this.mapOf(gatherTables(key, index(), inSize), inSize, (values) => this.unowned(values)),
+      this.mapOf(
+        gatherTables(key, index(), inSize),
+        inSize,
+        (values) => this.unowned(values),
+        transpose,
+      ),
     );
   }
 
@@ -573,6 +586,7 @@ export class Backend<K extends KernelBackend = KernelBackend> {
     tables: GatherTables,
     inSize: number,
     upload: (values: Int32Array) => Tensor,
+    transpose?: GatherMap['transpose'],
   ): GatherMap {
     const made: Tensor[] = [];
     try {
@@ -583,7 +597,8 @@ export class Backend<K extends KernelBackend = KernelBackend> {
       throw error;
     }
     const [index, offsets, sources] = made as [Tensor, Tensor, Tensor];
-    return new GatherMap(inSize, tables.index.length, tables.maxSources, index, offsets, sources);
+    const { index: map, maxSources } = tables;
+    return new GatherMap(inSize, map.length, maxSources, index, offsets, sources, transpose);
   }
 
   /** A tensor no one owns (a cached map's): not counted in liveTensors, freed by the cache. */
@@ -627,7 +642,8 @@ export class Backend<K extends KernelBackend = KernelBackend> {
         `x must be [batch, …] with ${sampleSize} values a sample (${what} ${sampleSize}), got ${formatShape(x.shape)}`,
       );
     }
-    return { batch, inSize: map.inSize, outSize: map.outSize, maxSources: map.maxSources };
+    const { inSize, outSize, maxSources, transpose } = map;
+    return { batch, inSize, outSize, maxSources, ...(transpose ? { transpose } : {}) };
   }
 
   /** A reshape of a tensor this call made, which the caller gets instead of it. */

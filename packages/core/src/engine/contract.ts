@@ -75,6 +75,13 @@ export interface GatherDims {
   outSize: number;
   /** The most output positions that read one input value (the longest run of `sources`). */
   maxSources: number;
+  /**
+   * Set where the map only transposes each sample, read as a [rows, cols] matrix, to
+   * [cols, rows]: a `permute` that moves a block of trailing axes to the front (a
+   * convolution's NHWC → NCHW and back). A backend may transpose instead of reading the
+   * index; the result must be the same.
+   */
+  transpose?: { rows: number; cols: number };
 }
 
 /** A window over a batch of images [N, C, H, W] (a filter, a pooling window) and the output's size, as a kernel sees it. */

@@ -87,6 +87,8 @@ export class GatherMap {
     readonly index: Tensor,
     readonly offsets: Tensor,
     readonly sources: Tensor,
+    /** Set where the map is each sample's [rows, cols] transposed (GatherDims.transpose). */
+    readonly transpose?: { rows: number; cols: number },
   ) {}
 
   dispose(): void {

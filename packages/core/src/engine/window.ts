@@ -117,6 +117,22 @@ function pixel(d: WindowDims, c: number, y: number, x: number): number {
 }
 
 /**
+ * Where permuting a sample of `shape` by `axes` moves a block of trailing axes to the front
+ * (axes = [k, …, rank−1, 0, …, k−1]), it is the sample read as a [rows, cols] matrix —
+ * rows the leading axes, cols the trailing — transposed; else undefined.
+ */
+export function transposeOf(
+  shape: readonly number[],
+  axes: readonly number[],
+): { rows: number; cols: number } | undefined {
+  const rank = shape.length;
+  const k = axes[0] ?? 0;
+  if (k === 0 || !axes.every((a, i) => a === (k + i) % rank)) return undefined;
+  const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+  return { rows: product(shape.slice(0, k)), cols: product(shape.slice(k)) };
+}
+
+/**
  * The map that permutes the axes of one sample of shape `shape` (numpy's transpose):
  * output axis k is input axis `axes[k]`.
  */
