@@ -326,7 +326,9 @@ export function im2col(x: usize, out: usize, n: i32, c: i32, h: i32, w: i32, fh:
               // a row of the window clear of the padding: copied without a check a pixel
               // (measured: the checks were a third of the kernel's time)
               const from = x + (<usize>((plane * h + y) * w + x0) << 2);
-              for (let fx = 0; fx < fw; fx++) store<f32>(o + (<usize>fx << 2), load<f32>(from + (<usize>fx << 2)));
+              let fx = 0;
+              for (; fx + 4 <= fw; fx += 4) v128.store(o + (<usize>fx << 2), v128.load(from + (<usize>fx << 2)));
+              for (; fx < fw; fx++) store<f32>(o + (<usize>fx << 2), load<f32>(from + (<usize>fx << 2)));
               o += <usize>fw << 2;
               continue;
             }

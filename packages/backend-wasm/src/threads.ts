@@ -8,7 +8,7 @@
  */
 import { BackendError } from '@backprop/core';
 
-/** The kernels a helper runs — the three matrix products, the gather of rows, the peak's loop — by id; their arguments are int32s. */
+/** The kernels a helper runs — the three matrix products, the gather of rows, im2col, the peak's loop — by id; their arguments are int32s (twelve at most). */
 export const Job = {
   Quit: -1,
   Matmul: 0,
@@ -16,6 +16,7 @@ export const Job = {
   MatmulSparseAT: 2,
   GatherRows: 3,
   PeakMadd: 4,
+  Im2col: 5,
 } as const;
 export type Job = (typeof Job)[keyof typeof Job];
 
@@ -54,6 +55,7 @@ const start = ({ module, memory, control, index }, post) => {
         else if (op === ${Job.MatmulSparseA}) k.matmulSparseA(a(0), a(1), a(2), a(3), a(4), a(5), a(6));
         else if (op === ${Job.MatmulSparseAT}) k.matmulSparseAT(a(0), a(1), a(2), a(3), a(4), a(5), a(6));
         else if (op === ${Job.GatherRows}) k.gatherRows(a(0), a(1), a(2), a(3), a(4));
+        else if (op === ${Job.Im2col}) k.im2col(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11));
         else k.peakMadd(a(0), a(1) / 1e6, a(2) / 1e6);
       } catch {
         c[base + ${FAILED}] = 1;

@@ -505,8 +505,22 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
   // ---- the window kernels as loops: no map to read (7.4) -------------------------------
 
   im2col(x: WasmBlock, d: WindowDims): WasmBlock {
-    const out = this.allocate(d.batch * d.outHeight * d.outWidth * patch(d));
-    this.kernels.im2col(x.offset, out.offset, ...windowArgs(d));
+    const rowsAnImage = d.outHeight * d.outWidth;
+    const out = this.allocate(d.batch * rowsAnImage * patch(d));
+    // shared among threads by images, each written where one thread would write it
+    const [, ...window] = windowArgs(d);
+    const image = d.channels * d.height * d.width;
+    this.parallel(
+      this.shares(d.batch, d.batch * rowsAnImage * patch(d)).map(([first, images]) => [
+        Job.Im2col,
+        [
+          x.offset + 4 * first * image,
+          out.offset + 4 * first * rowsAnImage * patch(d),
+          images,
+          ...window,
+        ],
+      ]),
+    );
     return out;
   }
 
@@ -548,9 +562,11 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     else this.pool.run(shares, here);
   }
 
-  private call(op: Job, [a, b, c, m, k, n, x, y]: number[]): void {
+  private call(op: Job, args: number[]): void {
+    const [a, b, c, m, k, n, x, y] = args;
     const kernels = this.kernels;
     if (op === Job.Matmul) kernels.matmul(a!, b!, c!, m!, k!, n!, x!, y!);
+    else if (op === Job.Im2col) kernels.im2col(a!, b!, ...args.slice(2));
     else if (op === Job.MatmulSparseA) kernels.matmulSparseA(a!, b!, c!, m!, k!, n!, x!);
     else if (op === Job.GatherRows) kernels.gatherRows(a!, b!, c!, m!, k!);
     else if (op === Job.PeakMadd) kernels.peakMadd(a!, b! / 1e6, c! / 1e6);
