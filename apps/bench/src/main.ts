@@ -24,6 +24,7 @@ import {
   charts,
   compare,
   convnetTable,
+  coreOverheadTable,
   formatTable,
   type Results,
   reportMarkdown,
@@ -33,6 +34,7 @@ import {
 } from './report.js';
 import {
   backendSubjects,
+  coreOverheadSubject,
   pythonSubject,
   type Skipped,
   type StepConfig,
@@ -172,6 +174,7 @@ async function main(argv: string[]): Promise<number> {
     method: plan,
     step: [],
     peak: [],
+    coreOverhead: [],
     kernels: [],
     growth: { hidden: [], batch: [] },
     convnet: [],
@@ -206,6 +209,22 @@ async function main(argv: string[]): Promise<number> {
       'SimpleConvNet iteration',
     );
     console.log(`${formatTable(convnetTable(results))}\n`);
+
+    // Core's own cost a step: the same two steps on kernels that do no arithmetic.
+    const core = coreOverheadSubject(mnist);
+    try {
+      for (const config of [
+        { hidden: 50, batch: 100 },
+        { net: 'convnet' as const, hidden: 100, batch: results.convnet[0]?.batch ?? 100 },
+      ]) {
+        const measured = await measureSteps([core], config, plan, (m) => log(`core: ${m}`));
+        for (const sample of measured.values())
+          results.coreOverhead.push({ net: config.net ?? 'mlp', ...config, ...sample });
+      }
+    } finally {
+      core.close();
+    }
+    console.log(`${formatTable(coreOverheadTable(results))}\n`);
 
     const backends = subjects.filter((s) => s.backend);
     const convBatch = results.convnet[0]?.batch ?? (mode === 'quick' ? 10 : 100);

@@ -26,6 +26,13 @@ export interface KernelResult extends Sample {
   usefulGflops: number | null;
 }
 
+/** A step on kernels that do no arithmetic: core's own cost (ms per iteration). */
+export interface CoreOverheadResult extends Sample {
+  net: 'mlp' | 'convnet';
+  hidden: number;
+  batch: number;
+}
+
 /** A backend's own measure of the machine's peak (GFLOP/s), on the threads it runs on. */
 export interface PeakResult {
   subject: string;
@@ -64,6 +71,8 @@ export interface Results {
   step: StepResult[];
   /** The peak the kernels' useful GFLOP/s are set against, for backends that measure one. */
   peak: PeakResult[];
+  /** The MLP's and SimpleConvNet's step on kernels that do nothing: what core costs a step. */
+  coreOverhead: CoreOverheadResult[];
   kernels: KernelResult[];
   growth: { hidden: StepResult[]; batch: StepResult[] };
   /** SimpleConvNet's training iteration (hidden 100, Adam), for every subject that runs it. */
@@ -113,6 +122,25 @@ export function stepTable(results: Results): string[][] {
 }
 
 /** SimpleConvNet's step per subject, with ratios to PyTorch on one thread and TensorFlow.js written directly. */
+/** Core's own cost a step, and its share of each backend's whole step on the same network. */
+export function coreOverheadTable(results: Results): string[][] {
+  const rows = [
+    ['core alone (kernels do nothing)', 'ms/iter (median)', 'min–max', 'share of the wasm step'],
+  ];
+  for (const c of results.coreOverhead ?? []) {
+    const whole = (c.net === 'convnet' ? results.convnet : results.step).find(
+      (s) => s.subject === 'wasm',
+    );
+    rows.push([
+      `${c.net === 'convnet' ? 'SimpleConvNet' : 'MLP 784-50-10'}, batch ${c.batch}`,
+      fmt(c.median),
+      `${fmt(c.min)}–${fmt(c.max)}`,
+      whole ? `${((100 * c.median) / whole.median).toFixed(0)}%` : '—',
+    ]);
+  }
+  return rows;
+}
+
 export function convnetTable(results: Results): string[][] {
   const refs = ['pytorch/float32/1t', 'tfjs-direct-wasm'].filter((r) =>
     results.convnet.some((s) => s.subject === r),
@@ -186,6 +214,16 @@ export function reportMarkdown(results: Results): string {
       markdownTable(convnetTable(results)),
       '',
       '![SimpleConvNet ms per iteration](convnet.svg)',
+      '',
+    );
+  }
+  if (results.coreOverhead?.length) {
+    lines.push(
+      '## Core’s own cost per step',
+      '',
+      'The same steps on a backend whose kernels do no arithmetic (they return storage of the right size and nothing else): what core does around the kernels — handles, checks, dispatch, tensor objects, `tidy` — on the path the wasm backend takes.',
+      '',
+      markdownTable(coreOverheadTable(results)),
       '',
     );
   }

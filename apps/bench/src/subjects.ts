@@ -19,6 +19,7 @@ import {
   trainingStep,
 } from '@backprop/core';
 import type { Mnist } from '@backprop/mnist';
+import { nullBackend } from './null-kernels.js';
 
 export interface StepConfig {
   hidden: number;
@@ -93,27 +94,7 @@ export async function backendSubjects(
       description: await withAdapter(name, backend.description),
       backend,
       convnet: true,
-      async step({ hidden, batch, net: kind }) {
-        // The exact iteration `backprop train` runs (core's trainingStep).
-        const net =
-          kind === 'convnet'
-            ? new SimpleConvNet(backend, { hiddenSize: hidden, seed: 1 })
-            : new TwoLayerNet(backend, { hiddenSize: hidden, seed: 1 });
-        const optimizer = kind === 'convnet' ? new Adam(backend, 0.001) : new SGD(backend, 0.1);
-        const random = new Random(2);
-        return {
-          async run(iters) {
-            const start = performance.now();
-            for (let i = 0; i < iters; i++)
-              await trainingStep(net, optimizer, train, random.choice(mnist.train.count, batch));
-            return performance.now() - start;
-          },
-          dispose: () => {
-            net.dispose();
-            optimizer.dispose();
-          },
-        };
-      },
+      step: (config) => coreStep(backend, train, config),
       close() {
         backend.dispose(train.images);
         backend.dispose(train.labels);
@@ -121,6 +102,56 @@ export async function backendSubjects(
     });
   }
   return { subjects, skipped };
+}
+
+/** The exact iteration `backprop train` runs (core's trainingStep), on `backend`. */
+async function coreStep(
+  backend: Backend,
+  train: Dataset,
+  { hidden, batch, net: kind }: StepConfig,
+): Promise<StepRunner> {
+  const net =
+    kind === 'convnet'
+      ? new SimpleConvNet(backend, { hiddenSize: hidden, seed: 1 })
+      : new TwoLayerNet(backend, { hiddenSize: hidden, seed: 1 });
+  const optimizer = kind === 'convnet' ? new Adam(backend, 0.001) : new SGD(backend, 0.1);
+  const random = new Random(2);
+  const samples = train.images.shape[0] as number;
+  return {
+    async run(iters) {
+      const start = performance.now();
+      for (let i = 0; i < iters; i++)
+        await trainingStep(net, optimizer, train, random.choice(samples, batch));
+      return performance.now() - start;
+    },
+    dispose: () => {
+      net.dispose();
+      optimizer.dispose();
+    },
+  };
+}
+
+/**
+ * The step on kernels that do no arithmetic (null-kernels.ts): what core itself costs a
+ * step — handles, checks, dispatch, tensor objects, `tidy` — on wasm's path.
+ */
+export function coreOverheadSubject(mnist: Mnist): Subject {
+  const backend = nullBackend();
+  const train: Dataset = {
+    images: backend.tensor(mnist.train.images, [mnist.train.count, mnist.train.features]),
+    labels: backend.tensor(mnist.train.labels, [mnist.train.count]),
+  };
+  return {
+    id: 'core-overhead',
+    kind: 'backend',
+    description: backend.description,
+    convnet: true,
+    step: (config) => coreStep(backend, train, config),
+    close() {
+      backend.dispose(train.images);
+      backend.dispose(train.labels);
+    },
+  };
 }
 
 /**

@@ -27,6 +27,14 @@ it('pnpm bench --quick writes results.json, report.md and the charts', () => {
     expect(results.step).toHaveLength(3);
     // 13 kernels a subject: the MLP's 7, SimpleConvNet's 5 (at batch 10), a dense 128³
     expect(results.kernels.length).toBe(39);
+    // core's own cost: the MLP's step and SimpleConvNet's on kernels that do nothing
+    expect(
+      results.coreOverhead.map((c: { net: string; batch: number }) => [c.net, c.batch]),
+    ).toEqual([
+      ['mlp', 100],
+      ['convnet', 10],
+    ]);
+    for (const c of results.coreOverhead) expect(c.median).toBeGreaterThan(0);
     // wasm measures its peak on its threads; useful GFLOP/s never exceed the nominal
     expect(results.peak.map((p: { subject: string }) => p.subject)).toEqual(['wasm', 'wasm/1t']);
     for (const p of results.peak) expect(p.gflops).toBeGreaterThan(0);

@@ -29,6 +29,7 @@ function results(step: [string, number][]): Results {
       gflops: 16 / median,
     })),
     peak: [],
+    coreOverhead: [],
     kernels: [],
     growth: { hidden: [], batch: [] },
     convnet: [],
