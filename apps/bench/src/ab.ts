@@ -38,7 +38,7 @@ export function ab(
 ): string {
   const trees = { baseline: treeModules(baseline), this: treeModules(HERE) };
   const rows = [['subject', 'baseline ms/iter', 'this ms/iter', 'this ÷ baseline', '']];
-  for (const subject of subjects) {
+  nextSubject: for (const subject of subjects) {
     const times: Record<keyof typeof trees, number[]> = { baseline: [], this: [] };
     for (let round = 0; round < rounds; round++) {
       // alternate which goes first, so neither always follows the other
@@ -50,8 +50,13 @@ export function ab(
         const run = spawnSync(process.execPath, [CHILD, core, registry, subject, workload], {
           encoding: 'utf8',
         });
-        if (run.status !== 0)
-          throw new BackpropError(`${subject} (${tree}): ${run.stderr.trim().split('\n').at(-1)}`);
+        if (run.status !== 0) {
+          // one subject that cannot run (a baseline built without headless-gl, say) is a
+          // row that says why; the others are still measured
+          rows.push([subject, '—', '—', '—', `failed in ${tree}: ${childError(run.stderr)}`]);
+          process.stderr.write(`${subject} (${tree}) failed: ${childError(run.stderr)}\n`);
+          continue nextSubject;
+        }
         times[tree].push(Number(run.stdout.trim()));
       }
       process.stderr.write(`${subject}: round ${round + 1}/${rounds}\n`);
@@ -67,6 +72,19 @@ export function ab(
     ]);
   }
   return `${formatTable(rows)}\n\nbaseline: ${baseline}; ${rounds} rounds, a process each tree a round; each process: the best of 5 blocks of ${workload === 'convnet' ? '10 SimpleConvNet steps (Adam, batch 100)' : '100 steps (784-50-10, SGD, batch 100)'}.`;
+}
+
+/**
+ * What a child that failed said: its error's own line (`BackendError: …`) rather than the
+ * last line of the trace, which is Node's version.
+ */
+export function childError(stderr: string): string {
+  const lines = stderr.split('\n').map((line) => line.trim());
+  return (
+    lines.find((line) => /^[A-Z]\w*Error\b/.test(line)) ??
+    lines.filter((line) => line && !/^Node\.js v/.test(line)).at(-1) ??
+    `no message (exit status only)`
+  );
 }
 
 function median(values: number[]): number {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { childError } from '../src/ab.js';
 import { stepFlops, summarize } from '../src/measure.js';
 import { compare, type Results, reportMarkdown, SCHEMA, stepTable } from '../src/report.js';
 
@@ -58,6 +59,24 @@ describe('bench arithmetic and reports', () => {
     expect(report).toMatch(/\| wasm \| 40\.0 \|/);
     // 2 useful GF/s of a 40 GF/s peak is 5%; a subject without a peak gets no percentage
     expect(report).toMatch(/\| x·W1 \| 100\.0 \(2\.0 GF\/s, 5%\) \| 100\.0 \(2\.0 GF\/s\) \|/);
+  });
+
+  it("ab names a failed child's error, not the last line of its trace", () => {
+    const trace = [
+      'file:///tmp/before/packages/backends/dist/index.js:40',
+      '        throw new BackendError(message);',
+      '              ^',
+      '',
+      "BackendError: gpujs-headlessgl: the 'gl' package is not built here",
+      '    at load (file:///tmp/before/packages/backends/dist/index.js:40:15)',
+      '',
+      'Node.js v20.20.2',
+    ].join('\n');
+    expect(childError(trace)).toBe(
+      "BackendError: gpujs-headlessgl: the 'gl' package is not built here",
+    );
+    expect(childError('killed\n\nNode.js v20.20.2\n')).toBe('killed');
+    expect(childError('')).toBe('no message (exit status only)');
   });
 
   it('counts the book step as about 16 MFLOP', () => {
