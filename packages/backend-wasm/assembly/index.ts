@@ -435,8 +435,9 @@ export function maxPool(x: usize, out: usize, argmax: usize, n: i32, c: i32, h: 
 /** Each window's gradient to its max's pixel (none where the max was padding), in window order. */
 export function maxPoolBackward(dout: usize, argmax: usize, dx: usize, n: i32, c: i32, h: i32, w: i32, fh: i32, fw: i32, stride: i32, pad: i32, oh: i32, ow: i32): void {
   const fast = pool2x2(fh, fw, stride, pad);
-  // the 2×2 windows write every pixel of an image that they tile exactly: no clearing first
-  if (!fast || h != 2 * oh || w != 2 * ow) memory.fill(dx, 0, <usize>(n * c * h * w) << 2);
+  // 2×2 windows that tile the image exactly, four at a time with no remainder, write every
+  // pixel: no clearing first
+  if (!fast || h != 2 * oh || w != 2 * ow || ow % 4 != 0) memory.fill(dx, 0, <usize>(n * c * h * w) << 2);
   let o: usize = 0;
   for (let plane = 0; plane < n * c; plane++) {
     for (let oy = 0; oy < oh; oy++) {
@@ -456,11 +457,6 @@ export function maxPoolBackward(dout: usize, argmax: usize, dx: usize, n: i32, c
           v128.store(to1, v128.shuffle<f32>(e1, o1, 0, 4, 1, 5));
           v128.store(to1, v128.shuffle<f32>(e1, o1, 2, 6, 3, 7), 16);
           o += 16;
-        }
-        // the rest of the row's windows below write into a cleared row
-        if (ox < ow && h == 2 * oh && w == 2 * ow) {
-          memory.fill(row0 + (<usize>ox << 3), 0, <usize>(ow - ox) << 3);
-          memory.fill(row1 + (<usize>ox << 3), 0, <usize>(ow - ox) << 3);
         }
       }
       for (; ox < ow; ox++) {

@@ -505,20 +505,15 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
   // ---- the window kernels as loops: no map to read (7.4) -------------------------------
 
   im2col(x: WasmBlock, d: WindowDims): WasmBlock {
-    const rowsAnImage = d.outHeight * d.outWidth;
-    const out = this.allocate(d.batch * rowsAnImage * patch(d));
+    const colsAnImage = d.outHeight * d.outWidth * patch(d); // its rows of col, as floats
+    const out = this.allocate(d.batch * colsAnImage);
     // shared among threads by images, each written where one thread would write it
     const [, ...window] = windowArgs(d);
     const image = d.channels * d.height * d.width;
     this.parallel(
-      this.shares(d.batch, d.batch * rowsAnImage * patch(d)).map(([first, images]) => [
+      this.shares(d.batch, d.batch * colsAnImage).map(([first, images]) => [
         Job.Im2col,
-        [
-          x.offset + 4 * first * image,
-          out.offset + 4 * first * rowsAnImage * patch(d),
-          images,
-          ...window,
-        ],
+        [x.offset + 4 * first * image, out.offset + 4 * first * colsAnImage, images, ...window],
       ]),
     );
     return out;

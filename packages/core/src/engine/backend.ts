@@ -597,8 +597,8 @@ export class Backend<K extends KernelBackend = KernelBackend> {
       throw error;
     }
     const [index, offsets, sources] = made as [Tensor, Tensor, Tensor];
-    const { index: map, maxSources } = tables;
-    return new GatherMap(inSize, map.length, maxSources, index, offsets, sources, transpose);
+    const { length } = tables.index;
+    return new GatherMap(inSize, length, tables.maxSources, index, offsets, sources, transpose);
   }
 
   /** A tensor no one owns (a cached map's): not counted in liveTensors, freed by the cache. */
