@@ -135,128 +135,237 @@ export function countZeros(x: usize, count: i32): i32 {
 }
 
 /**
- * Writes the nonzeros of `count` floats at x as (byte offset of B's row p, value) pairs
- * to `list`, with B's rows `rowBytes` apart; returns how many.
+ * For each 4-bit mask of the lanes that are not zero, the byte shuffle (i8x16.swizzle)
+ * that moves those lanes to the front of a vector, in order; 0x80 gives a zero byte.
  */
-@inline function listNonzeros(x: usize, count: i32, rowBytes: i32, list: usize): i32 {
+const PACK_LANES = memory.data<u8>([
+  0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+  0x00, 0x01, 0x02, 0x03, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+  0x04, 0x05, 0x06, 0x07, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+  0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+  0x08, 0x09, 0x0a, 0x0b, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+  0x00, 0x01, 0x02, 0x03, 0x08, 0x09, 0x0a, 0x0b, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+  0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+  0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x80, 0x80, 0x80, 0x80,
+  0x0c, 0x0d, 0x0e, 0x0f, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+  0x00, 0x01, 0x02, 0x03, 0x0c, 0x0d, 0x0e, 0x0f, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+  0x04, 0x05, 0x06, 0x07, 0x0c, 0x0d, 0x0e, 0x0f, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+  0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x0c, 0x0d, 0x0e, 0x0f, 0x80, 0x80, 0x80, 0x80,
+  0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+  0x00, 0x01, 0x02, 0x03, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x80, 0x80, 0x80, 0x80,
+  0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x80, 0x80, 0x80, 0x80,
+  0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+]);
+
+/**
+ * Writes the nonzeros of `count` floats at x as (byte offset of B's row p, value) pairs
+ * to `list`, with B's rows `rowBytes` apart; returns how many. Without branching on each
+ * nonzero (a branch a nonzero mispredicted often and cost more than the products' adds):
+ * each vector's nonzeros are packed to its front by a shuffle looked up by their mask and
+ * stored as four pairs, of which only the first popcnt(mask) are kept — the next vector's
+ * pairs are written over the rest. Eight values a step, skipping eight zeros at once (the
+ * margins of an image) with one branch. `list` has room for count + 4 pairs.
+ */
+function listNonzeros(x: usize, count: i32, rowBytes: i32, list: usize): i32 {
   const zero = f32x4.splat(0);
+  const fourRows = i32x4.splat(rowBytes << 2);
+  let offsets = i32x4.mul(i32x4(0, 1, 2, 3), i32x4.splat(rowBytes));
   let found = 0;
   let p = 0;
-  for (; p + 4 <= count; p += 4) {
-    let mask = i32x4.bitmask(f32x4.ne(v128.load(x + (<usize>p << 2)), zero));
-    while (mask != 0) {
-      const lane = ctz<i32>(mask);
-      mask &= mask - 1;
-      store<i32>(list + (<usize>found << 3), (p + lane) * rowBytes);
-      store<f32>(list + (<usize>found << 3), load<f32>(x + (<usize>(p + lane) << 2)), 4);
-      found++;
+  for (; p + 8 <= count; p += 8) {
+    const v = v128.load(x + (<usize>p << 2)), w = v128.load(x + (<usize>p << 2), 16);
+    const maskV = i32x4.bitmask(f32x4.ne(v, zero)), maskW = i32x4.bitmask(f32x4.ne(w, zero));
+    if ((maskV | maskW) != 0) {
+      found = packPairs(list, found, v, offsets, maskV);
+      found = packPairs(list, found, w, i32x4.add(offsets, fourRows), maskW);
     }
+    offsets = i32x4.add(offsets, i32x4.add(fourRows, fourRows));
   }
   for (; p < count; p++) {
-    const v = load<f32>(x + (<usize>p << 2));
-    if (v != 0) {
+    const value = load<f32>(x + (<usize>p << 2));
+    if (value != 0) {
       store<i32>(list + (<usize>found << 3), p * rowBytes);
-      store<f32>(list + (<usize>found << 3), v, 4);
+      store<f32>(list + (<usize>found << 3), value, 4);
       found++;
     }
   }
   return found;
 }
 
-/** C[m,n] = A[m,k]·B[k,n] visiting only A's nonzeros; `list` holds k (offset, value) pairs. */
+/** The lanes of `values` in `mask` as (offset, value) pairs at list[found..]; returns the new count. */
+@inline function packPairs(list: usize, found: i32, values: v128, offsets: v128, mask: i32): i32 {
+  const shuffle = v128.load(PACK_LANES + (<usize>mask << 4));
+  const packedValues = i8x16.swizzle(values, shuffle), packedOffsets = i8x16.swizzle(offsets, shuffle);
+  const at = list + (<usize>found << 3);
+  v128.store(at, v128.shuffle<i32>(packedOffsets, packedValues, 0, 4, 1, 5));
+  v128.store(at, v128.shuffle<i32>(packedOffsets, packedValues, 2, 6, 3, 7), 16);
+  return found + popcnt<i32>(mask);
+}
+
+/** C[m,n] = A[m,k]·B[k,n] visiting only A's nonzeros; `list` holds k + 4 (offset, value) pairs. */
 export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, list: usize): void {
   const rowBytes = n << 2;
   for (let i = 0; i < m; i++) {
     const found = listNonzeros(a + (<usize>(i * k) << 2), k, rowBytes, list);
-    const crow = c + (<usize>(i * n) << 2);
-    let j = 0;
-    for (; j + 16 <= n; j += 16) {
-      // 16 columns of C's row in four registers, over the row's nonzeros
-      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-      const bj = b + (<usize>j << 2);
-      for (let e = 0; e < found; e++) {
-        const entry = list + (<usize>e << 3);
-        const bp = bj + <usize>load<i32>(entry);
-        const s = f32x4.splat(load<f32>(entry, 4));
-        c0 = madd(s, v128.load(bp), c0);
-        c1 = madd(s, v128.load(bp, 16), c1);
-        c2 = madd(s, v128.load(bp, 32), c2);
-        c3 = madd(s, v128.load(bp, 48), c3);
+    sumScaledRows(list, found, b, c + (<usize>(i * n) << 2), n);
+  }
+}
+
+/**
+ * C[m,n] = A[k,m]ᵀ·B[k,n] visiting only A's nonzeros (the weight gradient xᵀ·dout).
+ * C's row i is the sum of A[p,i]·B[p,:] over the p where A[p,i] ≠ 0, added up in registers
+ * (as matmulSparseA does) instead of adding each nonzero's row into C in memory, which
+ * chains consecutive nonzeros through loads and stores of C. A's columns are its rows'
+ * lanes, so four at a time are transposed into `scratch` to be listed as rows: 4·k floats,
+ * then the list of k + 4 (offset, value) pairs (6·k + 8 words in all). A's rows are `lda` floats apart, so a thread can
+ * take m of its columns.
+ */
+export function matmulSparseAT(
+  a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, lda: i32, scratch: usize,
+): void {
+  const rowBytes = n << 2;
+  const aRow = <usize>lda << 2, scratchRow = <usize>k << 2;
+  const list = scratch + 4 * scratchRow;
+  let i = 0;
+  for (; i < m; i += 4) {
+    const columns = min(4, m - i);
+    const from = a + (<usize>i << 2);
+    if (columns == 4) {
+      // four columns of A as four rows of k, 4×4 blocks at a time
+      let p = 0;
+      for (; p + 4 <= k; p += 4) {
+        const at = from + <usize>p * aRow;
+        const r0 = v128.load(at), r1 = v128.load(at + aRow);
+        const r2 = v128.load(at + 2 * aRow), r3 = v128.load(at + 3 * aRow);
+        const lo01 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+        const lo23 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        const out = scratch + (<usize>p << 2);
+        v128.store(out, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+        v128.store(out + scratchRow, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7));
+        v128.store(out + 2 * scratchRow, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5));
+        v128.store(out + 3 * scratchRow, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
       }
-      const cp = crow + (<usize>j << 2);
-      v128.store(cp, c0); v128.store(cp, c1, 16); v128.store(cp, c2, 32); v128.store(cp, c3, 48);
+      for (; p < k; p++) {
+        for (let l = 0; l < 4; l++) {
+          store<f32>(scratch + <usize>l * scratchRow + (<usize>p << 2), load<f32>(from + <usize>p * aRow + (<usize>l << 2)));
+        }
+      }
+    } else {
+      // the last 1–3 columns one value at a time
+      for (let l = 0; l < columns; l++) {
+        for (let p = 0; p < k; p++) {
+          store<f32>(scratch + <usize>l * scratchRow + (<usize>p << 2), load<f32>(from + <usize>p * aRow + (<usize>l << 2)));
+        }
+      }
     }
-    for (; j + 4 <= n; j += 4) {
-      let acc = f32x4.splat(0);
-      const bj = b + (<usize>j << 2);
-      for (let e = 0; e < found; e++) {
-        const entry = list + (<usize>e << 3);
-        acc = madd(f32x4.splat(load<f32>(entry, 4)), v128.load(bj + <usize>load<i32>(entry)), acc);
-      }
-      v128.store(crow + (<usize>j << 2), acc);
-    }
-    if (j < n) {
-      // the last 1–3 columns as one vector: lanes past the row read the next row of B (or
-      // the allocator's slack after it) and are never stored
-      let acc = f32x4.splat(0);
-      const bj = b + (<usize>j << 2);
-      for (let e = 0; e < found; e++) {
-        const entry = list + (<usize>e << 3);
-        acc = madd(f32x4.splat(load<f32>(entry, 4)), v128.load(bj + <usize>load<i32>(entry)), acc);
-      }
-      const cp = crow + (<usize>j << 2);
-      store<f32>(cp, f32x4.extract_lane(acc, 0));
-      if (j + 1 < n) store<f32>(cp, f32x4.extract_lane(acc, 1), 4);
-      if (j + 2 < n) store<f32>(cp, f32x4.extract_lane(acc, 2), 8);
+    for (let l = 0; l < columns; l++) {
+      const found = listNonzeros(scratch + <usize>l * scratchRow, k, rowBytes, list);
+      sumScaledRows(list, found, b, c + (<usize>((i + l) * n) << 2), n);
     }
   }
 }
 
 /**
- * C[m,n] = A[k,m]ᵀ·B[k,n] visiting only A's nonzeros (the weight gradient xᵀ·dout):
- * each nonzero A[p,i] adds A[p,i]·B[p,:] into C's row i, found four at a time by a
- * SIMD compare. A's rows are `lda` floats apart, so a thread can take m of its columns.
+ * crow[0..n) = the sum of value·B[offset..offset + n) over `found` (offset, value) pairs
+ * at `list`, B's rows at b + offset. The columns go in blocks of up to seven vectors, each
+ * vector one accumulator, so that seven independent chains of adds are in flight (an
+ * add's result is ready only some cycles later). Seven is V8's limit: with eight, its code
+ * (Node 20, x64) ran at a third of the speed — out of vector registers, as peakMadd found
+ * at 14 chains — while seven, six and four ran near the measured peak. Columns left over
+ * past the blocks of seven go as one block of six, or of four and single vectors; a single
+ * vector takes four chains over the pairs in turn. The last 1–3 columns take a whole
+ * vector: lanes past B's row read the next row (or the allocator's slack after the last)
+ * and are never stored.
  */
-export function matmulSparseAT(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, lda: i32): void {
-  memory.fill(c, 0, <usize>(m * n) << 2);
-  const zero = f32x4.splat(0);
-  for (let p = 0; p < k; p++) {
-    const arow = a + (<usize>(p * lda) << 2);
-    const brow = b + (<usize>(p * n) << 2);
-    let i = 0;
-    for (; i + 4 <= m; i += 4) {
-      let mask = i32x4.bitmask(f32x4.ne(v128.load(arow + (<usize>i << 2)), zero));
-      while (mask != 0) {
-        const lane = ctz<i32>(mask);
-        mask &= mask - 1;
-        addScaledRow(c + (<usize>((i + lane) * n) << 2), load<f32>(arow + (<usize>(i + lane) << 2)), brow, n);
-      }
-    }
-    for (; i < m; i++) {
-      const value = load<f32>(arow + (<usize>i << 2));
-      if (value != 0) addScaledRow(c + (<usize>(i * n) << 2), value, brow, n);
-    }
+function sumScaledRows(list: usize, found: i32, b: usize, crow: usize, n: i32): void {
+  let j = 0;
+  for (; j + 28 <= n; j += 28) sumScaled7(list, found, b + (<usize>j << 2), crow + (<usize>j << 2));
+  let left = n - j;
+  if (left > 20) {
+    // 21–27 columns: six vectors, the sixth perhaps partly stored
+    sumScaled6(list, found, b + (<usize>j << 2), crow + (<usize>j << 2), left);
+    return;
   }
+  if (left >= 16) {
+    sumScaled4(list, found, b + (<usize>j << 2), crow + (<usize>j << 2));
+    j += 16;
+  }
+  for (; j < n; j += 4) sumScaled1(list, found, b + (<usize>j << 2), crow + (<usize>j << 2), n - j);
 }
 
-/** crow[0..n) += value·brow[0..n). */
-@inline function addScaledRow(crow: usize, value: f32, brow: usize, n: i32): void {
-  const s = f32x4.splat(value);
-  let j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const o = <usize>j << 2;
-    v128.store(crow + o, madd(s, v128.load(brow + o), v128.load(crow + o)));
+/** 28 columns: seven accumulators. */
+@inline function sumScaled7(list: usize, found: i32, bj: usize, cp: usize): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  let c4 = f32x4.splat(0), c5 = f32x4.splat(0), c6 = f32x4.splat(0);
+  for (let e = 0; e < found; e++) {
+    const entry = list + (<usize>e << 3);
+    const bp = bj + <usize>load<i32>(entry);
+    const s = f32x4.splat(load<f32>(entry, 4));
+    c0 = madd(s, v128.load(bp), c0); c1 = madd(s, v128.load(bp, 16), c1);
+    c2 = madd(s, v128.load(bp, 32), c2); c3 = madd(s, v128.load(bp, 48), c3);
+    c4 = madd(s, v128.load(bp, 64), c4); c5 = madd(s, v128.load(bp, 80), c5);
+    c6 = madd(s, v128.load(bp, 96), c6);
   }
-  if (j + 2 <= n) {
-    // two columns as the low half of a vector: 8 bytes stored, the rest of the lanes unused
-    const o = <usize>j << 2;
-    v128.store64_lane(crow + o, madd(s, v128.load64_zero(brow + o), v128.load64_zero(crow + o)), 0);
-    j += 2;
+  v128.store(cp, c0); v128.store(cp, c1, 16); v128.store(cp, c2, 32); v128.store(cp, c3, 48);
+  v128.store(cp, c4, 64); v128.store(cp, c5, 80); v128.store(cp, c6, 96);
+}
+
+/** 21–24 (`columns`) columns: six accumulators, the last vector stored only as far as C's row goes. */
+@inline function sumScaled6(list: usize, found: i32, bj: usize, cp: usize, columns: i32): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  let c4 = f32x4.splat(0), c5 = f32x4.splat(0);
+  for (let e = 0; e < found; e++) {
+    const entry = list + (<usize>e << 3);
+    const bp = bj + <usize>load<i32>(entry);
+    const s = f32x4.splat(load<f32>(entry, 4));
+    c0 = madd(s, v128.load(bp), c0); c1 = madd(s, v128.load(bp, 16), c1);
+    c2 = madd(s, v128.load(bp, 32), c2); c3 = madd(s, v128.load(bp, 48), c3);
+    c4 = madd(s, v128.load(bp, 64), c4); c5 = madd(s, v128.load(bp, 80), c5);
   }
-  if (j < n) {
-    const o = <usize>j << 2;
-    store<f32>(crow + o, load<f32>(crow + o) + value * load<f32>(brow + o));
+  v128.store(cp, c0); v128.store(cp, c1, 16); v128.store(cp, c2, 32); v128.store(cp, c3, 48);
+  v128.store(cp, c4, 64); storeLanes(cp + 80, c5, columns - 20);
+}
+
+/** 16 columns: four accumulators. */
+@inline function sumScaled4(list: usize, found: i32, bj: usize, cp: usize): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  for (let e = 0; e < found; e++) {
+    const entry = list + (<usize>e << 3);
+    const bp = bj + <usize>load<i32>(entry);
+    const s = f32x4.splat(load<f32>(entry, 4));
+    c0 = madd(s, v128.load(bp), c0); c1 = madd(s, v128.load(bp, 16), c1);
+    c2 = madd(s, v128.load(bp, 32), c2); c3 = madd(s, v128.load(bp, 48), c3);
   }
+  v128.store(cp, c0); v128.store(cp, c1, 16); v128.store(cp, c2, 32); v128.store(cp, c3, 48);
+}
+
+/** 1–4 (`columns`) columns in one vector: four chains over the pairs in turn, added at the end. */
+@inline function sumScaled1(list: usize, found: i32, bj: usize, cp: usize, columns: i32): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  let e = 0;
+  for (; e + 4 <= found; e += 4) {
+    const entry = list + (<usize>e << 3);
+    c0 = madd(f32x4.splat(load<f32>(entry, 4)), v128.load(bj + <usize>load<i32>(entry)), c0);
+    c1 = madd(f32x4.splat(load<f32>(entry, 12)), v128.load(bj + <usize>load<i32>(entry, 8)), c1);
+    c2 = madd(f32x4.splat(load<f32>(entry, 20)), v128.load(bj + <usize>load<i32>(entry, 16)), c2);
+    c3 = madd(f32x4.splat(load<f32>(entry, 28)), v128.load(bj + <usize>load<i32>(entry, 24)), c3);
+  }
+  for (; e < found; e++) {
+    const entry = list + (<usize>e << 3);
+    c0 = madd(f32x4.splat(load<f32>(entry, 4)), v128.load(bj + <usize>load<i32>(entry)), c0);
+  }
+  storeLanes(cp, f32x4.add(f32x4.add(c0, c1), f32x4.add(c2, c3)), columns);
+}
+
+/** The first `lanes` (1–4; 4 or more stores the whole vector) lanes of v at `at`. */
+@inline function storeLanes(at: usize, v: v128, lanes: i32): void {
+  if (lanes >= 4) {
+    v128.store(at, v);
+    return;
+  }
+  store<f32>(at, f32x4.extract_lane(v, 0));
+  if (lanes > 1) store<f32>(at, f32x4.extract_lane(v, 1), 4);
+  if (lanes > 2) store<f32>(at, f32x4.extract_lane(v, 2), 8);
 }
 
 /** The rows of src (each `width` floats) at the `count` int32 indices, one after another into dst. */

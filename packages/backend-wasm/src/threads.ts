@@ -53,7 +53,7 @@ const start = ({ module, memory, control, index }, post) => {
       try {
         if (op === ${Job.Matmul}) k.matmul(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7));
         else if (op === ${Job.MatmulSparseA}) k.matmulSparseA(a(0), a(1), a(2), a(3), a(4), a(5), a(6));
-        else if (op === ${Job.MatmulSparseAT}) k.matmulSparseAT(a(0), a(1), a(2), a(3), a(4), a(5), a(6));
+        else if (op === ${Job.MatmulSparseAT}) k.matmulSparseAT(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7));
         else if (op === ${Job.GatherRows}) k.gatherRows(a(0), a(1), a(2), a(3), a(4));
         else if (op === ${Job.Im2col}) k.im2col(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11));
         else k.peakMadd(a(0), a(1) / 1e6, a(2) / 1e6);

@@ -61,6 +61,7 @@ interface Kernels {
     k: number,
     n: number,
     lda: number,
+    scratch: number,
   ): void;
   transpose(src: number, dst: number, count: number, rows: number, cols: number): void;
   im2col(x: number, out: number, ...window: number[]): void;
@@ -293,23 +294,26 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     if (sparse) {
       // x in both big products: MNIST pixels are ~80% zeros, so visit only the rest.
       if (transposeA) {
-        // rows of C are columns of A, whose rows stay m apart
+        // rows of C are columns of A, whose rows stay m apart; each thread transposes
+        // four columns at a time into scratch of its own, and lists their nonzeros there
+        const scratch = shares.map(() => this.heap.alloc(6 * k + 8));
         this.parallel(
-          shares.map(([i, rows]) => [
+          shares.map(([i, rows], s) => [
             Job.MatmulSparseAT,
-            [a.offset + 4 * i, bPtr, out.offset + 4 * i * n, rows, k, n, m],
+            [a.offset + 4 * i, bPtr, out.offset + 4 * i * n, rows, k, n, m, scratch[s] as number],
           ]),
         );
+        for (const block of scratch) this.heap.release(block, 6 * k + 8);
       } else {
         // each thread lists one row's nonzeros at a time, in a list of its own
-        const lists = shares.map(() => this.heap.alloc(2 * k));
+        const lists = shares.map(() => this.heap.alloc(2 * k + 8));
         this.parallel(
           shares.map(([i, rows], s) => [
             Job.MatmulSparseA,
             [a.offset + 4 * i * k, bPtr, out.offset + 4 * i * n, rows, k, n, lists[s] as number],
           ]),
         );
-        for (const list of lists) this.heap.release(list, 2 * k);
+        for (const list of lists) this.heap.release(list, 2 * k + 8);
       }
     } else {
       // A is read through strides: [m, k] row-major, or stored as [k, m] for aᵀ.
@@ -565,7 +569,7 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     else if (op === Job.MatmulSparseA) kernels.matmulSparseA(a!, b!, c!, m!, k!, n!, x!);
     else if (op === Job.GatherRows) kernels.gatherRows(a!, b!, c!, m!, k!);
     else if (op === Job.PeakMadd) kernels.peakMadd(a!, b! / 1e6, c! / 1e6);
-    else kernels.matmulSparseAT(a!, b!, c!, m!, k!, n!, x!);
+    else kernels.matmulSparseAT(a!, b!, c!, m!, k!, n!, x!, y!);
   }
 
   private allocate(count: number): WasmBlock {

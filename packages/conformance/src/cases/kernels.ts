@@ -86,9 +86,11 @@ async function both(
 }
 
 // A mostly zeros, like MNIST images (about 80% zeros): backends may take a sparse path.
+// The widths reach each column block of wasm's sparse kernels (28 + 22, 21, 28 + 16 + 2, 7).
 const SPARSE_MATMUL_SHAPES: [m: number, k: number, n: number][] = [
   [100, 784, 50],
   [33, 130, 21],
+  [40, 97, 46],
   [64, 65, 7],
 ];
 
