@@ -202,13 +202,22 @@ function listNonzeros(x: usize, count: i32, rowBytes: i32, list: usize): i32 {
   return found + popcnt<i32>(mask);
 }
 
-/** C[m,n] = A[m,k]·B[k,n] visiting only A's nonzeros; `list` holds k + 4 (offset, value) pairs. */
-export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, list: usize): void {
+/**
+ * C[m,n] = A[m,k]·B[k,n] visiting only A's nonzeros. Each row's nonzeros are listed first,
+ * one list after another at `lists` (room for m·k + 4 pairs, then m + 1 starts), so that
+ * the sums can go a block of columns at a time over every row: the block of B they read
+ * stays in cache (at hidden 800, B is 2.5 MB; a row at a time streamed all of it per row).
+ */
+export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, lists: usize): void {
+  const starts = lists + (<usize>(m * k + 4) << 3);
   const rowBytes = n << 2;
+  let found = 0;
   for (let i = 0; i < m; i++) {
-    const found = listNonzeros(a + (<usize>(i * k) << 2), k, rowBytes, list);
-    sumScaledRows(list, found, b, c + (<usize>(i * n) << 2), n);
+    store<i32>(starts + (<usize>i << 2), found);
+    found += listNonzeros(a + (<usize>(i * k) << 2), k, rowBytes, lists + (<usize>found << 3));
   }
+  store<i32>(starts + (<usize>m << 2), found);
+  sumListedRows(lists, starts, m, b, c, n, k);
 }
 
 /**
@@ -216,18 +225,19 @@ export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
  * C's row i is the sum of A[p,i]·B[p,:] over the p where A[p,i] ≠ 0, added up in registers
  * (as matmulSparseA does) instead of adding each nonzero's row into C in memory, which
  * chains consecutive nonzeros through loads and stores of C. A's columns are its rows'
- * lanes, so four at a time are transposed into `scratch` to be listed as rows: 4·k floats,
- * then the list of k + 4 (offset, value) pairs (6·k + 8 words in all). A's rows are `lda` floats apart, so a thread can
- * take m of its columns.
+ * lanes, so four at a time are transposed into `scratch` (4·k floats) to be listed as
+ * rows, the lists one after another after it (room for m·k + 4 pairs, then m + 1 starts).
+ * A's rows are `lda` floats apart, so a thread can take m of its columns.
  */
 export function matmulSparseAT(
   a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, lda: i32, scratch: usize,
 ): void {
   const rowBytes = n << 2;
   const aRow = <usize>lda << 2, scratchRow = <usize>k << 2;
-  const list = scratch + 4 * scratchRow;
-  let i = 0;
-  for (; i < m; i += 4) {
+  const lists = scratch + 4 * scratchRow;
+  const starts = lists + (<usize>(m * k + 4) << 3);
+  let found = 0;
+  for (let i = 0; i < m; i += 4) {
     const columns = min(4, m - i);
     const from = a + (<usize>i << 2);
     if (columns == 4) {
@@ -259,38 +269,70 @@ export function matmulSparseAT(
       }
     }
     for (let l = 0; l < columns; l++) {
-      const found = listNonzeros(scratch + <usize>l * scratchRow, k, rowBytes, list);
-      sumScaledRows(list, found, b, c + (<usize>((i + l) * n) << 2), n);
+      store<i32>(starts + (<usize>(i + l) << 2), found);
+      found += listNonzeros(scratch + <usize>l * scratchRow, k, rowBytes, lists + (<usize>found << 3));
     }
   }
+  store<i32>(starts + (<usize>m << 2), found);
+  sumListedRows(lists, starts, m, b, c, n, k);
 }
 
 /**
- * crow[0..n) = the sum of value·B[offset..offset + n) over `found` (offset, value) pairs
- * at `list`, B's rows at b + offset. The columns go in blocks of up to seven vectors, each
- * vector one accumulator, so that seven independent chains of adds are in flight (an
- * add's result is ready only some cycles later). Seven is V8's limit: with eight, its code
- * (Node 20, x64) ran at a third of the speed — out of vector registers, as peakMadd found
- * at 14 chains — while seven, six and four ran near the measured peak. Columns left over
- * past the blocks of seven go as one block of six, or of four and single vectors; a single
- * vector takes four chains over the pairs in turn. The last 1–3 columns take a whole
- * vector: lanes past B's row read the next row (or the allocator's slack after the last)
- * and are never stored.
+ * C's m rows of n: row i the sum of value·B[offset..offset + n) over the (offset, value)
+ * pairs of list i (at lists + 8·starts[i], up to starts[i + 1]); B [k, n] at b + offset.
+ * The columns go in blocks of up to seven vectors, each vector one accumulator, so that
+ * seven independent chains of adds are in flight (an add's result is ready only some
+ * cycles later). Seven is V8's limit: with eight, its code (Node 20, x64) ran at a third
+ * of the speed — out of vector registers, as peakMadd found at 14 chains — while seven,
+ * six and four ran near the measured peak. Columns left past the blocks of seven go as
+ * one block of six, or of four and single vectors; a single vector takes four chains over
+ * the pairs in turn. The last 1–3 columns take a whole vector: lanes past B's row read the
+ * next row (or the allocator's slack after the last) and are never stored.
  */
-function sumScaledRows(list: usize, found: i32, b: usize, crow: usize, n: i32): void {
+function sumListedRows(lists: usize, starts: usize, m: i32, b: usize, c: usize, n: i32, k: i32): void {
+  // B read a block of columns at a time over every row only where all of it would not
+  // stay in the core's cache (about 1 MB of L2) while its rows are visited again and again
+  if (<i64>k * n * 4 <= 262144) {
+    for (let i = 0; i < m; i++) sumListedColumns(lists, starts, i, i + 1, b, c, n, 0, n);
+    return;
+  }
   let j = 0;
-  for (; j + 28 <= n; j += 28) sumScaled7(list, found, b + (<usize>j << 2), crow + (<usize>j << 2));
-  let left = n - j;
+  for (; j + 28 <= n; j += 28) sumListedColumns(lists, starts, 0, m, b, c, n, j, j + 28);
+  sumListedColumns(lists, starts, 0, m, b, c, n, j, n);
+}
+
+/** Columns [j, end) of C's rows [first, last) (see sumListedRows). */
+@inline function sumListedColumns(
+  lists: usize, starts: usize, first: i32, last: i32, b: usize, c: usize, n: i32, j: i32, end: i32,
+): void {
+  for (; j + 28 <= end; j += 28) {
+    for (let i = first; i < last; i++) {
+      const from = load<i32>(starts + (<usize>i << 2)), to = load<i32>(starts + (<usize>i << 2), 4);
+      sumScaled7(lists + (<usize>from << 3), to - from, b + (<usize>j << 2), c + (<usize>(i * n + j) << 2));
+    }
+  }
+  const left = end - j;
   if (left > 20) {
     // 21–27 columns: six vectors, the sixth perhaps partly stored
-    sumScaled6(list, found, b + (<usize>j << 2), crow + (<usize>j << 2), left);
+    for (let i = first; i < last; i++) {
+      const from = load<i32>(starts + (<usize>i << 2)), to = load<i32>(starts + (<usize>i << 2), 4);
+      sumScaled6(lists + (<usize>from << 3), to - from, b + (<usize>j << 2), c + (<usize>(i * n + j) << 2), left);
+    }
     return;
   }
   if (left >= 16) {
-    sumScaled4(list, found, b + (<usize>j << 2), crow + (<usize>j << 2));
+    for (let i = first; i < last; i++) {
+      const from = load<i32>(starts + (<usize>i << 2)), to = load<i32>(starts + (<usize>i << 2), 4);
+      sumScaled4(lists + (<usize>from << 3), to - from, b + (<usize>j << 2), c + (<usize>(i * n + j) << 2));
+    }
     j += 16;
   }
-  for (; j < n; j += 4) sumScaled1(list, found, b + (<usize>j << 2), crow + (<usize>j << 2), n - j);
+  for (; j < end; j += 4) {
+    for (let i = first; i < last; i++) {
+      const from = load<i32>(starts + (<usize>i << 2)), to = load<i32>(starts + (<usize>i << 2), 4);
+      sumScaled1(lists + (<usize>from << 3), to - from, b + (<usize>j << 2), c + (<usize>(i * n + j) << 2), end - j);
+    }
+  }
 }
 
 /** 28 columns: seven accumulators. */

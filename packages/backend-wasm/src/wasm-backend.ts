@@ -295,25 +295,31 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
       // x in both big products: MNIST pixels are ~80% zeros, so visit only the rest.
       if (transposeA) {
         // rows of C are columns of A, whose rows stay m apart; each thread transposes
-        // four columns at a time into scratch of its own, and lists their nonzeros there
-        const scratch = shares.map(() => this.heap.alloc(6 * k + 8));
+        // four columns at a time into scratch of its own and lists their nonzeros there
+        const words = shares.map(([, rows]) => 4 * k + listWords(rows, k));
+        const scratch = words.map((count) => this.heap.alloc(count));
         this.parallel(
           shares.map(([i, rows], s) => [
             Job.MatmulSparseAT,
             [a.offset + 4 * i, bPtr, out.offset + 4 * i * n, rows, k, n, m, scratch[s] as number],
           ]),
         );
-        for (const block of scratch) this.heap.release(block, 6 * k + 8);
+        scratch.forEach((block, s) => {
+          this.heap.release(block, words[s] as number);
+        });
       } else {
-        // each thread lists one row's nonzeros at a time, in a list of its own
-        const lists = shares.map(() => this.heap.alloc(2 * k + 8));
+        // each thread lists its rows' nonzeros in lists of its own
+        const words = shares.map(([, rows]) => listWords(rows, k));
+        const lists = words.map((count) => this.heap.alloc(count));
         this.parallel(
           shares.map(([i, rows], s) => [
             Job.MatmulSparseA,
             [a.offset + 4 * i * k, bPtr, out.offset + 4 * i * n, rows, k, n, lists[s] as number],
           ]),
         );
-        for (const list of lists) this.heap.release(list, 2 * k + 8);
+        lists.forEach((block, s) => {
+          this.heap.release(block, words[s] as number);
+        });
       }
     } else {
       // A is read through strides: [m, k] row-major, or stored as [k, m] for aᵀ.
@@ -598,6 +604,15 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     this.kernels.transpose(b.offset, out.offset, 1, rows, cols);
     return out;
   }
+}
+
+/**
+ * Words for the sparse kernels' lists of `rows` rows of k values: rows·k + 4 (offset,
+ * value) pairs at most (a vector's pairs are stored whole: up to 4 past the last), then
+ * where each row's list starts, and where the last ends.
+ */
+function listWords(rows: number, k: number): number {
+  return 2 * (rows * k + 4) + rows + 1;
 }
 
 /** Values in one window position's row of im2col: C·FH·FW. */
