@@ -203,21 +203,29 @@ function listNonzeros(x: usize, count: i32, rowBytes: i32, list: usize): i32 {
 }
 
 /**
- * C[m,n] = A[m,k]·B[k,n] visiting only A's nonzeros. Each row's nonzeros are listed first,
- * one list after another at `lists` (room for m·k + 4 pairs, then m + 1 starts), so that
- * the sums can go a block of columns at a time over every row: the block of B they read
- * stays in cache (at hidden 800, B is 2.5 MB; a row at a time streamed all of it per row).
+ * C[m,n] = A[m,k]·B[k,n] visiting only A's nonzeros. Rows' nonzeros are listed first, one
+ * list after another at `lists` (room for `capacity` ≥ k + 4 pairs, then m + 1 starts), as
+ * many rows as fit, so that their sums can go a block of columns at a time over all those
+ * rows (see sumListedRows). The capacity keeps the lists in cache: listing all 57 600 of a
+ * convolution's im2col rows first wrote and read back megabytes that a row at a time never
+ * leaves the core for.
  */
-export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, lists: usize): void {
-  const starts = lists + (<usize>(m * k + 4) << 3);
+export function matmulSparseA(
+  a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, lists: usize, capacity: i32,
+): void {
+  const starts = lists + (<usize>capacity << 3);
   const rowBytes = n << 2;
-  let found = 0;
-  for (let i = 0; i < m; i++) {
-    store<i32>(starts + (<usize>i << 2), found);
-    found += listNonzeros(a + (<usize>(i * k) << 2), k, rowBytes, lists + (<usize>found << 3));
+  let i = 0;
+  while (i < m) {
+    const first = i;
+    let found = 0;
+    for (; i < m && found + k + 4 <= capacity; i++) {
+      store<i32>(starts + (<usize>(i - first) << 2), found);
+      found += listNonzeros(a + (<usize>(i * k) << 2), k, rowBytes, lists + (<usize>found << 3));
+    }
+    store<i32>(starts + (<usize>(i - first) << 2), found);
+    sumListedRows(lists, starts, i - first, b, c + (<usize>(first * n) << 2), n, k);
   }
-  store<i32>(starts + (<usize>m << 2), found);
-  sumListedRows(lists, starts, m, b, c, n, k);
 }
 
 /**
@@ -226,55 +234,110 @@ export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
  * (as matmulSparseA does) instead of adding each nonzero's row into C in memory, which
  * chains consecutive nonzeros through loads and stores of C. A's columns are its rows'
  * lanes, so four at a time are transposed into `scratch` (4·k floats) to be listed as
- * rows, the lists one after another after it (room for m·k + 4 pairs, then m + 1 starts).
- * A's rows are `lda` floats apart, so a thread can take m of its columns.
+ * rows; the lists follow it as in matmulSparseA (room for `capacity` ≥ 4·(k + 4) pairs,
+ * then m + 1 starts). A's rows are `lda` floats apart, so a thread can take m of its columns.
  */
 export function matmulSparseAT(
-  a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, lda: i32, scratch: usize,
+  a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, lda: i32, scratch: usize, capacity: i32,
 ): void {
   const rowBytes = n << 2;
   const aRow = <usize>lda << 2, scratchRow = <usize>k << 2;
   const lists = scratch + 4 * scratchRow;
-  const starts = lists + (<usize>(m * k + 4) << 3);
-  let found = 0;
-  for (let i = 0; i < m; i += 4) {
-    const columns = min(4, m - i);
-    const from = a + (<usize>i << 2);
-    if (columns == 4) {
-      // four columns of A as four rows of k, 4×4 blocks at a time
-      let p = 0;
-      for (; p + 4 <= k; p += 4) {
-        const at = from + <usize>p * aRow;
-        const r0 = v128.load(at), r1 = v128.load(at + aRow);
-        const r2 = v128.load(at + 2 * aRow), r3 = v128.load(at + 3 * aRow);
-        const lo01 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-        const lo23 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-        const out = scratch + (<usize>p << 2);
-        v128.store(out, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
-        v128.store(out + scratchRow, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7));
-        v128.store(out + 2 * scratchRow, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5));
-        v128.store(out + 3 * scratchRow, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
-      }
-      for (; p < k; p++) {
-        for (let l = 0; l < 4; l++) {
-          store<f32>(scratch + <usize>l * scratchRow + (<usize>p << 2), load<f32>(from + <usize>p * aRow + (<usize>l << 2)));
+  const starts = lists + (<usize>capacity << 3);
+  let i = 0;
+  while (i < m) {
+    const first = i;
+    let found = 0;
+    for (; i < m && found + 4 * (k + 4) <= capacity; i += 4) {
+      const columns = min(4, m - i);
+      const from = a + (<usize>i << 2);
+      if (columns == 4) {
+        // four columns of A as four rows of k, 4×4 blocks at a time
+        let p = 0;
+        for (; p + 4 <= k; p += 4) {
+          const at = from + <usize>p * aRow;
+          const r0 = v128.load(at), r1 = v128.load(at + aRow);
+          const r2 = v128.load(at + 2 * aRow), r3 = v128.load(at + 3 * aRow);
+          const lo01 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+          const lo23 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+          const out = scratch + (<usize>p << 2);
+          v128.store(out, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+          v128.store(out + scratchRow, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7));
+          v128.store(out + 2 * scratchRow, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5));
+          v128.store(out + 3 * scratchRow, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
+        }
+        for (; p < k; p++) {
+          for (let l = 0; l < 4; l++) {
+            store<f32>(scratch + <usize>l * scratchRow + (<usize>p << 2), load<f32>(from + <usize>p * aRow + (<usize>l << 2)));
+          }
+        }
+      } else {
+        // the last 1–3 columns one value at a time
+        for (let l = 0; l < columns; l++) {
+          for (let p = 0; p < k; p++) {
+            store<f32>(scratch + <usize>l * scratchRow + (<usize>p << 2), load<f32>(from + <usize>p * aRow + (<usize>l << 2)));
+          }
         }
       }
-    } else {
-      // the last 1–3 columns one value at a time
       for (let l = 0; l < columns; l++) {
-        for (let p = 0; p < k; p++) {
-          store<f32>(scratch + <usize>l * scratchRow + (<usize>p << 2), load<f32>(from + <usize>p * aRow + (<usize>l << 2)));
-        }
+        store<i32>(starts + (<usize>(i + l - first) << 2), found);
+        found += listNonzeros(scratch + <usize>l * scratchRow, k, rowBytes, lists + (<usize>found << 3));
       }
     }
-    for (let l = 0; l < columns; l++) {
-      store<i32>(starts + (<usize>(i + l) << 2), found);
-      found += listNonzeros(scratch + <usize>l * scratchRow, k, rowBytes, lists + (<usize>found << 3));
+    const last = min(i, m);
+    store<i32>(starts + (<usize>(last - first) << 2), found);
+    sumListedRows(lists, starts, last - first, b, c + (<usize>(first * n) << 2), n, k);
+    i = last;
+  }
+}
+
+/**
+ * matmulSparseAT for a C small enough to stay in the core's first cache (the
+ * convolution's weight gradient: C is 30×25, k is 57 600): each nonzero A[p,i] adds
+ * A[p,i]·B[p,:] into C's row i, found four at a time by a SIMD compare, so B is read once,
+ * in order. (matmulSparseAT reads B's rows once per nonzero in a column: at this shape,
+ * 43 MB through the caches instead of 5.7.)
+ */
+export function matmulSparseATInto(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, lda: i32): void {
+  memory.fill(c, 0, <usize>(m * n) << 2);
+  const zero = f32x4.splat(0);
+  for (let p = 0; p < k; p++) {
+    const arow = a + (<usize>(p * lda) << 2);
+    const brow = b + (<usize>(p * n) << 2);
+    let i = 0;
+    for (; i + 4 <= m; i += 4) {
+      let mask = i32x4.bitmask(f32x4.ne(v128.load(arow + (<usize>i << 2)), zero));
+      while (mask != 0) {
+        const lane = ctz<i32>(mask);
+        mask &= mask - 1;
+        addScaledRow(c + (<usize>((i + lane) * n) << 2), load<f32>(arow + (<usize>(i + lane) << 2)), brow, n);
+      }
+    }
+    for (; i < m; i++) {
+      const value = load<f32>(arow + (<usize>i << 2));
+      if (value != 0) addScaledRow(c + (<usize>(i * n) << 2), value, brow, n);
     }
   }
-  store<i32>(starts + (<usize>m << 2), found);
-  sumListedRows(lists, starts, m, b, c, n, k);
+}
+
+/** crow[0..n) += value·brow[0..n). */
+@inline function addScaledRow(crow: usize, value: f32, brow: usize, n: i32): void {
+  const s = f32x4.splat(value);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(crow + o, madd(s, v128.load(brow + o), v128.load(crow + o)));
+  }
+  if (j + 2 <= n) {
+    // two columns as the low half of a vector: 8 bytes stored, the rest of the lanes unused
+    const o = <usize>j << 2;
+    v128.store64_lane(crow + o, madd(s, v128.load64_zero(brow + o), v128.load64_zero(crow + o)), 0);
+    j += 2;
+  }
+  if (j < n) {
+    const o = <usize>j << 2;
+    store<f32>(crow + o, load<f32>(crow + o) + value * load<f32>(brow + o));
+  }
 }
 
 /**

@@ -17,6 +17,7 @@ export const Job = {
   GatherRows: 3,
   PeakMadd: 4,
   Im2col: 5,
+  MatmulSparseATInto: 6,
 } as const;
 export type Job = (typeof Job)[keyof typeof Job];
 
@@ -52,8 +53,9 @@ const start = ({ module, memory, control, index }, post) => {
       const a = (i) => c[base + ${ARGS} + i];
       try {
         if (op === ${Job.Matmul}) k.matmul(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7));
-        else if (op === ${Job.MatmulSparseA}) k.matmulSparseA(a(0), a(1), a(2), a(3), a(4), a(5), a(6));
-        else if (op === ${Job.MatmulSparseAT}) k.matmulSparseAT(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7));
+        else if (op === ${Job.MatmulSparseA}) k.matmulSparseA(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7));
+        else if (op === ${Job.MatmulSparseAT}) k.matmulSparseAT(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8));
+        else if (op === ${Job.MatmulSparseATInto}) k.matmulSparseATInto(a(0), a(1), a(2), a(3), a(4), a(5), a(6));
         else if (op === ${Job.GatherRows}) k.gatherRows(a(0), a(1), a(2), a(3), a(4));
         else if (op === ${Job.Im2col}) k.im2col(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11));
         else k.peakMadd(a(0), a(1) / 1e6, a(2) / 1e6);

@@ -51,7 +51,8 @@ interface Kernels {
     m: number,
     k: number,
     n: number,
-    list: number,
+    lists: number,
+    capacity: number,
   ): void;
   matmulSparseAT(
     a: number,
@@ -62,6 +63,16 @@ interface Kernels {
     n: number,
     lda: number,
     scratch: number,
+    capacity: number,
+  ): void;
+  matmulSparseATInto(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    k: number,
+    n: number,
+    lda: number,
   ): void;
   transpose(src: number, dst: number, count: number, rows: number, cols: number): void;
   im2col(x: number, out: number, ...window: number[]): void;
@@ -293,15 +304,35 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     const shares = this.shares(m, (sparse ? nonzeros : m * k) * n);
     if (sparse) {
       // x in both big products: MNIST pixels are ~80% zeros, so visit only the rest.
-      if (transposeA) {
+      if (transposeA && m * n <= SMALL_C) {
+        // rows of C are columns of A, whose rows stay m apart; each nonzero's row of B is
+        // added into C, which stays in the first cache
+        this.parallel(
+          shares.map(([i, rows]) => [
+            Job.MatmulSparseATInto,
+            [a.offset + 4 * i, bPtr, out.offset + 4 * i * n, rows, k, n, m],
+          ]),
+        );
+      } else if (transposeA) {
         // rows of C are columns of A, whose rows stay m apart; each thread transposes
         // four columns at a time into scratch of its own and lists their nonzeros there
-        const words = shares.map(([, rows]) => 4 * k + listWords(rows, k));
+        const capacity = listCapacity(4 * (k + 4));
+        const words = shares.map(([, rows]) => 4 * k + 2 * capacity + rows + 1);
         const scratch = words.map((count) => this.heap.alloc(count));
         this.parallel(
           shares.map(([i, rows], s) => [
             Job.MatmulSparseAT,
-            [a.offset + 4 * i, bPtr, out.offset + 4 * i * n, rows, k, n, m, scratch[s] as number],
+            [
+              a.offset + 4 * i,
+              bPtr,
+              out.offset + 4 * i * n,
+              rows,
+              k,
+              n,
+              m,
+              scratch[s] as number,
+              capacity,
+            ],
           ]),
         );
         scratch.forEach((block, s) => {
@@ -309,12 +340,22 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
         });
       } else {
         // each thread lists its rows' nonzeros in lists of its own
-        const words = shares.map(([, rows]) => listWords(rows, k));
+        const capacity = listCapacity(k + 4);
+        const words = shares.map(([, rows]) => 2 * capacity + rows + 1);
         const lists = words.map((count) => this.heap.alloc(count));
         this.parallel(
           shares.map(([i, rows], s) => [
             Job.MatmulSparseA,
-            [a.offset + 4 * i * k, bPtr, out.offset + 4 * i * n, rows, k, n, lists[s] as number],
+            [
+              a.offset + 4 * i * k,
+              bPtr,
+              out.offset + 4 * i * n,
+              rows,
+              k,
+              n,
+              lists[s] as number,
+              capacity,
+            ],
           ]),
         );
         lists.forEach((block, s) => {
@@ -572,10 +613,11 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     const kernels = this.kernels;
     if (op === Job.Matmul) kernels.matmul(a!, b!, c!, m!, k!, n!, x!, y!);
     else if (op === Job.Im2col) kernels.im2col(a!, b!, ...args.slice(2));
-    else if (op === Job.MatmulSparseA) kernels.matmulSparseA(a!, b!, c!, m!, k!, n!, x!);
+    else if (op === Job.MatmulSparseA) kernels.matmulSparseA(a!, b!, c!, m!, k!, n!, x!, y!);
+    else if (op === Job.MatmulSparseATInto) kernels.matmulSparseATInto(a!, b!, c!, m!, k!, n!, x!);
     else if (op === Job.GatherRows) kernels.gatherRows(a!, b!, c!, m!, k!);
     else if (op === Job.PeakMadd) kernels.peakMadd(a!, b! / 1e6, c! / 1e6);
-    else kernels.matmulSparseAT(a!, b!, c!, m!, k!, n!, x!, y!);
+    else kernels.matmulSparseAT(a!, b!, c!, m!, k!, n!, x!, y!, args[8]!);
   }
 
   private allocate(count: number): WasmBlock {
@@ -607,12 +649,17 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
 }
 
 /**
- * Words for the sparse kernels' lists of `rows` rows of k values: rows·k + 4 (offset,
- * value) pairs at most (a vector's pairs are stored whole: up to 4 past the last), then
- * where each row's list starts, and where the last ends.
+ * Floats of C up to which a sparse aᵀ·b adds each nonzero's row of B into C (16 kB: it
+ * stays in the first cache) rather than summing C's rows from lists of A's columns.
  */
-function listWords(rows: number, k: number): number {
-  return 2 * (rows * k + 4) + rows + 1;
+const SMALL_C = 4096;
+
+/**
+ * (offset, value) pairs the sparse kernels list before they sum (each thread's own): 128 kB
+ * of them, so that they stay in the core's cache, or what one listing step needs at least.
+ */
+function listCapacity(atLeast: number): number {
+  return Math.max(16_384, atLeast);
 }
 
 /** Values in one window position's row of im2col: C·FH·FW. */
