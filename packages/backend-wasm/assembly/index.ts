@@ -53,7 +53,11 @@ function rows4(a: usize, b: usize, c: usize, i: i32, k: i32, n: i32, rs: i32, cs
     v128.store(cp + 2 * row, c20); v128.store(cp + 2 * row, c21, 16);
     v128.store(cp + 3 * row, c30); v128.store(cp + 3 * row, c31, 16);
   }
-  for (; j + 4 <= n; j += 4) {
+  for (; j < n; j += 4) {
+    // four columns a vector; the last 1–3 too, as a whole vector whose lanes past B's row
+    // read the next row (or the allocator's slack after the last) and are never stored —
+    // one column at a time, each sum a serial chain of adds, took most of a 784-50-10
+    // step's small products (n = 10)
     let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
     for (let p = 0; p < k; p++) {
       const b0 = v128.load(b + (<usize>(p * n + j) << 2));
@@ -63,33 +67,20 @@ function rows4(a: usize, b: usize, c: usize, i: i32, k: i32, n: i32, rs: i32, cs
       c3 = madd(f32x4.splat(aAt(a, i + 3, p, rs, cs)), b0, c3);
     }
     const cp = c + (<usize>(i * n + j) << 2);
-    const row = <usize>n << 2;
-    v128.store(cp, c0); v128.store(cp + row, c1); v128.store(cp + 2 * row, c2); v128.store(cp + 3 * row, c3);
-  }
-  for (; j < n; j++) {
-    // the last 1–3 columns: one at a time
-    for (let r = 0; r < 4; r++) {
-      let sum: f32 = 0;
-      for (let p = 0; p < k; p++) sum += aAt(a, i + r, p, rs, cs) * load<f32>(b + (<usize>(p * n + j) << 2));
-      store<f32>(c + (<usize>((i + r) * n + j) << 2), sum);
-    }
+    const row = <usize>n << 2, lanes = n - j;
+    storeLanes(cp, c0, lanes); storeLanes(cp + row, c1, lanes);
+    storeLanes(cp + 2 * row, c2, lanes); storeLanes(cp + 3 * row, c3, lanes);
   }
 }
 
 function rows1(a: usize, b: usize, c: usize, i: i32, k: i32, n: i32, rs: i32, cs: i32): void {
-  // the last 1–3 rows of C: one row at a time, vectors of 4 along n, then single columns
-  let j = 0;
-  for (; j + 4 <= n; j += 4) {
+  // the last 1–3 rows of C: one row at a time, vectors of 4 along n (the last perhaps partly stored)
+  for (let j = 0; j < n; j += 4) {
     let acc = f32x4.splat(0);
     for (let p = 0; p < k; p++) {
       acc = madd(f32x4.splat(aAt(a, i, p, rs, cs)), v128.load(b + (<usize>(p * n + j) << 2)), acc);
     }
-    v128.store(c + (<usize>(i * n + j) << 2), acc);
-  }
-  for (; j < n; j++) {
-    let sum: f32 = 0;
-    for (let p = 0; p < k; p++) sum += aAt(a, i, p, rs, cs) * load<f32>(b + (<usize>(p * n + j) << 2));
-    store<f32>(c + (<usize>(i * n + j) << 2), sum);
+    storeLanes(c + (<usize>(i * n + j) << 2), acc, n - j);
   }
 }
 
