@@ -955,21 +955,30 @@ export function adamUpdate(
 
 // ---- softmax with cross-entropy ----------------------------------------------------
 // Labels are class indices (oneHot = 0: one float per row) or one-hot rows (oneHot = 1).
-// exp, log and the sums run in double: a row is at most a few dozen values.
+// Each exp once, in float (AssemblyScript's Mathf.exp, within an ulp), kept in probs until
+// the row's sum is known; the sum, the divide and the log in double, each result rounded
+// once to float. Computing exp twice in double (once for the sum, once for each
+// probability) took 17 µs of a 784-50-10 step at batch 100 and 168 µs at batch 1000.
 
 /** Writes softmax(x) to probs and returns the mean −Σ t·log(y + delta). */
 export function softmaxCrossEntropy(x: usize, labels: usize, oneHot: i32, probs: usize, batch: i32, classes: i32, delta: f64): f64 {
   let lossSum: f64 = 0;
   for (let i = 0; i < batch; i++) {
     const row = <usize>(i * classes) << 2;
-    let max: f64 = -Infinity; // subtract the row's max so exp never overflows
-    for (let j = 0; j < classes; j++) max = Math.max(max, <f64>load<f32>(x + row + (<usize>j << 2)));
+    let max: f32 = -Infinity; // subtract the row's max so exp never overflows
+    for (let j = 0; j < classes; j++) max = Mathf.max(max, load<f32>(x + row + (<usize>j << 2)));
     let sum: f64 = 0;
-    for (let j = 0; j < classes; j++) sum += Math.exp(<f64>load<f32>(x + row + (<usize>j << 2)) - max);
     for (let j = 0; j < classes; j++) {
-      const y = Math.exp(<f64>load<f32>(x + row + (<usize>j << 2)) - max) / sum;
-      store<f32>(probs + row + (<usize>j << 2), <f32>y);
-      const t: f64 = oneHot ? <f64>load<f32>(labels + row + (<usize>j << 2)) : (<i32>load<f32>(labels + (<usize>i << 2)) == j ? 1 : 0);
+      const e = Mathf.exp(load<f32>(x + row + (<usize>j << 2)) - max);
+      store<f32>(probs + row + (<usize>j << 2), e);
+      sum += e;
+    }
+    const label = oneHot ? -1 : <i32>load<f32>(labels + (<usize>i << 2));
+    for (let j = 0; j < classes; j++) {
+      const o = row + (<usize>j << 2);
+      const y = <f64>load<f32>(probs + o) / sum;
+      store<f32>(probs + o, <f32>y);
+      const t: f64 = oneHot ? <f64>load<f32>(labels + o) : (label == j ? 1 : 0);
       if (t != 0) lossSum -= t * Math.log(y + delta);
     }
   }
