@@ -5,6 +5,7 @@
 // ---- the engine: the contract a backend implements, tensors, the checks, errors ----------
 export {
   Backend,
+  type ConvolutionGradients,
   type Labels,
   type MatmulOptions,
   type MaxPoolResult,
@@ -47,7 +48,7 @@ export { GatherMap } from './engine/gather-map.js';
 export { formatValues, type NestedNumbers, nest } from './engine/print.js';
 export { formatShape } from './engine/shapes.js';
 export { Tensor, type TensorOwner, type ValueFacts } from './engine/tensor.js';
-export { type Window, windowDims } from './engine/window.js';
+export { type FilterStep, type Window, windowDims } from './engine/window.js';
 // ---- the network: the book's layers and nets, your own layers, training, saving ----------
 export {
   type Architecture,

@@ -44,6 +44,27 @@ const X = (ctx: CaseContext, seed: number, shape: number[], lo = -2, hi = 2, zer
     shape,
   );
 
+/**
+ * Convolutions with the shapes of the book's nets and ones that break index arithmetic:
+ * SimpleConvNet's one channel under 5×5 filters; DeepConvNet's 3×3 with pad 1, over rows
+ * that are not whole vectors (11 wide); pad 2 with a 3×2 filter; and stride 2, which a
+ * backend's direct kernel may leave to core (then both sides are the composition).
+ */
+const CONVOLUTIONS: { images: number[]; filters: number[]; stride: number; pad: number }[] = [
+  { images: [3, 1, 12, 12], filters: [4, 1, 5, 5], stride: 1, pad: 0 },
+  { images: [2, 3, 9, 11], filters: [5, 3, 3, 3], stride: 1, pad: 1 },
+  { images: [2, 2, 8, 7], filters: [3, 2, 3, 2], stride: 1, pad: 2 },
+  { images: [2, 2, 9, 9], filters: [3, 2, 3, 3], stride: 2, pad: 1 },
+];
+
+const convolutionLabel = ({ images, filters, stride, pad }: (typeof CONVOLUTIONS)[number]) =>
+  `images [${images}], filters [${filters}], stride ${stride}, pad ${pad}`;
+
+function convolutionDims({ images, filters, stride, pad }: (typeof CONVOLUTIONS)[number]) {
+  const [count, , height, width] = filters as [number, number, number, number];
+  return { ...windowDims('convolution', images, { height, width, stride, pad }), filters: count };
+}
+
 /** Images and a window that break index arithmetic: not square, stride 2, padded. */
 const IMAGES = [3, 3, 7, 9];
 const WINDOW = { height: 3, width: 2, stride: 2, pad: 1 };
@@ -251,6 +272,49 @@ const TRIALS: Record<ComposedKernel, Trial[]> = {
       tolerance: (ctx) => ({ rtol: 0, atol: 2 * 8 * ctx.u * 12 }),
     },
   ],
+  convolution: CONVOLUTIONS.map((c, i) => ({
+    label: convolutionLabel(c),
+    async run(ctx, b) {
+      // MNIST-like images: half the pixels 0
+      const [x, W, bias] = [
+        X(ctx, 30 + i, c.images, -1, 1, 0.5),
+        X(ctx, 40 + i, c.filters, -1, 1),
+        X(ctx, 50 + i, [c.filters[0] as number], -1, 1),
+      ];
+      const d = convolutionDims(c);
+      return pairOf(ctx, b, () => [
+        b.convolution(x, W, bias, c),
+        composedKernels.convolution(b, x, W, bias, d),
+      ]);
+    },
+    // each value a sum of K = C·FH·FW products below 1 plus a bias below 1: within
+    // (K + 2)·u·(K + 1) of the exact value, in any order; the two sides twice that apart
+    tolerance: (ctx) => {
+      const terms = (c.filters[1] as number) * (c.filters[2] as number) * (c.filters[3] as number);
+      return { rtol: 0, atol: 2 * (terms + 2) * ctx.u * (terms + 1) };
+    },
+  })),
+  convolutionGradients: CONVOLUTIONS.map((c, i) => ({
+    label: `${convolutionLabel(c)}: dW and db`,
+    async run(ctx, b) {
+      const d = convolutionDims(c);
+      const x = X(ctx, 60 + i, c.images, -1, 1, 0.5);
+      // dout as max pooling and ReLU leave it: mostly zeros
+      const dout = X(ctx, 70 + i, [d.batch, d.filters, d.outHeight, d.outWidth], -1, 1, 0.7);
+      const fused = b.convolutionGradients(x, dout, c.filters, c);
+      const composed = composedKernels.convolutionGradients(b, x, dout, c.filters, d);
+      for (const r of [fused, composed]) for (const t of [r.dW, r.db]) ctx.hold(b, t);
+      const read = async (r: typeof fused) =>
+        Float64Array.of(...(await ctx.read(b, r.dW)), ...(await ctx.read(b, r.db)));
+      return [await read(fused), await read(composed)] as [Float64Array, Float64Array];
+    },
+    // each a sum of T = N·OH·OW products below 1: within (T + 2)·u·T, twice that apart
+    tolerance: (ctx) => {
+      const d = convolutionDims(c);
+      const terms = d.batch * d.outHeight * d.outWidth;
+      return { rtol: 0, atol: 2 * (terms + 2) * ctx.u * terms };
+    },
+  })),
   maxPool: [
     {
       label: 'images [3,3,7,9] with ties, a 3×2 window, stride 2, pad 1: max and argmax',

@@ -45,7 +45,14 @@ import {
   sizeOf,
 } from './shapes.js';
 import { Tensor, type TensorStore, type ValueFacts } from './tensor.js';
-import { im2colIndex, permuteIndex, poolIndex, transposeOf, type Window } from './window.js';
+import {
+  type FilterStep,
+  im2colIndex,
+  permuteIndex,
+  poolIndex,
+  transposeOf,
+  type Window,
+} from './window.js';
 
 export type { MatmulOptions } from './shapes.js';
 
@@ -76,6 +83,14 @@ export interface MaxPoolResult {
   out: Tensor;
   /** Where in its window each maximum was (the first of equal ones), [N·C·OH·OW]: backward routes there. */
   argmax: Tensor;
+}
+
+/** A convolution's parameter gradients (`Backend.convolutionGradients`). */
+export interface ConvolutionGradients {
+  /** The filters', [FN, C, FH, FW]. */
+  dW: Tensor;
+  /** The bias's, [FN]: dout summed over the batch and the output's height and width. */
+  db: Tensor;
 }
 
 export interface SoftmaxCrossEntropyResult {
@@ -512,6 +527,29 @@ export class Backend<K extends KernelBackend = KernelBackend> {
    */
   col2im(col: Tensor, shape: readonly number[], window: Window): Tensor {
     return dispatch(this.engine, 'col2im', [col, shape, window]);
+  }
+
+  /**
+   * 7.4.3 — a convolution: images x [N, C, H, W] under filters W [FN, C, FH, FW] moving
+   * `stride` at a time over the images padded by `pad` zeros, plus a bias [FN] a filter:
+   * [N, FN, OH, OW]. The book's is im2col, one matrix product and a transpose.
+   */
+  convolution(x: Tensor, W: Tensor, bias: Tensor, step: FilterStep): Tensor {
+    return dispatch(this.engine, 'convolution', [x, W, bias, step]);
+  }
+
+  /**
+   * The gradients of a convolution's filters and bias, from its input x [N, C, H, W] and
+   * the gradient of its output dout [N, FN, OH, OW] (the input's own is `col2im` of
+   * rows·W, see the Convolution layer).
+   */
+  convolutionGradients(
+    x: Tensor,
+    dout: Tensor,
+    filterShape: readonly number[],
+    step: FilterStep,
+  ): ConvolutionGradients {
+    return dispatch(this.engine, 'convolutionGradients', [x, dout, filterShape, step]);
   }
 
   /** 7.4.4 — max pooling: the largest value of each window of images [N, C, H, W], and where it was. */

@@ -7,7 +7,13 @@
  * Shapes and labels were checked by the caller (`Backend`); each runs inside `tidy`, so
  * every intermediate is freed and only the result is the caller's.
  */
-import type { Backend, Labels, MaxPoolResult, SoftmaxCrossEntropyResult } from './backend.js';
+import type {
+  Backend,
+  ConvolutionGradients,
+  Labels,
+  MaxPoolResult,
+  SoftmaxCrossEntropyResult,
+} from './backend.js';
 import type { AdamStep, WindowDims } from './contract.js';
 import type { Tensor } from './tensor.js';
 
@@ -133,6 +139,57 @@ export function col2im(b: Backend, col: Tensor, d: WindowDims): Tensor {
     const dx = b.scatterAdd(b.reshape(col, [d.batch, perImage]), b.im2colMap(d));
     return b.reshape(dx, [d.batch, d.channels, d.height, d.width]);
   });
+}
+
+/**
+ * 7.4.3 — the book's Convolution.forward: im2col lays every window position out as a
+ * row, so the convolution is one matrix product with the filters as columns, plus the
+ * bias; rows are (n, oy, ox) and columns filters, so the result goes to [N, FN, OH, OW]
+ * as the book's transpose(0, 3, 1, 2).
+ */
+export function convolution(
+  b: Backend,
+  x: Tensor,
+  W: Tensor,
+  bias: Tensor,
+  d: WindowDims & { filters: number },
+): Tensor {
+  return b.tidy(() => {
+    const col = b.im2col(x, filterWindow(d));
+    const colW = b.reshape(W, [d.filters, d.channels * d.windowHeight * d.windowWidth]);
+    const rows = b.addBias(b.matmul(col, colW, { transposeB: true }), bias);
+    return b.permute(b.reshape(rows, [d.batch, d.outHeight, d.outWidth, d.filters]), [0, 3, 1, 2]);
+  });
+}
+
+/**
+ * The book's Convolution.backward for the parameters: dout back to one row a window
+ * position (its transpose(0, 2, 3, 1)), db the sum of the rows, dW = colᵀ·rows as the
+ * filters' shape — col being the input's im2col again, which costs a gather but keeps
+ * nothing between forward and backward but the input.
+ */
+export function convolutionGradients(
+  b: Backend,
+  x: Tensor,
+  dout: Tensor,
+  filterShape: readonly number[],
+  d: WindowDims & { filters: number },
+): ConvolutionGradients {
+  return b.tidy(() => {
+    const rows = b.reshape(b.permute(dout, [0, 2, 3, 1]), [
+      d.batch * d.outHeight * d.outWidth,
+      d.filters,
+    ]);
+    const col = b.im2col(x, filterWindow(d));
+    return {
+      db: b.sumColumns(rows),
+      dW: b.reshape(b.matmul(rows, col, { transposeA: true }), filterShape),
+    };
+  });
+}
+
+function filterWindow(d: WindowDims) {
+  return { height: d.windowHeight, width: d.windowWidth, stride: d.stride, pad: d.pad };
 }
 
 /** Each window as a row (pooling's map), its max and where the max is: np.max and np.argmax along axis 1. */

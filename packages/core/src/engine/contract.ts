@@ -198,6 +198,22 @@ export interface KernelBackend<S = unknown> {
   im2col?(x: S, dims: WindowDims): S;
   /** im2col's adjoint: [N·OH·OW, C·FH·FW] added back into images [N, C, H, W]. */
   col2im?(col: S, dims: WindowDims): S;
+  /**
+   * A convolution's forward: images x [N, C, H, W], filters w [FN, C, FH, FW], bias [FN]
+   * to [N, FN, OH, OW]. May return undefined for a window it has no kernel for (a stride
+   * other than 1, say): core then composes it.
+   */
+  convolution?(x: S, w: S, bias: S, dims: WindowDims, filters: number): S | undefined;
+  /**
+   * A convolution's parameter gradients from its input x [N, C, H, W] and dout
+   * [N, FN, OH, OW]: dW [FN, C, FH, FW] and db [FN]; undefined to leave it to core.
+   */
+  convolutionGradients?(
+    x: S,
+    dout: S,
+    dims: WindowDims,
+    filters: number,
+  ): [dW: S, db: S] | undefined;
   /** Each window's max [N, C, OH, OW] and its position in the window [N·C·OH·OW] (the first of equal maxima). */
   maxPool?(x: S, dims: WindowDims): [out: S, argmax: S];
   /** dout [N, C, OH, OW] to each window's max position, 0 elsewhere: images [N, C, H, W]. */
@@ -231,6 +247,8 @@ export const COMPOSED_KERNELS = [
   'countCorrect',
   'im2col',
   'col2im',
+  'convolution',
+  'convolutionGradients',
   'maxPool',
   'maxPoolBackward',
   'batchNormalize',

@@ -7,7 +7,13 @@
  * contract plus one row below, and the conformance suite checks it against the
  * composition (its overrides group walks the same `COMPOSED_KERNELS`).
  */
-import type { Backend, Labels, MaxPoolResult, SoftmaxCrossEntropyResult } from './backend.js';
+import type {
+  Backend,
+  ConvolutionGradients,
+  Labels,
+  MaxPoolResult,
+  SoftmaxCrossEntropyResult,
+} from './backend.js';
 import * as composed from './composed.js';
 import type { AdamStep, ComposedKernel, KernelBackend, LabelDims, Shape } from './contract.js';
 import { ShapeError, ValueError } from './errors.js';
@@ -22,7 +28,7 @@ import {
   sizeOf,
 } from './shapes.js';
 import type { Tensor } from './tensor.js';
-import { type Window, windowDims } from './window.js';
+import { convolutionDims, type FilterStep, type Window, windowDims } from './window.js';
 
 /** What a row may ask of the backend beyond its public methods: its own checks and handles. */
 export interface Engine {
@@ -42,11 +48,20 @@ export interface Engine {
  */
 interface Row<In extends unknown[], Dims, Out> {
   check(e: Engine, ...inputs: In): Dims;
-  override(e: Engine, kernels: Required<KernelBackend>, dims: Dims, ...inputs: In): Out;
+  /** `DECLINED` where the backend's kernel declined the call (see `convolution`). */
+  override(
+    e: Engine,
+    kernels: Required<KernelBackend>,
+    dims: Dims,
+    ...inputs: In
+  ): Out | typeof DECLINED;
   compose(b: Backend, dims: Dims, ...inputs: In): Out;
 }
 
 const row = <In extends unknown[], Dims, Out>(r: Row<In, Dims, Out>) => r;
+
+/** What a row's override gives where the backend's kernel returned undefined: compose instead. */
+const DECLINED: unique symbol = Symbol('declined');
 
 /** A tensor's storage, for an override's call. */
 const s = (t: Tensor): unknown => t.store.storage;
@@ -204,6 +219,48 @@ export const COMPOSED_ROWS = {
     compose: (b, d, col): Tensor => composed.col2im(b, col, d),
   }),
 
+  convolution: row({
+    check: (e: Engine, x: Tensor, W: Tensor, bias: Tensor, step: FilterStep) => {
+      e.own('convolution', x, W, bias);
+      return convolutionDims('convolution', x.shape, W.shape, step, bias);
+    },
+    override: (e, k, d, x, W, bias) => {
+      const out = k.convolution(s(x), s(W), s(bias), d, d.filters);
+      return out === undefined
+        ? DECLINED
+        : e.wrap(out, [d.batch, d.filters, d.outHeight, d.outWidth]);
+    },
+    compose: (b, d, x, W, bias): Tensor => composed.convolution(b, x, W, bias, d),
+  }),
+
+  convolutionGradients: row({
+    check: (
+      e: Engine,
+      x: Tensor,
+      dout: Tensor,
+      filterShape: readonly number[],
+      step: FilterStep,
+    ) => {
+      e.own('convolutionGradients', x, dout);
+      const d = convolutionDims('convolutionGradients', x.shape, filterShape, step);
+      const outShape = [d.batch, d.filters, d.outHeight, d.outWidth];
+      if (!sameShape(dout.shape, outShape)) {
+        throw new ShapeError(
+          'convolutionGradients',
+          `dout must be ${formatShape(outShape)} for images ${formatShape(x.shape)} and filters ${formatShape(filterShape)}, got ${formatShape(dout.shape)}`,
+        );
+      }
+      return d;
+    },
+    override: (e, k, d, x, dout, filterShape): ConvolutionGradients | typeof DECLINED => {
+      const out = k.convolutionGradients(s(x), s(dout), d, d.filters);
+      if (out === undefined) return DECLINED;
+      return { dW: e.wrap(out[0], filterShape), db: e.wrap(out[1], [d.filters]) };
+    },
+    compose: (b, d, x, dout, filterShape): ConvolutionGradients =>
+      composed.convolutionGradients(b, x, dout, filterShape, d),
+  }),
+
   maxPool: row({
     check: (e: Engine, x: Tensor, window: Window) => {
       e.own('maxPool', x);
@@ -292,7 +349,9 @@ export function dispatch<K extends ComposedKernel>(
   const r = COMPOSED_ROWS[name] as unknown as Row<InputsOf<K>, unknown, OutputOf<K>>;
   const dims = r.check(e, ...inputs);
   const kernels = e.backend.kernels;
-  return kernels[name]
-    ? r.override(e, kernels as Required<KernelBackend>, dims, ...inputs)
-    : r.compose(e.backend, dims, ...inputs);
+  if (kernels[name]) {
+    const out = r.override(e, kernels as Required<KernelBackend>, dims, ...inputs);
+    if (out !== DECLINED) return out;
+  }
+  return r.compose(e.backend, dims, ...inputs);
 }

@@ -62,6 +62,43 @@ export function windowDims(where: string, shape: readonly number[], window: Wind
   };
 }
 
+/** How a convolution's filters move over the images: the window's size is the filters'. */
+export type FilterStep = Pick<Window, 'stride' | 'pad'>;
+
+/**
+ * A convolution's dims: images `shape` [N, C, H, W] under filters `filterShape`
+ * [FN, C, FH, FW] (and a bias [FN], where given), or a ShapeError saying what does not fit.
+ */
+export function convolutionDims(
+  where: string,
+  shape: readonly number[],
+  filterShape: readonly number[],
+  { stride, pad }: FilterStep,
+  bias?: { shape: readonly number[] },
+): WindowDims & { filters: number } {
+  if (filterShape.length !== 4) {
+    throw new ShapeError(
+      where,
+      `filters must be [filters, channels, height, width], got ${formatShape(filterShape)}`,
+    );
+  }
+  const [filters, channels, height, width] = filterShape as [number, number, number, number];
+  const d = windowDims(where, shape, { height, width, stride, pad });
+  if (channels !== d.channels) {
+    throw new ShapeError(
+      where,
+      `images ${formatShape(shape)} have ${d.channels} channels, but the filters ${formatShape(filterShape)} read ${channels}`,
+    );
+  }
+  if (bias && (bias.shape.length !== 1 || bias.shape[0] !== filters)) {
+    throw new ShapeError(
+      where,
+      `the bias must be [${filters}], one a filter, got ${formatShape(bias.shape)}`,
+    );
+  }
+  return { ...d, filters };
+}
+
 /**
  * im2col's map for one image (the book's `im2col`): row (oy, ox) of the column matrix,
  * column (c, fy, fx), reads pixel (c, oy·stride + fy − pad, ox·stride + fx − pad), or a

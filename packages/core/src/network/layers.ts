@@ -244,9 +244,8 @@ export interface ConvolutionOptions extends AffineOptions {
  * matrix product; the output is [N, FN, OH, OW].
  */
 export class Convolution implements Layer {
-  /** The input's windows as rows, [N·OH·OW, C·FH·FW]: what dW needs. */
-  col: Tensor | null = null;
-  xShape: readonly number[] = [];
+  /** The input, [N, C, H, W]: what the gradients need (the book keeps its im2col, `col`). */
+  x: Tensor | null = null;
   out: Tensor | null = null;
   dW: Tensor | null = null;
   db: Tensor | null = null;
@@ -280,11 +279,11 @@ export class Convolution implements Layer {
   }
 
   forward(x: Tensor): Tensor {
-    releaseAll(this.backend, this.col, this.out);
-    this.col = null;
+    releaseAll(this.backend, this.x, this.out);
+    this.x = null;
     this.out = null;
     const b = this.backend;
-    const [filters, channels] = this.W.shape;
+    const [, channels] = this.W.shape;
     const d = windowDims('Convolution', x.shape, this.window);
     if (d.channels !== channels) {
       throw new ShapeError(
@@ -292,14 +291,10 @@ export class Convolution implements Layer {
         `input ${formatShape(x.shape)} has ${d.channels} channels, but the filters W ${formatShape(this.W.shape)} read ${channels}`,
       );
     }
-    this.xShape = x.shape;
-    this.col = b.im2col(x, this.window);
-    this.out = b.tidy(() => {
-      const colW = b.reshape(this.W, [filters, channels * d.windowHeight * d.windowWidth]);
-      const rows = b.addBias(b.matmul(this.col as Tensor, colW, { transposeB: true }), this.b);
-      // rows are (n, oy, ox), columns filters: to [N, FN, OH, OW], as the book's transpose(0, 3, 1, 2)
-      return b.permute(b.reshape(rows, [d.batch, d.outHeight, d.outWidth, filters]), [0, 3, 1, 2]);
-    });
+    // im2col, one matrix product with the filters, the bias, back to [N, FN, OH, OW]
+    // (Backend.convolution: the book's steps, or a backend's direct kernel)
+    this.out = b.convolution(x, this.W, this.b, this.window);
+    this.x = b.reshape(x, x.shape); // a handle of its own: the caller may dispose x
     return this.out;
   }
 
@@ -307,28 +302,31 @@ export class Convolution implements Layer {
     releaseAll(this.backend, this.dW, this.db, this.dx);
     this.dW = this.db = this.dx = null;
     const b = this.backend;
-    const col = fromForward(this.col, 'Convolution');
-    const [filters] = this.W.shape;
-    // back to one row a window position: the book's dout.transpose(0, 2, 3, 1).reshape(-1, FN)
-    const rows = b.tidy(() => b.reshape(b.permute(dout, [0, 2, 3, 1]), [col.shape[0], filters]));
-    try {
-      this.db = b.sumColumns(rows);
-      this.dW = b.tidy(() => b.reshape(b.matmul(rows, col, { transposeA: true }), this.W.shape));
-      if (this.inputGradient) {
-        this.dx = b.tidy(() => {
-          const colW = b.reshape(this.W, [filters, col.shape[1]]);
-          return b.col2im(b.matmul(rows, colW), this.xShape, this.window);
-        });
-      }
-    } finally {
-      b.dispose(rows);
+    const x = fromForward(this.x, 'Convolution');
+    // db: dout summed over all but the filters; dW: the windows' rows times dout's
+    const { dW, db } = b.convolutionGradients(x, dout, this.W.shape, this.window);
+    this.dW = dW;
+    this.db = db;
+    if (this.inputGradient) {
+      const [filters] = this.W.shape;
+      const patch = sizeOf(this.W.shape) / (filters as number);
+      this.dx = b.tidy(() => {
+        // back to one row a window position (the book's dout.transpose(0, 2, 3, 1)), times
+        // the filters, and each row's values added back where im2col read them
+        const rows = b.reshape(b.permute(dout, [0, 2, 3, 1]), [
+          dout.size / (filters as number),
+          filters as number,
+        ]);
+        const colW = b.reshape(this.W, [filters as number, patch]);
+        return b.col2im(b.matmul(rows, colW), x.shape, this.window);
+      });
     }
     return this.dx;
   }
 
   dispose(): void {
-    releaseAll(this.backend, this.col, this.out, this.dW, this.db, this.dx);
-    this.col = this.out = this.dW = this.db = this.dx = null;
+    releaseAll(this.backend, this.x, this.out, this.dW, this.db, this.dx);
+    this.x = this.out = this.dW = this.db = this.dx = null;
   }
 }
 
