@@ -718,6 +718,215 @@ export function transpose(src: usize, dst: usize, count: i32, rows: i32, cols: i
   }
 }
 
+// ---- convolution, directly (stride 1) --------------------------------------------------
+// The book's convolution lays every window position out as a row (im2col: SimpleConvNet's
+// 57 600 rows of 25), multiplies, adds the bias and transposes back to [N, FN, OH, OW]:
+// four passes over megabytes, and a product of a poor shape (K = 25). Here each row of the
+// output is summed in registers straight from the image's rows under the filter — a row
+// of 24 outputs is six vectors, each tap of the filter one splatted weight times the six
+// vectors of the image row it shifts over — and the weight gradient is summed from dout
+// in its own layout, so nothing is laid out, transposed or added afterwards. The dims
+// at `dims` are ten int32: batch, channels, height, width, filter height and width, pad,
+// output height and width, filters. A padded image is copied into `padded` first
+// (channels·(height + 2·pad)·(width + 2·pad) + 4 floats); with no pad the image is read
+// where it is. Vectors reach up to 3 floats past an image row: lanes never stored, or
+// masked to zero before a sum.
+
+@inline function dimsAt(dims: usize, i: i32): i32 {
+  return load<i32>(dims + (<usize>i << 2));
+}
+
+/** Image n with its pad of zeros around, into `padded` (or x's own image where pad is 0). */
+@inline function paddedImage(x: usize, n: i32, dims: usize, padded: usize): usize {
+  const channels = dimsAt(dims, 1), height = dimsAt(dims, 2), width = dimsAt(dims, 3), pad = dimsAt(dims, 6);
+  const image = x + (<usize>(n * channels * height * width) << 2);
+  if (pad == 0) return image;
+  const rows = height + 2 * pad, columns = width + 2 * pad;
+  memory.fill(padded, 0, <usize>(channels * rows * columns + 4) << 2);
+  for (let c = 0; c < channels; c++) {
+    for (let y = 0; y < height; y++) {
+      memory.copy(
+        padded + (<usize>((c * rows + y + pad) * columns + pad) << 2),
+        image + (<usize>((c * height + y) * width) << 2),
+        <usize>width << 2,
+      );
+    }
+  }
+  return padded;
+}
+
+/** out[n, f] for images [first, first + count): see the section's comment. */
+export function convolution(x: usize, w: usize, bias: usize, out: usize, first: i32, count: i32, dims: usize, padded: usize): void {
+  const channels = dimsAt(dims, 1), fh = dimsAt(dims, 4), fw = dimsAt(dims, 5), pad = dimsAt(dims, 6);
+  const oh = dimsAt(dims, 7), ow = dimsAt(dims, 8), filters = dimsAt(dims, 9);
+  const columns = dimsAt(dims, 3) + 2 * pad, plane = <usize>((dimsAt(dims, 2) + 2 * pad) * columns) << 2;
+  const rowBytes = <usize>columns << 2, taps = channels * fh * fw;
+  for (let n = first; n < first + count; n++) {
+    const image = paddedImage(x, n, dims, padded);
+    for (let f = 0; f < filters; f++) {
+      const wf = w + (<usize>(f * taps) << 2);
+      const b = load<f32>(bias + (<usize>f << 2));
+      const plane_out = out + (<usize>((n * filters + f) * oh * ow) << 2);
+      for (let oy = 0; oy < oh; oy++) {
+        const src = image + <usize>oy * rowBytes, dst = plane_out + (<usize>(oy * ow) << 2);
+        let ox = 0;
+        for (; ow - ox > 24; ox += 28) convolveRow(src + (<usize>ox << 2), rowBytes, plane, wf, channels, fh, fw, b, dst + (<usize>ox << 2), min(28, ow - ox), 7);
+        const left = ow - ox;
+        const at = <usize>ox << 2;
+        if (left > 20) convolveRow(src + at, rowBytes, plane, wf, channels, fh, fw, b, dst + at, left, 6);
+        else if (left > 16) convolveRow(src + at, rowBytes, plane, wf, channels, fh, fw, b, dst + at, left, 5);
+        else if (left > 12) convolveRow(src + at, rowBytes, plane, wf, channels, fh, fw, b, dst + at, left, 4);
+        else if (left > 8) convolveRow(src + at, rowBytes, plane, wf, channels, fh, fw, b, dst + at, left, 3);
+        else if (left > 4) convolveRow(src + at, rowBytes, plane, wf, channels, fh, fw, b, dst + at, left, 2);
+        else if (left > 0) convolveRow(src + at, rowBytes, plane, wf, channels, fh, fw, b, dst + at, left, 1);
+      }
+    }
+  }
+}
+
+/**
+ * `columns` (at most 4·vectors) outputs of one row: the bias plus, for each tap, its weight
+ * times the image row it shifts over, in `vectors` accumulators (a constant at each call,
+ * so the unused ones compile away; seven at most, V8's limit — see sumListedRows).
+ */
+@inline function convolveRow(
+  src: usize, rowBytes: usize, plane: usize, wf: usize, channels: i32, fh: i32, fw: i32,
+  bias: f32, dst: usize, columns: i32, vectors: i32,
+): void {
+  let c0 = f32x4.splat(bias), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0;
+  let wp = wf;
+  for (let c = 0; c < channels; c++) {
+    for (let ky = 0; ky < fh; ky++) {
+      const row = src + <usize>c * plane + <usize>ky * rowBytes;
+      for (let kx = 0; kx < fw; kx++) {
+        const s = f32x4.splat(load<f32>(wp));
+        wp += 4;
+        const at = row + (<usize>kx << 2);
+        c0 = madd(s, v128.load(at), c0);
+        if (vectors > 1) c1 = madd(s, v128.load(at, 16), c1);
+        if (vectors > 2) c2 = madd(s, v128.load(at, 32), c2);
+        if (vectors > 3) c3 = madd(s, v128.load(at, 48), c3);
+        if (vectors > 4) c4 = madd(s, v128.load(at, 64), c4);
+        if (vectors > 5) c5 = madd(s, v128.load(at, 80), c5);
+        if (vectors > 6) c6 = madd(s, v128.load(at, 96), c6);
+      }
+    }
+  }
+  storeLanes(dst, c0, columns);
+  if (vectors > 1) storeLanes(dst + 16, c1, columns - 4);
+  if (vectors > 2) storeLanes(dst + 32, c2, columns - 8);
+  if (vectors > 3) storeLanes(dst + 48, c3, columns - 12);
+  if (vectors > 4) storeLanes(dst + 64, c4, columns - 16);
+  if (vectors > 5) storeLanes(dst + 80, c5, columns - 20);
+  if (vectors > 6) storeLanes(dst + 96, c6, columns - 24);
+}
+
+/**
+ * dW [FN, C, FH, FW] and db [FN] for filters [first, first + count), over every image:
+ * dW[f, c, ky, kx] = Σ dout[n, f, oy, ox]·x[n, c, oy + ky − pad, ox + kx − pad] and
+ * db[f] = Σ dout[n, f, oy, ox]. A row of dout stays in registers while every tap's
+ * shifted image row is multiplied by it; each tap keeps four partial sums (a vector) in
+ * `sums` ((count·(C·FH·FW + 1)) vectors), added up at the end. The filters are the split
+ * among threads, so each sum runs in one order on any thread count.
+ */
+export function convolutionGradients(x: usize, dout: usize, dw: usize, db: usize, first: i32, count: i32, dims: usize, padded: usize, sums: usize): void {
+  const batch = dimsAt(dims, 0), channels = dimsAt(dims, 1), fh = dimsAt(dims, 4), fw = dimsAt(dims, 5), pad = dimsAt(dims, 6);
+  const oh = dimsAt(dims, 7), ow = dimsAt(dims, 8), filters = dimsAt(dims, 9);
+  const columns = dimsAt(dims, 3) + 2 * pad, plane = <usize>((dimsAt(dims, 2) + 2 * pad) * columns) << 2;
+  const rowBytes = <usize>columns << 2, taps = channels * fh * fw;
+  const perFilter = <usize>(taps + 1) << 4;
+  memory.fill(sums, 0, <usize>count * perFilter);
+  for (let n = 0; n < batch; n++) {
+    const image = paddedImage(x, n, dims, padded);
+    for (let f = first; f < first + count; f++) {
+      const fs = sums + <usize>(f - first) * perFilter;
+      const plane_in = dout + (<usize>((n * filters + f) * oh * ow) << 2);
+      for (let oy = 0; oy < oh; oy++) {
+        const src = image + <usize>oy * rowBytes, d = plane_in + (<usize>(oy * ow) << 2);
+        let ox = 0;
+        for (; ow - ox > 24; ox += 28) sumTaps(src + (<usize>ox << 2), rowBytes, plane, channels, fh, fw, d + (<usize>ox << 2), min(28, ow - ox), fs, 7);
+        const left = ow - ox;
+        const at = <usize>ox << 2;
+        if (left > 20) sumTaps(src + at, rowBytes, plane, channels, fh, fw, d + at, left, fs, 6);
+        else if (left > 16) sumTaps(src + at, rowBytes, plane, channels, fh, fw, d + at, left, fs, 5);
+        else if (left > 12) sumTaps(src + at, rowBytes, plane, channels, fh, fw, d + at, left, fs, 4);
+        else if (left > 8) sumTaps(src + at, rowBytes, plane, channels, fh, fw, d + at, left, fs, 3);
+        else if (left > 4) sumTaps(src + at, rowBytes, plane, channels, fh, fw, d + at, left, fs, 2);
+        else if (left > 0) sumTaps(src + at, rowBytes, plane, channels, fh, fw, d + at, left, fs, 1);
+      }
+    }
+  }
+  for (let f = first; f < first + count; f++) {
+    const fs = sums + <usize>(f - first) * perFilter;
+    for (let t = 0; t <= taps; t++) {
+      const v = v128.load(fs + (<usize>t << 4));
+      const total = (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+      if (t < taps) store<f32>(dw + (<usize>(f * taps + t) << 2), total);
+      else store<f32>(db + (<usize>f << 2), total);
+    }
+  }
+}
+
+/** A row's `columns` values of dout (in `vectors` registers) into every tap's sum and db's. */
+@inline function sumTaps(
+  src: usize, rowBytes: usize, plane: usize, channels: i32, fh: i32, fw: i32,
+  d: usize, columns: i32, fs: usize, vectors: i32,
+): void {
+  // lanes past the row's end are other values: zero them, so they add nothing
+  const last = v128.load(LAST_LANES + (<usize>(columns & 3) << 4));
+  const zero = f32x4.splat(0);
+  let d0 = v128.load(d), d1 = zero, d2 = zero, d3 = zero, d4 = zero, d5 = zero, d6 = zero;
+  if (vectors > 1) d1 = v128.load(d, 16);
+  if (vectors > 2) d2 = v128.load(d, 32);
+  if (vectors > 3) d3 = v128.load(d, 48);
+  if (vectors > 4) d4 = v128.load(d, 64);
+  if (vectors > 5) d5 = v128.load(d, 80);
+  if (vectors > 6) d6 = v128.load(d, 96);
+  if (vectors == 1) d0 = v128.and(d0, last);
+  if (vectors == 2) d1 = v128.and(d1, last);
+  if (vectors == 3) d2 = v128.and(d2, last);
+  if (vectors == 4) d3 = v128.and(d3, last);
+  if (vectors == 5) d4 = v128.and(d4, last);
+  if (vectors == 6) d5 = v128.and(d5, last);
+  if (vectors == 7) d6 = v128.and(d6, last);
+  let t: usize = 0;
+  for (let c = 0; c < channels; c++) {
+    for (let ky = 0; ky < fh; ky++) {
+      const row = src + <usize>c * plane + <usize>ky * rowBytes;
+      for (let kx = 0; kx < fw; kx++) {
+        const at = row + (<usize>kx << 2);
+        let acc = f32x4.mul(d0, v128.load(at));
+        if (vectors > 1) acc = madd(d1, v128.load(at, 16), acc);
+        if (vectors > 2) acc = madd(d2, v128.load(at, 32), acc);
+        if (vectors > 3) acc = madd(d3, v128.load(at, 48), acc);
+        if (vectors > 4) acc = madd(d4, v128.load(at, 64), acc);
+        if (vectors > 5) acc = madd(d5, v128.load(at, 80), acc);
+        if (vectors > 6) acc = madd(d6, v128.load(at, 96), acc);
+        const p = fs + (t << 4);
+        v128.store(p, f32x4.add(v128.load(p), acc));
+        t++;
+      }
+    }
+  }
+  let sum = d0;
+  if (vectors > 1) sum = f32x4.add(sum, d1);
+  if (vectors > 2) sum = f32x4.add(sum, d2);
+  if (vectors > 3) sum = f32x4.add(sum, d3);
+  if (vectors > 4) sum = f32x4.add(sum, d4);
+  if (vectors > 5) sum = f32x4.add(sum, d5);
+  if (vectors > 6) sum = f32x4.add(sum, d6);
+  const p = fs + (t << 4);
+  v128.store(p, f32x4.add(v128.load(p), sum));
+}
+
+/** The lanes a row's last vector keeps, by how many of its columns are left over (0: all four). */
+const LAST_LANES = memory.data<u32>([
+  0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
+  0xffffffff, 0, 0, 0,
+  0xffffffff, 0xffffffff, 0, 0,
+  0xffffffff, 0xffffffff, 0xffffffff, 0,
+]);
+
 // ---- element-wise ------------------------------------------------------------------
 // Vectors of 4, then the last 1–3 elements one by one. Op codes follow the order of core's
 // UNARY_OPS and BINARY_OPS (contract.ts).

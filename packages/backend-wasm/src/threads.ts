@@ -18,6 +18,8 @@ export const Job = {
   PeakMadd: 4,
   Im2col: 5,
   MatmulSparseATInto: 6,
+  Convolution: 7,
+  ConvolutionGradients: 8,
 } as const;
 export type Job = (typeof Job)[keyof typeof Job];
 
@@ -55,6 +57,8 @@ const start = ({ module, memory, control, index }, post) => {
         if (op === ${Job.Matmul}) k.matmul(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7));
         else if (op === ${Job.MatmulSparseA}) k.matmulSparseA(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7));
         else if (op === ${Job.MatmulSparseAT}) k.matmulSparseAT(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8));
+        else if (op === ${Job.Convolution}) k.convolution(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7));
+        else if (op === ${Job.ConvolutionGradients}) k.convolutionGradients(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8));
         else if (op === ${Job.MatmulSparseATInto}) k.matmulSparseATInto(a(0), a(1), a(2), a(3), a(4), a(5), a(6));
         else if (op === ${Job.GatherRows}) k.gatherRows(a(0), a(1), a(2), a(3), a(4));
         else if (op === ${Job.Im2col}) k.im2col(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11));

@@ -77,6 +77,27 @@ interface Kernels {
   transpose(src: number, dst: number, count: number, rows: number, cols: number): void;
   im2col(x: number, out: number, ...window: number[]): void;
   col2im(col: number, out: number, ...window: number[]): void;
+  convolution(
+    x: number,
+    w: number,
+    bias: number,
+    out: number,
+    first: number,
+    count: number,
+    dims: number,
+    padded: number,
+  ): void;
+  convolutionGradients(
+    x: number,
+    dout: number,
+    dw: number,
+    db: number,
+    first: number,
+    count: number,
+    dims: number,
+    padded: number,
+    sums: number,
+  ): void;
   maxPool(x: number, out: number, argmax: number, ...window: number[]): void;
   maxPoolBackward(dout: number, argmax: number, dx: number, ...window: number[]): void;
   gatherRows(src: number, dst: number, indices: number, count: number, width: number): void;
@@ -580,6 +601,95 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     return out;
   }
 
+  /**
+   * The convolution straight from the images (assembly's `convolution`): no im2col, no
+   * product of K = 25, no bias pass, no transpose. Stride 1 only; core composes the rest.
+   * Shared among threads by images.
+   */
+  convolution(
+    x: WasmBlock,
+    w: WasmBlock,
+    bias: WasmBlock,
+    d: WindowDims,
+    filters: number,
+  ): WasmBlock | undefined {
+    if (d.stride !== 1) return undefined;
+    const out = this.allocate(d.batch * filters * d.outHeight * d.outWidth);
+    const work = d.batch * filters * d.outHeight * d.outWidth * patch(d);
+    this.withConvolutionDims(d, filters, (dims, padded) => {
+      const shares = this.shares(d.batch, work);
+      const scratch = shares.map(() => this.heap.alloc(padded));
+      this.parallel(
+        shares.map(([first, images], s) => [
+          Job.Convolution,
+          [x.offset, w.offset, bias.offset, out.offset, first, images, dims, scratch[s] as number],
+        ]),
+      );
+      for (const block of scratch) this.heap.release(block, padded);
+    });
+    return out;
+  }
+
+  /**
+   * dW and db straight from the images and dout in its own layout (assembly's
+   * `convolutionGradients`). Stride 1 only. Shared among threads by filters, so each sum
+   * runs in one order on any thread count.
+   */
+  convolutionGradients(
+    x: WasmBlock,
+    dout: WasmBlock,
+    d: WindowDims,
+    filters: number,
+  ): [WasmBlock, WasmBlock] | undefined {
+    if (d.stride !== 1) return undefined;
+    const taps = patch(d);
+    const [dw, db] = [this.allocate(filters * taps), this.allocate(filters)];
+    const work = d.batch * filters * d.outHeight * d.outWidth * taps;
+    this.withConvolutionDims(d, filters, (dims, padded) => {
+      const shares = this.shares(filters, work);
+      // a vector of partial sums for each tap and the bias, for each of a share's filters
+      const sums = shares.map(([, count]) => 4 * count * (taps + 1));
+      const scratch = shares.map((_, s) => this.heap.alloc(padded + (sums[s] as number)));
+      this.parallel(
+        shares.map(([first, count], s) => [
+          Job.ConvolutionGradients,
+          [x.offset, dout.offset, dw.offset, db.offset, first, count, dims].concat([
+            scratch[s] as number,
+            (scratch[s] as number) + 4 * padded,
+          ]),
+        ]),
+      );
+      scratch.forEach((block, s) => {
+        this.heap.release(block, padded + (sums[s] as number));
+      });
+    });
+    return [dw, db];
+  }
+
+  /** Runs `run` with the ten int32 dims the convolution kernels read, and a padded image's floats. */
+  private withConvolutionDims(
+    d: WindowDims,
+    filters: number,
+    run: (dims: number, padded: number) => void,
+  ): void {
+    const dims = this.heap.alloc(10);
+    this.heap.i32.set(
+      [d.batch, d.channels, d.height, d.width, d.windowHeight, d.windowWidth, d.pad].concat([
+        d.outHeight,
+        d.outWidth,
+        filters,
+      ]),
+      dims / 4,
+    );
+    // the image with its zeros around, and 4 floats a last row's vector may reach
+    const padded = d.channels * (d.height + 2 * d.pad) * (d.width + 2 * d.pad) + 4;
+    try {
+      run(dims, padded);
+    } finally {
+      this.heap.release(dims, 10);
+    }
+  }
+
   maxPool(x: WasmBlock, d: WindowDims): [WasmBlock, WasmBlock] {
     const windows = d.batch * d.channels * d.outHeight * d.outWidth;
     const [out, argmax] = [this.allocate(windows), this.allocate(windows)];
@@ -618,6 +728,9 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     if (op === Job.Matmul) kernels.matmul(a!, b!, c!, m!, k!, n!, x!, y!);
     else if (op === Job.Im2col) kernels.im2col(a!, b!, ...args.slice(2));
     else if (op === Job.MatmulSparseA) kernels.matmulSparseA(a!, b!, c!, m!, k!, n!, x!, y!);
+    else if (op === Job.Convolution) kernels.convolution(a!, b!, c!, m!, k!, n!, x!, y!);
+    else if (op === Job.ConvolutionGradients)
+      kernels.convolutionGradients(a!, b!, c!, m!, k!, n!, x!, y!, args[8]!);
     else if (op === Job.MatmulSparseATInto) kernels.matmulSparseATInto(a!, b!, c!, m!, k!, n!, x!);
     else if (op === Job.GatherRows) kernels.gatherRows(a!, b!, c!, m!, k!);
     else if (op === Job.PeakMadd) kernels.peakMadd(a!, b! / 1e6, c! / 1e6);

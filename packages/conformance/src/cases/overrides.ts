@@ -46,14 +46,20 @@ const X = (ctx: CaseContext, seed: number, shape: number[], lo = -2, hi = 2, zer
 
 /**
  * Convolutions with the shapes of the book's nets and ones that break index arithmetic:
- * SimpleConvNet's one channel under 5×5 filters; DeepConvNet's 3×3 with pad 1, over rows
- * that are not whole vectors (11 wide); pad 2 with a 3×2 filter; and stride 2, which a
- * backend's direct kernel may leave to core (then both sides are the composition).
+ * SimpleConvNet's one channel under 5×5 filters (rows of 24); DeepConvNet's 3×3 with pad
+ * 1, over rows that are not whole vectors (11); pad 2 with a 3×2 filter; output rows of
+ * 3, 18, 26 and 42 (a direct kernel's blocks of vectors: one, five, seven with a ragged
+ * end, seven and then more); and stride 2, which a backend's direct kernel may leave to
+ * core (then both sides are the composition).
  */
 const CONVOLUTIONS: { images: number[]; filters: number[]; stride: number; pad: number }[] = [
-  { images: [3, 1, 12, 12], filters: [4, 1, 5, 5], stride: 1, pad: 0 },
+  { images: [2, 1, 28, 28], filters: [3, 1, 5, 5], stride: 1, pad: 0 },
   { images: [2, 3, 9, 11], filters: [5, 3, 3, 3], stride: 1, pad: 1 },
   { images: [2, 2, 8, 7], filters: [3, 2, 3, 2], stride: 1, pad: 2 },
+  { images: [1, 1, 5, 5], filters: [2, 1, 3, 3], stride: 1, pad: 0 },
+  { images: [2, 1, 7, 20], filters: [2, 1, 3, 3], stride: 1, pad: 0 },
+  { images: [1, 1, 5, 28], filters: [2, 1, 3, 3], stride: 1, pad: 0 },
+  { images: [1, 2, 6, 42], filters: [2, 2, 3, 3], stride: 1, pad: 1 },
   { images: [2, 2, 9, 9], filters: [3, 2, 3, 3], stride: 2, pad: 1 },
 ];
 
