@@ -1,8 +1,8 @@
 /**
  * The kernels at the networks' real shapes, with real MNIST images as x: the three products
  * of each Affine layer of the book's net (784-50-10, batch 100) and softmax-cross-entropy
- * forward + backward; SimpleConvNet's products (its convolution's forward and weight
- * gradient, its Affine1's three) at its batch; and a dense 512×512×512 product, the shape
+ * forward + backward; SimpleConvNet's convolution (forward, and its parameter gradients)
+ * and Affine1's three products at its batch; and a dense 512×512×512 product, the shape
  * GEMM speeds are usually quoted at. Backends only.
  */
 import { type Backend, Random, type Tensor } from '@backprop/core';
@@ -14,7 +14,7 @@ export interface KernelWork {
   flops: number;
   /**
    * The operations that change the result: a product whose A is made of MNIST pixels
-   * (x, or the convolution's im2col rows: ~80% zeros) counts only A's nonzeros, as a
+   * (x: ~80% zeros) counts only A's nonzeros, as a
    * kernel that skips zeros does its work. Absent: the same as `flops`.
    */
   usefulFlops?: number;
@@ -95,18 +95,6 @@ function nonzeros(values: ArrayLike<number>): number {
   return count;
 }
 
-/** The book's im2col of `count` MNIST images for a 5×5 filter, stride 1, no pad: [count·24·24, 25]. */
-function im2col5x5(images: Float32Array, count: number): Float32Array {
-  const col = new Float32Array(count * 576 * 25);
-  let i = 0;
-  for (let n = 0; n < count; n++)
-    for (let oy = 0; oy < 24; oy++)
-      for (let ox = 0; ox < 24; ox++)
-        for (let fy = 0; fy < 5; fy++)
-          for (let fx = 0; fx < 5; fx++) col[i++] = images[n * 784 + (oy + fy) * 28 + ox + fx] ?? 0;
-  return col;
-}
-
 /** One product A·B (or with a transposed operand) on tensors made once per backend. */
 function fixedProduct(
   name: string,
@@ -140,33 +128,56 @@ function fixedProduct(
 }
 
 /**
- * SimpleConvNet's products at batch `batch` (conv 30 5×5 on 28×28: rows = batch·576; Affine1
+ * SimpleConvNet's convolution (30 5×5 filters on `batch` MNIST images of 28×28) forward,
+ * and its parameter gradients from a dout that is mostly zeros (as max pooling's and
+ * ReLU's backward leave it), as the layer calls them: `Backend.convolution` and
+ * `convolutionGradients` (a backend's direct kernel, or the book's im2col and product).
+ */
+function convolutionWork(mnist: Mnist, batch: number, gradients: boolean): KernelWork {
+  const flops = 2 * batch * 30 * 576 * 25;
+  return {
+    name: gradients
+      ? `conv dW, db [${batch}×1×28×28, dout ${batch}×30×24×24]`
+      : `conv forward [${batch}×1×28×28 ⊛ 30×1×5×5 + b]`,
+    flops,
+    setup(backend) {
+      const random = new Random(6);
+      const x = backend.tensor(mnist.train.images.subarray(0, batch * 784), [batch, 1, 28, 28]);
+      const W = backend.tensor(random.normalArray(30 * 25, 0.1), [30, 1, 5, 5]);
+      const b = backend.tensor(random.normalArray(30, 0.1), [30]);
+      const dout = backend.tensor(
+        random.normalArray(batch * 30 * 576, 0.01).map((v, i) => (i % 4 === 0 ? v : 0)),
+        [batch, 30, 24, 24],
+      );
+      const step = { stride: 1, pad: 0 };
+      return {
+        call() {
+          if (!gradients) return backend.convolution(x, W, b, step);
+          const { dW, db } = backend.convolutionGradients(x, dout, W.shape, step);
+          backend.dispose(db);
+          return dW;
+        },
+        dispose() {
+          for (const t of [x, W, b, dout]) backend.dispose(t);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * SimpleConvNet's convolution and products at batch `batch` (conv 30 5×5 on 28×28; Affine1
  * 4320 → 100), as its layers call them, and the dense square product.
  */
 export function convnetKernelWork(mnist: Mnist, batch: number, square: number): KernelWork[] {
   const random = new Random(5);
-  const rows = batch * 576;
-  const col = im2col5x5(mnist.train.images, batch);
-  const colNonzeros = nonzeros(col);
   const normal = (count: number, std = 0.1) => random.normalArray(count, std);
   // Affine1's input is pooled ReLU output: about half zeros, as the real one is
   const pooled = random.normalArray(batch * 4320).map((v) => Math.max(v, 0));
   const work = (f: number) => 2 * f;
   return [
-    fixedProduct(
-      `conv col·Wᵀ [${rows}×25·25×30]`,
-      work(rows * 25 * 30),
-      work(colNonzeros * 30),
-      () => ({ a: col, aShape: [rows, 25], b: normal(30 * 25), bShape: [30, 25] }),
-      { transposeB: true },
-    ),
-    fixedProduct(
-      `conv rowsᵀ·col [30×${rows}·${rows}×25]`,
-      work(rows * 25 * 30),
-      undefined,
-      () => ({ a: normal(rows * 30, 0.01), aShape: [rows, 30], b: col, bShape: [rows, 25] }),
-      { transposeA: true },
-    ),
+    convolutionWork(mnist, batch, false),
+    convolutionWork(mnist, batch, true),
     fixedProduct(
       `affine1 x·W [${batch}×4320·4320×100]`,
       work(batch * 4320 * 100),

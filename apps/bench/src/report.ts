@@ -245,7 +245,7 @@ export function reportMarkdown(results: Results): string {
     lines.push(
       '## Kernels at the networks’ shapes',
       '',
-      'µs per call, then useful GFLOP/s: a product whose A is MNIST pixels (x, or the convolution’s im2col rows) counts only their nonzeros, the work a kernel that skips zeros does; where the subject measured a peak, the percentage of it.',
+      'µs per call, then useful GFLOP/s: a product whose A is MNIST pixels (x) counts only their nonzeros, the work a kernel that skips zeros does; the convolution counts every multiply-add of its 25 taps; where the subject measured a peak, the percentage of it.',
       '',
     );
     const names = [...new Set(results.kernels.map((k) => k.kernel))];

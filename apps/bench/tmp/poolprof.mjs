@@ -1,0 +1,16 @@
+import { WasmBackend } from '../../../packages/backend-wasm/dist/index.js';
+import { TwoLayerNet, SGD, Random, trainingStep } from '@backprop/core';
+import { loadMnist } from '@backprop/mnist';
+const mnist = loadMnist();
+const backend = await WasmBackend.create({ threads: 2, threadedFrom: Number(process.env.TF ?? 262144) });
+const pool = backend.kernels.pool;
+const orig = pool.run.bind(pool);
+let total = 0, here = 0, calls = 0;
+pool.run = (shares, h) => { const t = performance.now(); let th = 0; orig(shares, () => { const s = performance.now(); h(); th = performance.now() - s; }); total += performance.now() - t; here += th; calls++; };
+const train = { images: backend.tensor(mnist.train.images, [60000, 784]), labels: backend.tensor(mnist.train.labels, [60000]) };
+const net = new TwoLayerNet(backend, { hiddenSize: 50, seed: 1 }); const opt = new SGD(backend, 0.1); const random = new Random(2);
+const run = async (n) => { const t = performance.now(); for (let i = 0; i < n; i++) await trainingStep(net, opt, train, random.choice(60000, 100)); return performance.now() - t; };
+await run(300); total = here = calls = 0;
+const t = await run(1000);
+console.log(`step ${(t / 1000).toFixed(3)} ms; pool.run ${(total / calls * 1000).toFixed(1)} µs a call (${(calls / 1000).toFixed(1)} a step), of it here ${(here / calls * 1000).toFixed(1)} µs`);
+process.exit(0);
