@@ -24,21 +24,51 @@
   return load<f32>(a + (<usize>(i * rowStride + p * colStride) << 2));
 }
 
+// B in blocks that stay in a core's cache (KC rows of NC columns, 128 kB): every row of A
+// takes its turn with one block before the next block is read. Row by row over all of B,
+// Affine1's dout·Wᵀ (B 100×4320, 1.7 MB) and x·W (B 4320×100) read all of B from the
+// shared cache once per four rows of A. A block's sums start from C's partial sums of the
+// blocks before it, stored and loaded as they are: each element still adds its terms in
+// the order of p, so the result is the unblocked one, bit for bit.
+const KC = 256, NC = 128;
+
 export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, rowStride: i32, colStride: i32): void {
-  let i = 0;
-  for (; i + 4 <= m; i += 4) rows4(a, b, c, i, k, n, rowStride, colStride);
-  for (; i < m; i++) rows1(a, b, c, i, k, n, rowStride, colStride);
+  for (let j0 = 0; j0 < n; j0 += NC) {
+    const cols = min(NC, n - j0);
+    for (let p0 = 0; p0 < k; p0 += KC) {
+      const depth = min(KC, k - p0);
+      const aBlock = a + (<usize>(p0 * colStride) << 2);
+      const bBlock = b + (<usize>(p0 * n + j0) << 2);
+      const cBlock = c + (<usize>j0 << 2);
+      const add = p0 > 0;
+      let i = 0;
+      for (; i + 4 <= m; i += 4) rows4(aBlock, bBlock, cBlock, i, depth, cols, n, rowStride, colStride, add);
+      for (; i < m; i++) rows1(aBlock, bBlock, cBlock, i, depth, cols, n, rowStride, colStride, add);
+    }
+  }
 }
 
-function rows4(a: usize, b: usize, c: usize, i: i32, k: i32, n: i32, rs: i32, cs: i32): void {
+/** C's sums so far (add) or zeros, as a vector. */
+@inline function startAt(cp: usize, add: bool): v128 {
+  return add ? v128.load(cp) : f32x4.splat(0);
+}
+
+/**
+ * Rows i..i+3 of C, columns [0, cols) of a block: A's rows `rs` apart and its columns `cs`
+ * (so that Aᵀ is read in place), B's and C's rows `ld` floats apart.
+ */
+function rows4(a: usize, b: usize, c: usize, i: i32, k: i32, cols: i32, ld: i32, rs: i32, cs: i32, add: bool): void {
+  const row = <usize>ld << 2;
   let j = 0;
-  for (; j + 8 <= n; j += 8) {
-    let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-    let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (; j + 8 <= cols; j += 8) {
+    const cp = c + (<usize>(i * ld + j) << 2);
+    let c00 = startAt(cp, add), c01 = startAt(cp + 16, add), c10 = startAt(cp + row, add), c11 = startAt(cp + row + 16, add);
+    let c20 = startAt(cp + 2 * row, add), c21 = startAt(cp + 2 * row + 16, add);
+    let c30 = startAt(cp + 3 * row, add), c31 = startAt(cp + 3 * row + 16, add);
     for (let p = 0; p < k; p++) {
       const s0 = aAt(a, i, p, rs, cs), s1 = aAt(a, i + 1, p, rs, cs);
       const s2 = aAt(a, i + 2, p, rs, cs), s3 = aAt(a, i + 3, p, rs, cs);
-      const bp = b + (<usize>(p * n + j) << 2);
+      const bp = b + (<usize>(p * ld + j) << 2);
       const b0 = v128.load(bp), b1 = v128.load(bp, 16);
       const a0 = f32x4.splat(s0), a1 = f32x4.splat(s1), a2 = f32x4.splat(s2), a3 = f32x4.splat(s3);
       c00 = madd(a0, b0, c00); c01 = madd(a0, b1, c01);
@@ -46,41 +76,40 @@ function rows4(a: usize, b: usize, c: usize, i: i32, k: i32, n: i32, rs: i32, cs
       c20 = madd(a2, b0, c20); c21 = madd(a2, b1, c21);
       c30 = madd(a3, b0, c30); c31 = madd(a3, b1, c31);
     }
-    const cp = c + (<usize>(i * n + j) << 2);
-    const row = <usize>n << 2;
     v128.store(cp, c00); v128.store(cp, c01, 16);
     v128.store(cp + row, c10); v128.store(cp + row, c11, 16);
     v128.store(cp + 2 * row, c20); v128.store(cp + 2 * row, c21, 16);
     v128.store(cp + 3 * row, c30); v128.store(cp + 3 * row, c31, 16);
   }
-  for (; j < n; j += 4) {
-    // four columns a vector; the last 1–3 too, as a whole vector whose lanes past B's row
-    // read the next row (or the allocator's slack after the last) and are never stored —
-    // one column at a time, each sum a serial chain of adds, took most of a 784-50-10
-    // step's small products (n = 10)
-    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  for (; j < cols; j += 4) {
+    // four columns a vector; the last 1–3 too, as a whole vector whose lanes past the
+    // block read the next columns (or the allocator's slack after the last) and are never
+    // stored — one column at a time, each sum a serial chain of adds, took most of a
+    // 784-50-10 step's small products (n = 10)
+    const cp = c + (<usize>(i * ld + j) << 2);
+    let c0 = startAt(cp, add), c1 = startAt(cp + row, add), c2 = startAt(cp + 2 * row, add), c3 = startAt(cp + 3 * row, add);
     for (let p = 0; p < k; p++) {
-      const b0 = v128.load(b + (<usize>(p * n + j) << 2));
+      const b0 = v128.load(b + (<usize>(p * ld + j) << 2));
       c0 = madd(f32x4.splat(aAt(a, i, p, rs, cs)), b0, c0);
       c1 = madd(f32x4.splat(aAt(a, i + 1, p, rs, cs)), b0, c1);
       c2 = madd(f32x4.splat(aAt(a, i + 2, p, rs, cs)), b0, c2);
       c3 = madd(f32x4.splat(aAt(a, i + 3, p, rs, cs)), b0, c3);
     }
-    const cp = c + (<usize>(i * n + j) << 2);
-    const row = <usize>n << 2, lanes = n - j;
+    const lanes = cols - j;
     storeLanes(cp, c0, lanes); storeLanes(cp + row, c1, lanes);
     storeLanes(cp + 2 * row, c2, lanes); storeLanes(cp + 3 * row, c3, lanes);
   }
 }
 
-function rows1(a: usize, b: usize, c: usize, i: i32, k: i32, n: i32, rs: i32, cs: i32): void {
-  // the last 1–3 rows of C: one row at a time, vectors of 4 along n (the last perhaps partly stored)
-  for (let j = 0; j < n; j += 4) {
-    let acc = f32x4.splat(0);
+/** The last 1–3 rows of C: one row at a time, vectors of 4 along the block (the last perhaps partly stored). */
+function rows1(a: usize, b: usize, c: usize, i: i32, k: i32, cols: i32, ld: i32, rs: i32, cs: i32, add: bool): void {
+  for (let j = 0; j < cols; j += 4) {
+    const cp = c + (<usize>(i * ld + j) << 2);
+    let acc = startAt(cp, add);
     for (let p = 0; p < k; p++) {
-      acc = madd(f32x4.splat(aAt(a, i, p, rs, cs)), v128.load(b + (<usize>(p * n + j) << 2)), acc);
+      acc = madd(f32x4.splat(aAt(a, i, p, rs, cs)), v128.load(b + (<usize>(p * ld + j) << 2)), acc);
     }
-    storeLanes(c + (<usize>(i * n + j) << 2), acc, n - j);
+    storeLanes(cp, acc, cols - j);
   }
 }
 
