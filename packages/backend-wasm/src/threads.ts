@@ -20,11 +20,29 @@ export const Job = {
   MatmulSparseATInto: 6,
   Convolution: 7,
   ConvolutionGradients: 8,
+  Relu: 9,
+  ReluBackward: 10,
+  AdamUpdate: 11,
+  MaxPool: 12,
+  MaxPoolBackward: 13,
 } as const;
 export type Job = (typeof Job)[keyof typeof Job];
 
-/** One helper's slot in the control block: 16 int32s (64 bytes, a cache line of its own). */
-const SLOT = 16;
+const bitsOf = new Int32Array(1);
+const floatOf = new Float32Array(bitsOf.buffer);
+/** A float as the int32 of its bits, to post among a job's int32 arguments. */
+export function floatBits(value: number): number {
+  floatOf[0] = value;
+  return bitsOf[0] as number;
+}
+/** The float whose bits `bits` are (floatBits' inverse, for the caller's own share). */
+export function bitsFloat(bits: number): number {
+  bitsOf[0] = bits;
+  return floatOf[0] as number;
+}
+
+/** One helper's slot in the control block: 32 int32s (128 bytes, cache lines of its own). */
+const SLOT = 32;
 const SEQ = 0; // the caller bumps it to post a job
 const DONE = 1; // the helper sets it to the job's SEQ when finished
 const FAILED = 2; // 1 when the kernel threw
@@ -39,6 +57,7 @@ const SPIN = 20_000;
 const HELPER_SOURCE = `
 const start = ({ module, memory, control, index }, post) => {
   const c = new Int32Array(control);
+  const cf = new Float32Array(control);
   const base = index * ${SLOT};
   WebAssembly.instantiate(module, {
     env: { memory, abort() { throw new Error('a kernel aborted'); } },
@@ -53,10 +72,16 @@ const start = ({ module, memory, control, index }, post) => {
       const op = c[base + ${OP}];
       if (op === ${Job.Quit}) return;
       const a = (i) => c[base + ${ARGS} + i];
+      const f = (i) => cf[base + ${ARGS} + i]; // a float argument, posted as its bits
       try {
         if (op === ${Job.Matmul}) k.matmul(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7));
         else if (op === ${Job.MatmulSparseA}) k.matmulSparseA(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7));
         else if (op === ${Job.MatmulSparseAT}) k.matmulSparseAT(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8));
+        else if (op === ${Job.Relu}) k.relu(a(0), a(1), a(2));
+        else if (op === ${Job.ReluBackward}) k.reluBackward(a(0), a(1), a(2), a(3));
+        else if (op === ${Job.AdamUpdate}) k.adamUpdate(a(0), a(1), a(2), a(3), a(4), f(5), f(6), f(7), f(8));
+        else if (op === ${Job.MaxPool}) k.maxPool(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), a(12));
+        else if (op === ${Job.MaxPoolBackward}) k.maxPoolBackward(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), a(12));
         else if (op === ${Job.Convolution}) k.convolution(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7));
         else if (op === ${Job.ConvolutionGradients}) k.convolutionGradients(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8));
         else if (op === ${Job.MatmulSparseATInto}) k.matmulSparseATInto(a(0), a(1), a(2), a(3), a(4), a(5), a(6));
