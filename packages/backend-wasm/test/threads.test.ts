@@ -1,6 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
-import { modelToJSON, Random, SGD, TwoLayerNet, toDataset, trainNetwork } from '@backprop/core';
+import {
+  Adam,
+  modelToJSON,
+  Random,
+  SGD,
+  SimpleConvNet,
+  TwoLayerNet,
+  toDataset,
+  trainNetwork,
+} from '@backprop/core';
 import { loadMnist } from '@backprop/mnist';
 import { describe, expect, it } from 'vitest';
 import { WasmBackend } from '../src/index.js';
@@ -28,7 +37,39 @@ async function trainedModel(build: 'simd' | 'relaxed', threads: number): Promise
   return json;
 }
 
+/**
+ * A SimpleConvNet with Adam, 6 iterations at batch 20, with every kernel that can be
+ * shared shared however small (threadedFrom 0): the convolution by images, its gradients
+ * by filters, ReLU, pooling and Adam by ranges — as model.json text.
+ */
+async function trainedConvNet(build: 'simd' | 'relaxed', threads: number): Promise<string> {
+  const backend = await WasmBackend.create({ build, threads, threadedFrom: 0 });
+  const train = toDataset(backend, mnist.train.images, mnist.train.labels, 784);
+  const random = new Random(3);
+  const net = new SimpleConvNet(backend, { hiddenSize: 20, random });
+  await trainNetwork(net, train, train, {
+    iters: 6,
+    batchSize: 20,
+    optimizer: new Adam(backend, 0.001),
+    random,
+    iterPerEpoch: 0,
+    evalSamples: 100,
+  });
+  const json = JSON.stringify(await modelToJSON(net));
+  backend.close();
+  return json;
+}
+
 describe('the wasm backend on threads', () => {
+  for (const build of ['simd', 'relaxed'] as const) {
+    it(`same seed, same SimpleConvNet model.json on 1, 2 and 3 threads (${build})`, async () => {
+      const one = await trainedConvNet(build, 1);
+      // bit-identical: each thread takes whole images, filters or ranges of values
+      expect(await trainedConvNet(build, 2)).toBe(one);
+      expect(await trainedConvNet(build, 3)).toBe(one);
+    });
+  }
+
   for (const build of ['simd', 'relaxed'] as const) {
     it(`same seed, same model.json on 1, 2 and 4 threads (${build})`, async () => {
       const one = await trainedModel(build, 1);
