@@ -274,18 +274,7 @@ export function matmulSparseAT(
       if (columns == 4) {
         // four columns of A as four rows of k, 4×4 blocks at a time
         let p = 0;
-        for (; p + 4 <= k; p += 4) {
-          const at = from + <usize>p * aRow;
-          const r0 = v128.load(at), r1 = v128.load(at + aRow);
-          const r2 = v128.load(at + 2 * aRow), r3 = v128.load(at + 3 * aRow);
-          const lo01 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-          const lo23 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-          const out = scratch + (<usize>p << 2);
-          v128.store(out, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
-          v128.store(out + scratchRow, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7));
-          v128.store(out + 2 * scratchRow, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5));
-          v128.store(out + 3 * scratchRow, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
-        }
+        for (; p + 4 <= k; p += 4) transpose4x4(from + <usize>p * aRow, aRow, scratch + (<usize>p << 2), scratchRow);
         for (; p < k; p++) {
           for (let l = 0; l < 4; l++) {
             store<f32>(scratch + <usize>l * scratchRow + (<usize>p << 2), load<f32>(from + <usize>p * aRow + (<usize>l << 2)));
@@ -707,6 +696,18 @@ export function maxPoolBackward(dout: usize, argmax: usize, dx: usize, n: i32, c
   }
 }
 
+/** Four rows of four floats at `from` (rows `fromRow` bytes apart) as four columns at `to` (rows `toRow` apart). */
+@inline function transpose4x4(from: usize, fromRow: usize, to: usize, toRow: usize): void {
+  const r0 = v128.load(from), r1 = v128.load(from + fromRow);
+  const r2 = v128.load(from + 2 * fromRow), r3 = v128.load(from + 3 * fromRow);
+  const lo01 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const lo23 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(to, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+  v128.store(to + toRow, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7));
+  v128.store(to + 2 * toRow, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5));
+  v128.store(to + 3 * toRow, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
+}
+
 /**
  * dst[cols,rows] = src[rows,cols]ᵀ for each of `count` matrices one after another: lets
  * b·ᵀ products run as plain ones, and is a convolution's NHWC ↔ NCHW permute. Blocks of
@@ -722,16 +723,7 @@ export function transpose(src: usize, dst: usize, count: i32, rows: i32, cols: i
     for (; r + 4 <= rows; r += 4) {
       let c = 0;
       for (; c + 4 <= cols; c += 4) {
-        const at = from + (<usize>(r * cols + c) << 2);
-        const a = v128.load(at), b = v128.load(at + srcRow);
-        const e = v128.load(at + 2 * srcRow), f = v128.load(at + 3 * srcRow);
-        const ab0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), ab1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
-        const ef0 = v128.shuffle<f32>(e, f, 0, 4, 1, 5), ef1 = v128.shuffle<f32>(e, f, 2, 6, 3, 7);
-        const out = to + (<usize>(c * rows + r) << 2);
-        v128.store(out, v128.shuffle<f32>(ab0, ef0, 0, 1, 4, 5));
-        v128.store(out + dstRow, v128.shuffle<f32>(ab0, ef0, 2, 3, 6, 7));
-        v128.store(out + 2 * dstRow, v128.shuffle<f32>(ab1, ef1, 0, 1, 4, 5));
-        v128.store(out + 3 * dstRow, v128.shuffle<f32>(ab1, ef1, 2, 3, 6, 7));
+        transpose4x4(from + (<usize>(r * cols + c) << 2), srcRow, to + (<usize>(c * rows + r) << 2), dstRow);
       }
       for (; c < cols; c++) {
         for (let i = 0; i < 4; i++) {

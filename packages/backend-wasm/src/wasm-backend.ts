@@ -343,49 +343,32 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
         // four columns at a time into scratch of its own and lists their nonzeros there
         const capacity = listCapacity(4 * (k + 4));
         const words = shares.map(([, rows]) => 4 * k + 2 * capacity + rows + 1);
-        const scratch = words.map((count) => this.heap.alloc(count));
-        this.parallel(
-          shares.map(([i, rows], s) => [
-            Job.MatmulSparseAT,
-            [
-              a.offset + 4 * i,
-              bPtr,
-              out.offset + 4 * i * n,
-              rows,
-              k,
-              n,
-              m,
-              scratch[s] as number,
-              capacity,
-            ],
-          ]),
+        this.withBlocks(words, (scratch) =>
+          this.parallel(
+            shares.map(([i, rows], s) => [
+              Job.MatmulSparseAT,
+              [a.offset + 4 * i, bPtr, out.offset + 4 * i * n, rows, k, n, m].concat([
+                scratch[s] as number,
+                capacity,
+              ]),
+            ]),
+          ),
         );
-        scratch.forEach((block, s) => {
-          this.heap.release(block, words[s] as number);
-        });
       } else {
         // each thread lists its rows' nonzeros in lists of its own
         const capacity = listCapacity(k + 4);
         const words = shares.map(([, rows]) => 2 * capacity + rows + 1);
-        const lists = words.map((count) => this.heap.alloc(count));
-        this.parallel(
-          shares.map(([i, rows], s) => [
-            Job.MatmulSparseA,
-            [
-              a.offset + 4 * i * k,
-              bPtr,
-              out.offset + 4 * i * n,
-              rows,
-              k,
-              n,
-              lists[s] as number,
-              capacity,
-            ],
-          ]),
+        this.withBlocks(words, (lists) =>
+          this.parallel(
+            shares.map(([i, rows], s) => [
+              Job.MatmulSparseA,
+              [a.offset + 4 * i * k, bPtr, out.offset + 4 * i * n, rows, k, n].concat([
+                lists[s] as number,
+                capacity,
+              ]),
+            ]),
+          ),
         );
-        lists.forEach((block, s) => {
-          this.heap.release(block, words[s] as number);
-        });
       }
     } else {
       // A is read through strides: [m, k] row-major, or stored as [k, m] for aᵀ.
@@ -635,14 +618,18 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     const work = d.batch * filters * d.outHeight * d.outWidth * patch(d);
     this.withConvolutionDims(d, filters, (dims, padded) => {
       const shares = this.shares(d.batch, work);
-      const scratch = shares.map(() => this.heap.alloc(padded));
-      this.parallel(
-        shares.map(([first, images], s) => [
-          Job.Convolution,
-          [x.offset, w.offset, bias.offset, out.offset, first, images, dims, scratch[s] as number],
-        ]),
+      this.withBlocks(
+        shares.map(() => padded),
+        (scratch) =>
+          this.parallel(
+            shares.map(([first, images], s) => [
+              Job.Convolution,
+              [x.offset, w.offset, bias.offset, out.offset, first, images, dims].concat([
+                scratch[s] as number,
+              ]),
+            ]),
+          ),
       );
-      for (const block of scratch) this.heap.release(block, padded);
     });
     return out;
   }
@@ -666,21 +653,33 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
       const shares = this.shares(filters, work);
       // a vector of partial sums for each tap and the bias, for each of a share's filters
       const sums = shares.map(([, count]) => 4 * count * (taps + 1));
-      const scratch = shares.map((_, s) => this.heap.alloc(padded + (sums[s] as number)));
-      this.parallel(
-        shares.map(([first, count], s) => [
-          Job.ConvolutionGradients,
-          [x.offset, dout.offset, dw.offset, db.offset, first, count, dims].concat([
-            scratch[s] as number,
-            (scratch[s] as number) + 4 * padded,
-          ]),
-        ]),
+      this.withBlocks(
+        sums.map((floats) => padded + floats),
+        (scratch) =>
+          this.parallel(
+            shares.map(([first, count], s) => [
+              Job.ConvolutionGradients,
+              [x.offset, dout.offset, dw.offset, db.offset, first, count, dims].concat([
+                scratch[s] as number,
+                (scratch[s] as number) + 4 * padded,
+              ]),
+            ]),
+          ),
       );
-      scratch.forEach((block, s) => {
-        this.heap.release(block, padded + (sums[s] as number));
-      });
     });
     return [dw, db];
+  }
+
+  /** Runs `run` with a block of `sizes[s]` floats for each thread's share s, released after. */
+  private withBlocks(sizes: number[], run: (blocks: number[]) => void): void {
+    const blocks = sizes.map((count) => this.heap.alloc(count));
+    try {
+      run(blocks);
+    } finally {
+      blocks.forEach((block, s) => {
+        this.heap.release(block, sizes[s] as number);
+      });
+    }
   }
 
   /** Runs `run` with the ten int32 dims the convolution kernels read, and a padded image's floats. */
