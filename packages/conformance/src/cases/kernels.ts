@@ -87,13 +87,13 @@ async function both(
 
 // A mostly zeros, like MNIST images (about 80% zeros): backends may take a sparse path.
 // The widths reach each column block of wasm's sparse kernels (28 + 22, 21, 28 + 16 + 2,
-// 28 + 4 + 3, 7); [250, 700, 30] has more nonzeros than its lists hold at once (16 384), and
-// aᵀ·b at 130×35 and up sums C's rows from lists of a's columns (smaller, into C in place).
+// 28 + 2, 7); [250, 700, 30] has more nonzeros than its lists hold at once (16 384), and
+// aᵀ·b at 130×46 (C past 4 096 values, 130 not a multiple of 4) sums C's rows from lists
+// of a's columns (smaller ones add into C in place).
 const SPARSE_MATMUL_SHAPES: [m: number, k: number, n: number][] = [
   [100, 784, 50],
   [33, 130, 21],
-  [40, 97, 46],
-  [130, 67, 35],
+  [130, 67, 46],
   [250, 700, 30],
   [64, 65, 7],
 ];
