@@ -18,64 +18,81 @@ setFlagsFromString('--experimental-wasm-relaxed-simd'); // Node 20: see conforma
 
 const mnist = loadMnist();
 
-/** 60 iterations at batch 200 (every product split among threads), as model.json text. */
-async function trainedModel(build: 'simd' | 'relaxed', threads: number): Promise<string> {
-  const backend = await WasmBackend.create({ build, threads });
+/** How a run is trained: the network, its optimizer and the run's size. */
+interface Run {
+  seed: number;
+  threadedFrom?: number;
+  net(backend: WasmBackend, random: Random): TwoLayerNet | SimpleConvNet;
+  optimizer(backend: WasmBackend): SGD | Adam;
+  iters: number;
+  batchSize: number;
+  evalSamples: number;
+}
+
+/** A run on `threads` threads, as model.json text. */
+async function trainedModel(build: 'simd' | 'relaxed', threads: number, run: Run): Promise<string> {
+  const backend = await WasmBackend.create({
+    build,
+    threads,
+    ...(run.threadedFrom === undefined ? {} : { threadedFrom: run.threadedFrom }),
+  });
   const train = toDataset(backend, mnist.train.images, mnist.train.labels, 784);
-  const random = new Random(7);
-  const net = new TwoLayerNet(backend, { hiddenSize: 100, random });
+  const random = new Random(run.seed);
+  const net = run.net(backend, random);
   await trainNetwork(net, train, train, {
-    iters: 60,
-    batchSize: 200,
-    optimizer: new SGD(backend, 0.1),
+    iters: run.iters,
+    batchSize: run.batchSize,
+    optimizer: run.optimizer(backend),
     random,
     iterPerEpoch: 0, // one measurement, after the last iteration
-    evalSamples: 1000,
+    evalSamples: run.evalSamples,
   });
   const json = JSON.stringify(await modelToJSON(net));
   backend.close();
   return json;
 }
+
+/** 60 iterations at batch 200 (every product split among threads). */
+const MLP: Run = {
+  seed: 7,
+  net: (backend, random) => new TwoLayerNet(backend, { hiddenSize: 100, random }),
+  optimizer: (backend) => new SGD(backend, 0.1),
+  iters: 60,
+  batchSize: 200,
+  evalSamples: 1000,
+};
 
 /**
  * A SimpleConvNet with Adam, 6 iterations at batch 20, with every kernel that can be
  * shared shared however small (threadedFrom 0): the convolution by images, its gradients
- * by filters, ReLU, pooling and Adam by ranges — as model.json text.
+ * by filters, ReLU, pooling and Adam by ranges.
  */
-async function trainedConvNet(build: 'simd' | 'relaxed', threads: number): Promise<string> {
-  const backend = await WasmBackend.create({ build, threads, threadedFrom: 0 });
-  const train = toDataset(backend, mnist.train.images, mnist.train.labels, 784);
-  const random = new Random(3);
-  const net = new SimpleConvNet(backend, { hiddenSize: 20, random });
-  await trainNetwork(net, train, train, {
-    iters: 6,
-    batchSize: 20,
-    optimizer: new Adam(backend, 0.001),
-    random,
-    iterPerEpoch: 0,
-    evalSamples: 100,
-  });
-  const json = JSON.stringify(await modelToJSON(net));
-  backend.close();
-  return json;
-}
+const CONVNET: Run = {
+  seed: 3,
+  threadedFrom: 0,
+  net: (backend, random) => new SimpleConvNet(backend, { hiddenSize: 20, random }),
+  optimizer: (backend) => new Adam(backend, 0.001),
+  iters: 6,
+  batchSize: 20,
+  evalSamples: 100,
+};
 
 describe('the wasm backend on threads', () => {
   for (const build of ['simd', 'relaxed'] as const) {
     it(`same seed, same SimpleConvNet model.json on 1, 2 and 3 threads (${build})`, async () => {
-      const one = await trainedConvNet(build, 1);
+      const one = await trainedModel(build, 1, CONVNET);
       // bit-identical: each thread takes whole images, filters or ranges of values
-      expect(await trainedConvNet(build, 2)).toBe(one);
-      expect(await trainedConvNet(build, 3)).toBe(one);
+      expect(await trainedModel(build, 2, CONVNET)).toBe(one);
+      expect(await trainedModel(build, 3, CONVNET)).toBe(one);
     });
   }
 
   for (const build of ['simd', 'relaxed'] as const) {
     it(`same seed, same model.json on 1, 2 and 4 threads (${build})`, async () => {
-      const one = await trainedModel(build, 1);
+      const one = await trainedModel(build, 1, MLP);
       // bit-identical: each thread computes whole rows of C, in the same order as one thread
-      expect(await trainedModel(build, 2)).toBe(one);
-      expect(await trainedModel(build, 4)).toBe(one);
+      expect(await trainedModel(build, 2, MLP)).toBe(one);
+      expect(await trainedModel(build, 4, MLP)).toBe(one);
     });
   }
 
