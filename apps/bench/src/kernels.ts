@@ -167,9 +167,9 @@ function convolutionWork(mnist: Mnist, batch: number, gradients: boolean): Kerne
 
 /**
  * SimpleConvNet's convolution and products at batch `batch` (conv 30 5×5 on 28×28; Affine1
- * 4320 → 100), as its layers call them, and the dense square product.
+ * 4320 → 100), as its layers call them.
  */
-export function convnetKernelWork(mnist: Mnist, batch: number, square: number): KernelWork[] {
+export function convnetKernelWork(mnist: Mnist, batch: number): KernelWork[] {
   const random = new Random(5);
   const normal = (count: number, std = 0.1) => random.normalArray(count, std);
   // Affine1's input is pooled ReLU output: about half zeros, as the real one is
@@ -214,19 +214,24 @@ export function convnetKernelWork(mnist: Mnist, batch: number, square: number): 
       }),
       { transposeA: true },
     ),
-    fixedProduct(
-      `dense A·B [${square}×${square}·${square}×${square}]`,
-      work(square ** 3),
-      undefined,
-      () => ({
-        a: normal(square * square),
-        aShape: [square, square],
-        b: normal(square * square),
-        bShape: [square, square],
-      }),
-      {},
-    ),
   ];
+}
+
+/** A dense square product, `square`³: the GEMM's shape where nothing is sparse or thin. */
+export function squareWork(square: number): KernelWork {
+  const random = new Random(6);
+  return fixedProduct(
+    `dense A·B [${square}×${square}·${square}×${square}]`,
+    2 * square ** 3,
+    undefined,
+    () => ({
+      a: random.normalArray(square * square, 0.1),
+      aShape: [square, square],
+      b: random.normalArray(square * square, 0.1),
+      bShape: [square, square],
+    }),
+    {},
+  );
 }
 
 export const KERNEL_WORK: ((mnist: Mnist) => KernelWork)[] = [

@@ -18,7 +18,7 @@ import {
 } from '@backprop/core';
 import { loadMnist } from '@backprop/mnist';
 import { ab } from './ab.js';
-import { convnetKernelWork, KERNEL_WORK } from './kernels.js';
+import { convnetKernelWork, KERNEL_WORK, squareWork } from './kernels.js';
 import { interleave, measureSteps, type Plan, stepFlops, summarize } from './measure.js';
 import {
   charts,
@@ -42,7 +42,7 @@ import {
   tfjsDirectSubject,
 } from './subjects.js';
 
-const usage = `pnpm bench [--quick | --full] [--only a,b] [--except a,b] [--out DIR] [--no-peers]
+const usage = `pnpm bench [--quick | --full] [--only a,b] [--except a,b] [--out DIR] [--no-peers] [--no-convnet]
 pnpm bench compare A/results.json B/results.json
 pnpm bench ab --baseline DIR [--only cpu:float32,wasm,…] [--rounds 5] [--net mlp|convnet]
 
@@ -51,6 +51,8 @@ pnpm bench ab --baseline DIR [--only cpu:float32,wasm,…] [--rounds 5] [--net m
   --only      subjects whose id starts with one of these (e.g. wasm,pytorch)
   --except    leave out subjects whose id starts with one of these (e.g. tfjs-webgpu)
   --no-peers  leave out TensorFlow.js-direct, numpy and PyTorch
+  --no-convnet  leave out SimpleConvNet's step, its kernel rows and its core row (on a
+              software GPU adapter one tfjs-webgpu SimpleConvNet iteration takes a minute)
   --out DIR   where to write (default bench-results/<time>)
   ab          this checkout's training step against a built checkout at DIR (a git
               worktree of an earlier commit), a process each, alternately; --net
@@ -96,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
       except: { type: 'string' },
       out: { type: 'string' },
       'no-peers': { type: 'boolean' },
+      'no-convnet': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -139,7 +142,9 @@ async function main(argv: string[]): Promise<number> {
       else skipped.push(peer);
     }
   }
-  for (const s of subjects) {
+  const convnet = !values['no-convnet'];
+  if (!convnet) skipped.push({ id: 'SimpleConvNet', reason: 'left out by --no-convnet' });
+  for (const s of convnet ? subjects : []) {
     if (s.convnet !== true) skipped.push({ id: `${s.id} (SimpleConvNet)`, reason: s.convnet });
   }
   for (const s of skipped) log(`skipped ${s.id}: ${s.reason}`);
@@ -204,18 +209,22 @@ async function main(argv: string[]): Promise<number> {
     results.step = await stepResults({ hidden: 50, batch: 100 }, 'training iteration');
     console.log(`\n${formatTable(stepTable(results))}\n`);
     // SimpleConvNet at the book's batch of 100 (--quick: 10, a tenth of the work)
-    results.convnet = await stepResults(
-      { net: 'convnet', hidden: 100, batch: mode === 'quick' ? 10 : 100 },
-      'SimpleConvNet iteration',
-    );
-    console.log(`${formatTable(convnetTable(results))}\n`);
+    if (convnet) {
+      results.convnet = await stepResults(
+        { net: 'convnet', hidden: 100, batch: mode === 'quick' ? 10 : 100 },
+        'SimpleConvNet iteration',
+      );
+      console.log(`${formatTable(convnetTable(results))}\n`);
+    }
 
     // Core's own cost a step: the same two steps on kernels that do no arithmetic.
     const core = coreOverheadSubject(mnist);
     try {
       for (const config of [
         { hidden: 50, batch: 100 },
-        { net: 'convnet' as const, hidden: 100, batch: results.convnet[0]?.batch ?? 100 },
+        ...(convnet
+          ? [{ net: 'convnet' as const, hidden: 100, batch: results.convnet[0]?.batch ?? 100 }]
+          : []),
       ]) {
         const measured = await measureSteps([core], config, plan, (m) => log(`core: ${m}`));
         for (const sample of measured.values())
@@ -230,7 +239,8 @@ async function main(argv: string[]): Promise<number> {
     const convBatch = results.convnet[0]?.batch ?? (mode === 'quick' ? 10 : 100);
     for (const work of [
       ...KERNEL_WORK.map((make) => make(mnist)),
-      ...convnetKernelWork(mnist, convBatch, mode === 'quick' ? 128 : 512),
+      ...(convnet ? convnetKernelWork(mnist, convBatch) : []),
+      squareWork(mode === 'quick' ? 128 : 512),
     ]) {
       const calls = new Map(
         backends.map((s) => [s, work.setup(s.backend as NonNullable<Subject['backend']>)]),
