@@ -150,15 +150,23 @@ function convolutionWork(mnist: Mnist, batch: number, gradients: boolean): Kerne
         [batch, 30, 24, 24],
       );
       const step = { stride: 1, pad: 0 };
+      // the gradients as the layer calls them: with forward's col where the backend composed
+      const forward = gradients ? backend.convolution(x, W, b, step) : null;
+      if (forward) backend.dispose(forward.out);
+      const col = forward?.col ?? null;
       return {
         call() {
-          if (!gradients) return backend.convolution(x, W, b, step);
-          const { dW, db } = backend.convolutionGradients(x, dout, W.shape, step);
-          backend.dispose(db);
-          return dW;
+          if (gradients) {
+            const { dW, db } = backend.convolutionGradients(x, dout, W.shape, step, col);
+            backend.dispose(db);
+            return dW;
+          }
+          const { out, col: unused } = backend.convolution(x, W, b, step);
+          if (unused) backend.dispose(unused);
+          return out;
         },
         dispose() {
-          for (const t of [x, W, b, dout]) backend.dispose(t);
+          for (const t of [x, W, b, dout, col]) if (t) backend.dispose(t);
         },
       };
     },

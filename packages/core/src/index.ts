@@ -6,6 +6,7 @@
 export {
   Backend,
   type ConvolutionGradients,
+  type ConvolutionResult,
   type Labels,
   type MatmulOptions,
   type MaxPoolResult,

@@ -288,10 +288,9 @@ const TRIALS: Record<ComposedKernel, Trial[]> = {
         X(ctx, 50 + i, [c.filters[0] as number], -1, 1),
       ];
       const d = convolutionDims(c);
-      return pairOf(ctx, b, () => [
-        b.convolution(x, W, bias, c),
-        composedKernels.convolution(b, x, W, bias, d),
-      ]);
+      const pair = [b.convolution(x, W, bias, c), composedKernels.convolution(b, x, W, bias, d)];
+      for (const { col } of pair) if (col) ctx.hold(b, col);
+      return pairOf(ctx, b, () => [pair[0].out, pair[1].out]);
     },
     // each value a sum of K = C·FH·FW products below 1 plus a bias below 1: within
     // (K + 2)·u·(K + 1) of the exact value, in any order; the two sides twice that apart
@@ -307,8 +306,14 @@ const TRIALS: Record<ComposedKernel, Trial[]> = {
       const x = X(ctx, 60 + i, c.images, -1, 1, 0.5);
       // dout as max pooling and ReLU leave it: mostly zeros
       const dout = X(ctx, 70 + i, [d.batch, d.filters, d.outHeight, d.outWidth], -1, 1, 0.7);
-      const fused = b.convolutionGradients(x, dout, c.filters, c);
-      const composed = composedKernels.convolutionGradients(b, x, dout, c.filters, d);
+      // as the layer calls it: with the col its convolution gave (none from a direct
+      // kernel), against the composition that gathers col itself
+      const W = X(ctx, 80 + i, c.filters, -1, 1);
+      const bias = X(ctx, 90 + i, [d.filters], -1, 1);
+      const forward = b.convolution(x, W, bias, c);
+      for (const t of [forward.out, forward.col]) if (t) ctx.hold(b, t);
+      const fused = b.convolutionGradients(x, dout, c.filters, c, forward.col);
+      const composed = composedKernels.convolutionGradients(b, x, dout, c.filters, d, null);
       for (const r of [fused, composed]) for (const t of [r.dW, r.db]) ctx.hold(b, t);
       const read = async (r: typeof fused) =>
         Float64Array.of(...(await ctx.read(b, r.dW)), ...(await ctx.read(b, r.db)));

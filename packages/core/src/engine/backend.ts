@@ -85,6 +85,18 @@ export interface MaxPoolResult {
   argmax: Tensor;
 }
 
+/** A convolution's output, and what its composition built on the way (`Backend.convolution`). */
+export interface ConvolutionResult {
+  /** [N, FN, OH, OW]. */
+  out: Tensor;
+  /**
+   * The input's im2col rows [N·OH·OW, C·FH·FW] where the convolution was composed (the
+   * book's `self.col`): hand them to `convolutionGradients`, which then need not gather
+   * them again. `null` where the backend convolved straight from the images.
+   */
+  col: Tensor | null;
+}
+
 /** A convolution's parameter gradients (`Backend.convolutionGradients`). */
 export interface ConvolutionGradients {
   /** The filters', [FN, C, FH, FW]. */
@@ -101,7 +113,10 @@ export interface SoftmaxCrossEntropyResult {
 }
 
 /** Anything `tidy` can hand back: its tensors outlive the scope. */
-type Kept = Tensor | readonly Kept[] | { readonly [key: string]: Kept } | undefined | void | number;
+type Kept = Tensor | readonly Kept[] | { readonly [key: string]: Kept } | Nothing | number;
+/** What a `tidy` callback that keeps nothing returns (`void`: a block with no `return`). */
+// biome-ignore lint/suspicious/noConfusingVoidType: a callback's result, where void belongs
+type Nothing = null | undefined | void;
 
 export class Backend<K extends KernelBackend = KernelBackend> {
   readonly name: string;
@@ -532,24 +547,28 @@ export class Backend<K extends KernelBackend = KernelBackend> {
   /**
    * 7.4.3 — a convolution: images x [N, C, H, W] under filters W [FN, C, FH, FW] moving
    * `stride` at a time over the images padded by `pad` zeros, plus a bias [FN] a filter:
-   * [N, FN, OH, OW]. The book's is im2col, one matrix product and a transpose.
+   * [N, FN, OH, OW]. The book's is im2col, one matrix product and a transpose; its im2col
+   * comes back as `col` for the gradients (the caller owns both).
    */
-  convolution(x: Tensor, W: Tensor, bias: Tensor, step: FilterStep): Tensor {
+  convolution(x: Tensor, W: Tensor, bias: Tensor, step: FilterStep): ConvolutionResult {
     return dispatch(this.engine, 'convolution', [x, W, bias, step]);
   }
 
   /**
    * The gradients of a convolution's filters and bias, from its input x [N, C, H, W] and
    * the gradient of its output dout [N, FN, OH, OW] (the input's own is `col2im` of
-   * rows·W, see the Convolution layer).
+   * rows·W, see the Convolution layer). `col`, where `convolution` gave it, is x's im2col:
+   * the composition reads it instead of gathering it again; a backend's own kernel
+   * ignores it.
    */
   convolutionGradients(
     x: Tensor,
     dout: Tensor,
     filterShape: readonly number[],
     step: FilterStep,
+    col: Tensor | null = null,
   ): ConvolutionGradients {
-    return dispatch(this.engine, 'convolutionGradients', [x, dout, filterShape, step]);
+    return dispatch(this.engine, 'convolutionGradients', [x, dout, filterShape, step, col]);
   }
 
   /** 7.4.4 — max pooling: the largest value of each window of images [N, C, H, W], and where it was. */

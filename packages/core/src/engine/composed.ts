@@ -10,6 +10,7 @@
 import type {
   Backend,
   ConvolutionGradients,
+  ConvolutionResult,
   Labels,
   MaxPoolResult,
   SoftmaxCrossEntropyResult,
@@ -145,7 +146,8 @@ export function col2im(b: Backend, col: Tensor, d: WindowDims): Tensor {
  * 7.4.3 — the book's Convolution.forward: im2col lays every window position out as a
  * row, so the convolution is one matrix product with the filters as columns, plus the
  * bias; rows are (n, oy, ox) and columns filters, so the result goes to [N, FN, OH, OW]
- * as the book's transpose(0, 3, 1, 2).
+ * as the book's transpose(0, 3, 1, 2). col is kept, as the book's layer keeps it, for
+ * the gradients.
  */
 export function convolution(
   b: Backend,
@@ -153,20 +155,21 @@ export function convolution(
   W: Tensor,
   bias: Tensor,
   d: WindowDims & { filters: number },
-): Tensor {
+): ConvolutionResult {
   return b.tidy(() => {
     const col = b.im2col(x, filterWindow(d));
     const colW = b.reshape(W, [d.filters, d.channels * d.windowHeight * d.windowWidth]);
     const rows = b.addBias(b.matmul(col, colW, { transposeB: true }), bias);
-    return b.permute(b.reshape(rows, [d.batch, d.outHeight, d.outWidth, d.filters]), [0, 3, 1, 2]);
+    const out = b.reshape(rows, [d.batch, d.outHeight, d.outWidth, d.filters]);
+    return { out: b.permute(out, [0, 3, 1, 2]), col };
   });
 }
 
 /**
  * The book's Convolution.backward for the parameters: dout back to one row a window
  * position (its transpose(0, 2, 3, 1)), db the sum of the rows, dW = colᵀ·rows as the
- * filters' shape — col being the input's im2col again, which costs a gather but keeps
- * nothing between forward and backward but the input.
+ * filters' shape — col being forward's where the caller kept it, else the input's
+ * im2col again.
  */
 export function convolutionGradients(
   b: Backend,
@@ -174,13 +177,14 @@ export function convolutionGradients(
   dout: Tensor,
   filterShape: readonly number[],
   d: WindowDims & { filters: number },
+  kept: Tensor | null,
 ): ConvolutionGradients {
   return b.tidy(() => {
     const rows = b.reshape(b.permute(dout, [0, 2, 3, 1]), [
       d.batch * d.outHeight * d.outWidth,
       d.filters,
     ]);
-    const col = b.im2col(x, filterWindow(d));
+    const col = kept ?? b.im2col(x, filterWindow(d));
     return {
       db: b.sumColumns(rows),
       dW: b.reshape(b.matmul(rows, col, { transposeA: true }), filterShape),

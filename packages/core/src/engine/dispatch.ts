@@ -10,6 +10,7 @@
 import type {
   Backend,
   ConvolutionGradients,
+  ConvolutionResult,
   Labels,
   MaxPoolResult,
   SoftmaxCrossEntropyResult,
@@ -224,13 +225,12 @@ export const COMPOSED_ROWS = {
       e.own('convolution', x, W, bias);
       return convolutionDims('convolution', x.shape, W.shape, step, bias);
     },
-    override: (e, k, d, x, W, bias) => {
+    override: (e, k, d, x, W, bias): ConvolutionResult | typeof DECLINED => {
       const out = k.convolution(s(x), s(W), s(bias), d, d.filters);
-      return out === undefined
-        ? DECLINED
-        : e.wrap(out, [d.batch, d.filters, d.outHeight, d.outWidth]);
+      if (out === undefined) return DECLINED;
+      return { out: e.wrap(out, [d.batch, d.filters, d.outHeight, d.outWidth]), col: null };
     },
-    compose: (b, d, x, W, bias): Tensor => composed.convolution(b, x, W, bias, d),
+    compose: (b, d, x, W, bias): ConvolutionResult => composed.convolution(b, x, W, bias, d),
   }),
 
   convolutionGradients: row({
@@ -240,14 +240,25 @@ export const COMPOSED_ROWS = {
       dout: Tensor,
       filterShape: readonly number[],
       step: FilterStep,
+      col: Tensor | null,
     ) => {
-      e.own('convolutionGradients', x, dout);
+      e.own('convolutionGradients', x, dout, ...(col ? [col] : []));
       const d = convolutionDims('convolutionGradients', x.shape, filterShape, step);
       const outShape = [d.batch, d.filters, d.outHeight, d.outWidth];
       if (!sameShape(dout.shape, outShape)) {
         throw new ShapeError(
           'convolutionGradients',
           `dout must be ${formatShape(outShape)} for images ${formatShape(x.shape)} and filters ${formatShape(filterShape)}, got ${formatShape(dout.shape)}`,
+        );
+      }
+      const colShape = [
+        d.batch * d.outHeight * d.outWidth,
+        d.channels * d.windowHeight * d.windowWidth,
+      ];
+      if (col && !sameShape(col.shape, colShape)) {
+        throw new ShapeError(
+          'convolutionGradients',
+          `col must be the im2col of images ${formatShape(x.shape)} that convolution gave, ${formatShape(colShape)}, got ${formatShape(col.shape)}`,
         );
       }
       return d;
@@ -257,8 +268,8 @@ export const COMPOSED_ROWS = {
       if (out === undefined) return DECLINED;
       return { dW: e.wrap(out[0], filterShape), db: e.wrap(out[1], [d.filters]) };
     },
-    compose: (b, d, x, dout, filterShape): ConvolutionGradients =>
-      composed.convolutionGradients(b, x, dout, filterShape, d),
+    compose: (b, d, x, dout, filterShape, _step, col): ConvolutionGradients =>
+      composed.convolutionGradients(b, x, dout, filterShape, d, col),
   }),
 
   maxPool: row({

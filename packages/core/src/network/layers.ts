@@ -244,8 +244,13 @@ export interface ConvolutionOptions extends AffineOptions {
  * matrix product; the output is [N, FN, OH, OW].
  */
 export class Convolution implements Layer {
-  /** The input, [N, C, H, W]: what the gradients need (the book keeps its im2col, `col`). */
+  /** The input, [N, C, H, W]: what the gradients need. */
   x: Tensor | null = null;
+  /**
+   * Its im2col rows, as the book's layer keeps them, where the backend composed the
+   * convolution and this was a training step; null where it convolved directly.
+   */
+  col: Tensor | null = null;
   out: Tensor | null = null;
   dW: Tensor | null = null;
   db: Tensor | null = null;
@@ -278,10 +283,9 @@ export class Convolution implements Layer {
     return { W: this.dW, b: this.db };
   }
 
-  forward(x: Tensor): Tensor {
-    releaseAll(this.backend, this.x, this.out);
-    this.x = null;
-    this.out = null;
+  forward(x: Tensor, train = false): Tensor {
+    releaseAll(this.backend, this.x, this.col, this.out);
+    this.x = this.col = this.out = null;
     const b = this.backend;
     const [, channels] = this.W.shape;
     const d = windowDims('Convolution', x.shape, this.window);
@@ -293,7 +297,11 @@ export class Convolution implements Layer {
     }
     // im2col, one matrix product with the filters, the bias, back to [N, FN, OH, OW]
     // (Backend.convolution: the book's steps, or a backend's direct kernel)
-    this.out = b.convolution(x, this.W, this.b, this.window);
+    const { out, col } = b.convolution(x, this.W, this.b, this.window);
+    this.out = out;
+    // kept for backward only in training: at test it would hold N·OH·OW rows for nothing
+    if (train) this.col = col;
+    else if (col) b.dispose(col);
     this.x = b.reshape(x, x.shape); // a handle of its own: the caller may dispose x
     return this.out;
   }
@@ -304,7 +312,7 @@ export class Convolution implements Layer {
     const b = this.backend;
     const x = fromForward(this.x, 'Convolution');
     // db: dout summed over all but the filters; dW: the windows' rows times dout's
-    const { dW, db } = b.convolutionGradients(x, dout, this.W.shape, this.window);
+    const { dW, db } = b.convolutionGradients(x, dout, this.W.shape, this.window, this.col);
     this.dW = dW;
     this.db = db;
     if (this.inputGradient) {
@@ -325,8 +333,8 @@ export class Convolution implements Layer {
   }
 
   dispose(): void {
-    releaseAll(this.backend, this.x, this.out, this.dW, this.db, this.dx);
-    this.x = this.out = this.dW = this.db = this.dx = null;
+    releaseAll(this.backend, this.x, this.col, this.out, this.dW, this.db, this.dx);
+    this.x = this.col = this.out = this.dW = this.db = this.dx = null;
   }
 }
 
