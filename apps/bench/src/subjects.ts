@@ -162,8 +162,9 @@ export function coreOverheadSubject(mnist: Mnist): Subject {
 async function withAdapter(name: string, description: string): Promise<string> {
   if (!name.endsWith('-webgpu')) return description;
   const { provideNavigatorGpu } = await import('@backprop/backend-webgpu');
-  const { adapter, software } = await provideNavigatorGpu();
-  return `${description}, on ${adapter}${software ? ' — software, for correctness not speed' : ''}`;
+  // the adapter's description says "software" itself where it is one
+  const { adapter } = await provideNavigatorGpu();
+  return `${description}, on ${adapter}`;
 }
 
 /** The same iteration written directly in TensorFlow.js, the way a tfjs user would. */
