@@ -1,5 +1,6 @@
 import {
   Affine,
+  Convolution,
   Relu,
   ShapeError,
   Sigmoid,
@@ -125,6 +126,56 @@ describe('Affine (5.6.2)', () => {
   it('refuses backward before forward', () => {
     const affine = new Affine(backend, tensor([1], [1, 1]), tensor([0], [1]));
     expect(() => affine.backward(tensor([1], [1, 1]))).toThrow(UsageError);
+  });
+});
+
+describe('Convolution (7.4.3)', () => {
+  const images = () =>
+    tensor(
+      Array.from({ length: 2 * 2 * 5 * 4 }, (_, i) => Math.sin(i)),
+      [2, 2, 5, 4],
+    );
+  const layer = () =>
+    new Convolution(
+      backend,
+      tensor(
+        Array.from({ length: 3 * 2 * 3 * 2 }, (_, i) => Math.cos(i)),
+        [3, 2, 3, 2],
+      ),
+      tensor([0.1, -0.2, 0.3], [3]),
+      { pad: 1 },
+    );
+
+  it("keeps forward's im2col in training, as the book's layer does, and backward reads it", () => {
+    const conv = layer();
+    const out = conv.forward(images(), true);
+    const dout = tensor(
+      Array.from({ length: out.size }, (_, i) => Math.cos(3 * i)),
+      [...out.shape],
+    );
+    // [N·OH·OW, C·FH·FW]: 2 images of 5×5 positions (pad 1, 3×2 filters), 2·3·2 taps
+    expect(conv.col?.shape).toEqual([50, 12]);
+    conv.backward(dout);
+    // the same gradients when backward must take im2col again (forward not in training)
+    const again = layer();
+    again.forward(images());
+    expect(again.col).toBeNull();
+    again.backward(dout);
+    // the same im2col and product either way: equal to the last bit
+    expect(read(conv.dW)).toEqual(read(again.dW));
+    expect(read(conv.db)).toEqual(read(again.db));
+    expect(read(conv.dx)).toEqual(read(again.dx));
+  });
+
+  it('names a col that is not the im2col of the images given', () => {
+    const x = images();
+    const W = tensor(new Array(36).fill(0.5), [3, 2, 3, 2]);
+    const { out, col } = backend.convolution(x, W, tensor([0, 0, 0], [3]), { stride: 1, pad: 1 });
+    const dout = tensor(new Array(out.size).fill(0), [...out.shape]);
+    const wrong = backend.reshape(col as Tensor, [100, 6]);
+    expect(() =>
+      backend.convolutionGradients(x, dout, W.shape, { stride: 1, pad: 1 }, wrong),
+    ).toThrow(/col must be the im2col of images \[2,2,5,4\].*\[50,12\], got \[100,6\]/);
   });
 });
 
