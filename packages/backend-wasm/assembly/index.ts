@@ -144,13 +144,16 @@ export function peakMadd(rounds: i32, scale: f32, shift: f32): f32 {
 // These skip the zeros outright instead of multiplying by them: a SIMD compare finds the
 // nonzeros of four values at once (a 4-bit mask), and only they are visited.
 
-/** How many of `count` floats are exactly 0: decides between the dense and sparse paths. */
-export function countZeros(x: usize, count: i32): i32 {
+/**
+ * How many lanes are exactly 0 in every `step`-th of `vectors` f32x4 vectors at x: a sample
+ * of a matrix, to choose between the dense and sparse paths.
+ */
+export function countZeros(x: usize, vectors: i32, step: i32): i32 {
   const zero = f32x4.splat(0);
   let zeros = 0;
-  let i = 0;
-  for (; i + 4 <= count; i += 4) zeros += popcnt<i32>(i32x4.bitmask(f32x4.eq(v128.load(x + (<usize>i << 2)), zero)));
-  for (; i < count; i++) if (load<f32>(x + (<usize>i << 2)) == 0) zeros++;
+  for (let v = 0; v < vectors; v += step) {
+    zeros += popcnt<i32>(i32x4.bitmask(f32x4.eq(v128.load(x + (<usize>v << 4)), zero)));
+  }
   return zeros;
 }
 
