@@ -795,8 +795,9 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
   /**
    * How many of A's values are not 0, counted where the sparse kernels could pay: they
    * skip zeros but give up the 4-row register block, which measured faster only past about
-   * half zeros (and only for products worth it). Estimated from a sample, once per block: x feeds two
-   * products a step, and a block's values change only through write and the updates.
+   * half zeros (and only for products worth it). Estimated from a sample, once per block:
+   * x feeds two products a step, and a block's values change only through write and the
+   * updates.
    */
   private nonzeros(a: WasmBlock, count: number): number {
     if (count < 4096) return count;

@@ -17,6 +17,7 @@ import type {
 } from './backend.js';
 import type { AdamStep, WindowDims } from './contract.js';
 import type { Tensor } from './tensor.js';
+import { im2colShape } from './window.js';
 
 /** x + b on every row (numpy broadcasts [n] across [m,n]). */
 export function addBias(b: Backend, x: Tensor, bias: Tensor): Tensor {
@@ -127,10 +128,7 @@ export function countCorrect(b: Backend, scores: Tensor, labels: Labels): Tensor
 
 /** The book's im2col: a gather of each image by im2col's map, one window position a row. */
 export function im2col(b: Backend, x: Tensor, d: WindowDims): Tensor {
-  const rows = d.batch * d.outHeight * d.outWidth;
-  return b.tidy(() =>
-    b.reshape(b.gather(x, b.im2colMap(d)), [rows, d.channels * d.windowHeight * d.windowWidth]),
-  );
+  return b.tidy(() => b.reshape(b.gather(x, b.im2colMap(d)), im2colShape(d)));
 }
 
 /** The book's col2im: im2col's adjoint, each value added back to the pixel it came from. */

@@ -29,7 +29,13 @@ import {
   sizeOf,
 } from './shapes.js';
 import type { Tensor } from './tensor.js';
-import { convolutionDims, type FilterStep, type Window, windowDims } from './window.js';
+import {
+  convolutionDims,
+  type FilterStep,
+  im2colShape,
+  type Window,
+  windowDims,
+} from './window.js';
 
 /** What a row may ask of the backend beyond its public methods: its own checks and handles. */
 export interface Engine {
@@ -192,11 +198,7 @@ export const COMPOSED_ROWS = {
       e.own('im2col', x);
       return windowDims('im2col', x.shape, window);
     },
-    override: (e, k, d, x) =>
-      e.wrap(k.im2col(s(x), d), [
-        d.batch * d.outHeight * d.outWidth,
-        d.channels * d.windowHeight * d.windowWidth,
-      ]),
+    override: (e, k, d, x) => e.wrap(k.im2col(s(x), d), im2colShape(d)),
     compose: (b, d, x): Tensor => composed.im2col(b, x, d),
   }),
 
@@ -204,10 +206,7 @@ export const COMPOSED_ROWS = {
     check: (e: Engine, col: Tensor, shape: readonly number[], window: Window) => {
       e.own('col2im', col);
       const d = windowDims('col2im', shape, window);
-      const expected = [
-        d.batch * d.outHeight * d.outWidth,
-        d.channels * d.windowHeight * d.windowWidth,
-      ];
+      const expected = im2colShape(d);
       if (!sameShape(col.shape, expected)) {
         throw new ShapeError(
           'col2im',
@@ -251,10 +250,7 @@ export const COMPOSED_ROWS = {
           `dout must be ${formatShape(outShape)} for images ${formatShape(x.shape)} and filters ${formatShape(filterShape)}, got ${formatShape(dout.shape)}`,
         );
       }
-      const colShape = [
-        d.batch * d.outHeight * d.outWidth,
-        d.channels * d.windowHeight * d.windowWidth,
-      ];
+      const colShape = im2colShape(d);
       if (col && !sameShape(col.shape, colShape)) {
         throw new ShapeError(
           'convolutionGradients',

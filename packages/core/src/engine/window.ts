@@ -99,6 +99,11 @@ export function convolutionDims(
   return { ...d, filters };
 }
 
+/** im2col's column matrix: a row each window position of every image, C·FH·FW values a row. */
+export function im2colShape(d: WindowDims): [number, number] {
+  return [d.batch * d.outHeight * d.outWidth, d.channels * d.windowHeight * d.windowWidth];
+}
+
 /**
  * im2col's map for one image (the book's `im2col`): row (oy, ox) of the column matrix,
  * column (c, fy, fx), reads pixel (c, oy·stride + fy − pad, ox·stride + fx − pad), or a
