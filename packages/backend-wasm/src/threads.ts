@@ -74,7 +74,7 @@ const start = ({ module, memory, control, index }, post) => {
       const a = (i) => c[base + ${ARGS} + i];
       const f = (i) => cf[base + ${ARGS} + i]; // a float argument, posted as its bits
       try {
-        if (op === ${Job.Matmul}) k.matmul(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7));
+        if (op === ${Job.Matmul}) k.matmul(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10));
         else if (op === ${Job.MatmulSparseA}) k.matmulSparseA(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7));
         else if (op === ${Job.MatmulSparseAT}) k.matmulSparseAT(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8));
         else if (op === ${Job.Relu}) k.relu(a(0), a(1), a(2));

@@ -39,9 +39,13 @@ interface Kernels {
     m: number,
     k: number,
     n: number,
-    rowStride: number,
-    colStride: number,
+    aRow: number,
+    aCol: number,
+    bRow: number,
+    bPanel: number,
+    ldc: number,
   ): void;
+  packPanels(src: number, dst: number, n: number, k: number): void;
   countZeros(x: number, vectors: number, step: number): number;
   peakMadd(rounds: number, scale: number, shift: number): number;
   matmulSparseA(
@@ -315,82 +319,109 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
 
   matmul(a: WasmBlock, b: WasmBlock, { m, k, n, transposeA, transposeB }: MatmulDims): WasmBlock {
     const out = this.allocate(m * n);
-    // The kernels want B as [k, n]; a transposed B is laid out so first.
-    const bRows = transposeB ? this.transposed(b, n, k) : null;
-    const bPtr = bRows?.offset ?? b.offset;
-    // Shares of C's rows, a multiple of 4 (the register block) each, one a thread.
     const nonzeros = this.nonzeros(a, m * k);
     const sparse = nonzeros * 2 < m * k;
-    // Shares by the multiply-adds actually done: a sparse A does only its nonzeros' share,
-    // and is shared from four times the work: its multiply-adds are few for the data a
-    // helper must bring to its own core (all of B, and A's rows, fresh in this thread's
-    // cache). At 784-200-10, batch 100, sharing x·W1 and xᵀ·dout (2.9 M each) made the step
-    // slower than one thread did (1.02 against 0.83 ms; the helper ~100 µs late a product).
-    const shares = this.shares(m, sparse ? (nonzeros * n) / 4 : m * k * n);
-    if (sparse) {
-      // x in both big products: MNIST pixels are ~80% zeros, so visit only the rest.
-      if (transposeA && m * n <= SMALL_C) {
-        // rows of C are columns of A, whose rows stay m apart; each nonzero's row of B is
-        // added into C, which stays in the first cache
-        this.parallel(
-          shares.map(([i, rows]) => [
-            Job.MatmulSparseATInto,
-            [a.offset + 4 * i, bPtr, out.offset + 4 * i * n, rows, k, n, m],
-          ]),
-        );
-      } else if (transposeA) {
-        // rows of C are columns of A, whose rows stay m apart; each thread transposes
-        // four columns at a time into scratch of its own and lists their nonzeros there
-        const capacity = listCapacity(4 * (k + 4));
-        const words = shares.map(([, rows]) => 4 * k + 2 * capacity + rows + 1);
-        this.withBlocks(words, (scratch) =>
-          this.parallel(
-            shares.map(([i, rows], s) => [
-              Job.MatmulSparseAT,
-              [a.offset + 4 * i, bPtr, out.offset + 4 * i * n, rows, k, n, m].concat([
-                scratch[s] as number,
-                capacity,
-              ]),
-            ]),
-          ),
-        );
-      } else {
-        // each thread lists its rows' nonzeros in lists of its own
-        const capacity = listCapacity(k + 4);
-        const words = shares.map(([, rows]) => 2 * capacity + rows + 1);
-        this.withBlocks(words, (lists) =>
-          this.parallel(
-            shares.map(([i, rows], s) => [
-              Job.MatmulSparseA,
-              [a.offset + 4 * i * k, bPtr, out.offset + 4 * i * n, rows, k, n].concat([
-                lists[s] as number,
-                capacity,
-              ]),
-            ]),
-          ),
-        );
-      }
-    } else {
-      // A is read through strides: [m, k] row-major, or stored as [k, m] for aᵀ.
-      const [rowStride, colStride] = transposeA ? [1, m] : [k, 1];
+    if (!sparse) {
+      this.denseMatmul(a, b, out, m, k, n, transposeA, transposeB);
+      return out;
+    }
+    // The sparse kernels want B as [k, n]; a transposed B is laid out so first.
+    const bRows = transposeB ? this.transposed(b, n, k) : null;
+    const bPtr = bRows?.offset ?? b.offset;
+    // x in both big products: MNIST pixels are ~80% zeros, so visit only the rest.
+    // Shares of C's rows, a multiple of 4 each, one a thread, by the multiply-adds actually
+    // done: a sparse A does only its nonzeros' share, and is shared from four times the
+    // work: its multiply-adds are few for the data a helper must bring to its own core (all
+    // of B, and A's rows, fresh in this thread's cache). At 784-200-10, batch 100, sharing
+    // x·W1 and xᵀ·dout (2.9 M each) made the step slower than one thread did (1.02 against
+    // 0.83 ms; the helper ~100 µs late a product).
+    const shares = this.shares(m, (nonzeros * n) / 4);
+    if (transposeA && m * n <= SMALL_C) {
+      // rows of C are columns of A, whose rows stay m apart; each nonzero's row of B is
+      // added into C, which stays in the first cache
       this.parallel(
         shares.map(([i, rows]) => [
-          Job.Matmul,
-          [
-            a.offset + 4 * i * rowStride,
-            bPtr,
-            out.offset + 4 * i * n,
-            rows,
-            k,
-            n,
-            rowStride,
-            colStride,
-          ],
+          Job.MatmulSparseATInto,
+          [a.offset + 4 * i, bPtr, out.offset + 4 * i * n, rows, k, n, m],
         ]),
+      );
+    } else if (transposeA) {
+      // rows of C are columns of A, whose rows stay m apart; each thread transposes
+      // four columns at a time into scratch of its own and lists their nonzeros there
+      const capacity = listCapacity(4 * (k + 4));
+      const words = shares.map(([, rows]) => 4 * k + 2 * capacity + rows + 1);
+      this.withBlocks(words, (scratch) =>
+        this.parallel(
+          shares.map(([i, rows], s) => [
+            Job.MatmulSparseAT,
+            [a.offset + 4 * i, bPtr, out.offset + 4 * i * n, rows, k, n, m].concat([
+              scratch[s] as number,
+              capacity,
+            ]),
+          ]),
+        ),
+      );
+    } else {
+      // each thread lists its rows' nonzeros in lists of its own
+      const capacity = listCapacity(k + 4);
+      const words = shares.map(([, rows]) => 2 * capacity + rows + 1);
+      this.withBlocks(words, (lists) =>
+        this.parallel(
+          shares.map(([i, rows], s) => [
+            Job.MatmulSparseA,
+            [a.offset + 4 * i * k, bPtr, out.offset + 4 * i * n, rows, k, n].concat([
+              lists[s] as number,
+              capacity,
+            ]),
+          ]),
+        ),
       );
     }
     if (bRows) this.free(bRows);
     return out;
+  }
+
+  /**
+   * C = A·B by the register-tiled kernel (assembly's `matmul`): A read through strides
+   * ([m, k] row-major, or stored as [k, m] for aᵀ), B read where it is or, stored
+   * transposed, packed into panels of 8 columns first (the panels replace the transpose
+   * the old kernel needed, at the same cost). Threads share C's rows when A is the larger
+   * operand and its columns (8 at a time) otherwise, so that each thread reads only its
+   * part of the large one (Affine1's dout·Wᵀ: W, 1.7 MB, against dout's 40 kB).
+   */
+  private denseMatmul(
+    a: WasmBlock,
+    b: WasmBlock,
+    out: WasmBlock,
+    m: number,
+    k: number,
+    n: number,
+    transposeA: boolean,
+    transposeB: boolean,
+  ): void {
+    const panels = transposeB ? this.allocate(8 * k * Math.ceil(n / 8)) : null;
+    if (panels) this.kernels.packPanels(b.offset, panels.offset, n, k);
+    const [aRow, aCol] = transposeA ? [1, m] : [k, 1];
+    const [bPtr, bRow, bPanel] = panels ? [panels.offset, 8, 8 * k] : [b.offset, n, 8];
+    const byRows = m >= n;
+    const shares = byRows ? this.shares(m, m * k * n) : this.shares(n, m * k * n, 8);
+    this.parallel(
+      shares.map(([first, count]) => [
+        Job.Matmul,
+        byRows
+          ? [a.offset + 4 * first * aRow, bPtr, out.offset + 4 * first * n, count, k, n].concat([
+              aRow,
+              aCol,
+              bRow,
+              bPanel,
+              n,
+            ])
+          : [a.offset, bPtr + 4 * (first / 8) * bPanel, out.offset + 4 * first, m, k, count].concat(
+              [aRow, aCol, bRow, bPanel, n],
+            ),
+      ]),
+    );
+    if (panels) this.free(panels);
   }
 
   unary(op: UnaryOp, x: WasmBlock, size: number): WasmBlock {
@@ -745,9 +776,9 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
   // ---- helpers ------------------------------------------------------------------------
 
   /** [first row, rows] of each thread's share of m rows; one share below `threadedFrom`. */
-  private shares(m: number, work: number): [number, number][] {
+  private shares(m: number, work: number, multiple = 4): [number, number][] {
     const threads = work >= this.threadedFrom ? this.threads : 1;
-    const size = Math.ceil(m / threads / 4) * 4;
+    const size = Math.ceil(m / threads / multiple) * multiple;
     const shares: [number, number][] = [];
     for (let i = 0; i < m; i += size) shares.push([i, Math.min(size, m - i)]);
     return shares.length > 0 ? shares : [[0, 0]];
@@ -764,7 +795,8 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
   private call(op: Job, args: number[]): void {
     const [a, b, c, m, k, n, x, y] = args;
     const kernels = this.kernels;
-    if (op === Job.Matmul) kernels.matmul(a!, b!, c!, m!, k!, n!, x!, y!);
+    if (op === Job.Matmul)
+      kernels.matmul(a!, b!, c!, m!, k!, n!, x!, y!, args[8]!, args[9]!, args[10]!);
     else if (op === Job.Im2col) kernels.im2col(a!, b!, ...args.slice(2));
     else if (op === Job.MatmulSparseA) kernels.matmulSparseA(a!, b!, c!, m!, k!, n!, x!, y!);
     else if (op === Job.Relu) kernels.relu(a!, b!, c!);

@@ -27,6 +27,8 @@ const MATMUL_SHAPES: [m: number, k: number, n: number][] = [
   [1, 784, 50],
   [100, 784, 50],
   [100, 50, 10],
+  // past a tiled kernel's blocks of 256 rows of B and 128 columns, with tails in both
+  [37, 300, 141],
 ];
 const MATRIX_SHAPES: [number, number][] = [
   [1, 1],
