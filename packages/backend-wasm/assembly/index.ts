@@ -814,9 +814,10 @@ export function transpose(src: usize, dst: usize, count: i32, rows: i32, cols: i
 // The book's convolution lays every window position out as a row (im2col: SimpleConvNet's
 // 57 600 rows of 25), multiplies, adds the bias and transposes back to [N, FN, OH, OW]:
 // four passes over megabytes, and a product of a poor shape (K = 25). Here each row of the
-// output is summed in registers straight from the image's rows under the filter — a row
-// of 24 outputs is six vectors, each tap of the filter one splatted weight times the six
-// vectors of the image row it shifts over — and the weight gradient is summed from dout
+// output is summed in registers straight from the image's rows under the filter — for
+// three filters at once, each tap one splatted weight a filter times the vectors of the
+// image row it shifts over (three vectors, 12 outputs, with a fused multiply-add; two
+// without, whose separate add leaves fewer registers) — and the weight gradient is summed from dout
 // in its own layout, so nothing is laid out, transposed or added afterwards. The dims
 // at `dims` are ten int32: batch, channels, height, width, filter height and width, pad,
 // output height and width, filters. A padded image is copied into `padded` first
@@ -853,64 +854,106 @@ export function convolution(x: usize, w: usize, bias: usize, out: usize, first: 
   const oh = dimsAt(dims, 7), ow = dimsAt(dims, 8), filters = dimsAt(dims, 9);
   const columns = dimsAt(dims, 3) + 2 * pad, plane = <usize>((dimsAt(dims, 2) + 2 * pad) * columns) << 2;
   const rowBytes = <usize>columns << 2, taps = channels * fh * fw;
+  const filterBytes = <usize>taps << 2, planeOut = <usize>(oh * ow) << 2;
   for (let n = first; n < first + count; n++) {
     const image = paddedImage(x, n, dims, padded);
-    for (let f = 0; f < filters; f++) {
-      const wf = w + (<usize>(f * taps) << 2);
-      const b = load<f32>(bias + (<usize>f << 2));
-      const plane_out = out + (<usize>((n * filters + f) * oh * ow) << 2);
+    for (let f = 0; f < filters; f += 3) {
+      const wf = w + <usize>f * filterBytes, bf = bias + (<usize>f << 2);
+      const planes = out + <usize>(n * filters + f) * planeOut;
+      const group = min(3, filters - f);
       for (let oy = 0; oy < oh; oy++) {
-        const src = image + <usize>oy * rowBytes, dst = plane_out + (<usize>(oy * ow) << 2);
-        let ox = 0;
-        for (; ow - ox > 24; ox += 28) convolveRow(src + (<usize>ox << 2), rowBytes, plane, wf, channels, fh, fw, b, dst + (<usize>ox << 2), min(28, ow - ox), 7);
-        const left = ow - ox;
-        const at = <usize>ox << 2;
-        if (left > 20) convolveRow(src + at, rowBytes, plane, wf, channels, fh, fw, b, dst + at, left, 6);
-        else if (left > 16) convolveRow(src + at, rowBytes, plane, wf, channels, fh, fw, b, dst + at, left, 5);
-        else if (left > 12) convolveRow(src + at, rowBytes, plane, wf, channels, fh, fw, b, dst + at, left, 4);
-        else if (left > 8) convolveRow(src + at, rowBytes, plane, wf, channels, fh, fw, b, dst + at, left, 3);
-        else if (left > 4) convolveRow(src + at, rowBytes, plane, wf, channels, fh, fw, b, dst + at, left, 2);
-        else if (left > 0) convolveRow(src + at, rowBytes, plane, wf, channels, fh, fw, b, dst + at, left, 1);
+        const src = image + <usize>oy * rowBytes, dst = planes + (<usize>(oy * ow) << 2);
+        if (group == 3) convolveRows3(src, rowBytes, plane, wf, filterBytes, channels, fh, fw, bf, dst, planeOut, ow);
+        else if (group == 2) convolveRows2(src, rowBytes, plane, wf, filterBytes, channels, fh, fw, bf, dst, planeOut, ow);
+        else convolveRows1(src, rowBytes, plane, wf, filterBytes, channels, fh, fw, bf, dst, planeOut, ow);
       }
     }
   }
 }
 
-/**
- * `columns` (at most 4·vectors) outputs of one row: the bias plus, for each tap, its weight
- * times the image row it shifts over, in `vectors` accumulators (a constant at each call,
- * so the unused ones compile away; seven at most, V8's limit — see sumListedRows).
- */
-@inline function convolveRow(
-  src: usize, rowBytes: usize, plane: usize, wf: usize, channels: i32, fh: i32, fw: i32,
-  bias: f32, dst: usize, columns: i32, vectors: i32,
+const CONV_VECTORS: i32 = ASC_FEATURE_RELAXED_SIMD ? 3 : 2;
+
+// each number of filters its own function, so that its loops have no branch on it
+function convolveRows3(src: usize, rowBytes: usize, plane: usize, wf: usize, filterBytes: usize, channels: i32, fh: i32, fw: i32, bias: usize, dst: usize, planeOut: usize, ow: i32): void {
+  convolveRows(src, rowBytes, plane, wf, filterBytes, channels, fh, fw, bias, dst, planeOut, ow, 3);
+}
+function convolveRows2(src: usize, rowBytes: usize, plane: usize, wf: usize, filterBytes: usize, channels: i32, fh: i32, fw: i32, bias: usize, dst: usize, planeOut: usize, ow: i32): void {
+  convolveRows(src, rowBytes, plane, wf, filterBytes, channels, fh, fw, bias, dst, planeOut, ow, 2);
+}
+function convolveRows1(src: usize, rowBytes: usize, plane: usize, wf: usize, filterBytes: usize, channels: i32, fh: i32, fw: i32, bias: usize, dst: usize, planeOut: usize, ow: i32): void {
+  convolveRows(src, rowBytes, plane, wf, filterBytes, channels, fh, fw, bias, dst, planeOut, ow, 1);
+}
+
+/** One output row of `group` filters, 12 columns (three vectors) at a time. */
+@inline function convolveRows(
+  src: usize, rowBytes: usize, plane: usize, wf: usize, filterBytes: usize, channels: i32, fh: i32, fw: i32,
+  bias: usize, dst: usize, planeOut: usize, ow: i32, group: i32,
 ): void {
-  let c0 = f32x4.splat(bias), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0;
+  let ox = 0;
+  const width = CONV_VECTORS << 2;
+  for (; ox + width <= ow; ox += width) {
+    convolveTile(src + (<usize>ox << 2), rowBytes, plane, wf, filterBytes, channels, fh, fw, bias, dst + (<usize>ox << 2), planeOut, width, group, CONV_VECTORS);
+  }
+  const left = ow - ox, at = <usize>ox << 2;
+  if (left > 8) convolveTile(src + at, rowBytes, plane, wf, filterBytes, channels, fh, fw, bias, dst + at, planeOut, left, group, 3);
+  else if (left > 4) convolveTile(src + at, rowBytes, plane, wf, filterBytes, channels, fh, fw, bias, dst + at, planeOut, left, group, 2);
+  else if (left > 0) convolveTile(src + at, rowBytes, plane, wf, filterBytes, channels, fh, fw, bias, dst + at, planeOut, left, group, 1);
+}
+
+/**
+ * `columns` (at most 4·vectors) outputs of one row for `group` filters (both constants at
+ * each call, so the unused accumulators compile away): each filter's bias plus, for each
+ * tap, its weight times the image row the tap shifts over. Each image vector loaded is
+ * used by every filter of the group: up to nine independent sums in flight, where one
+ * filter's six vectors (the kernel this replaced) waited on the multiply-add's latency.
+ * Each output still adds its taps in the same order.
+ */
+@inline function convolveTile(
+  src: usize, rowBytes: usize, plane: usize, wf: usize, filterBytes: usize, channels: i32, fh: i32, fw: i32,
+  bias: usize, dst: usize, planeOut: usize, columns: i32, group: i32, vectors: i32,
+): void {
+  const b0 = v128.load32_splat(bias);
+  const b1 = group > 1 ? v128.load32_splat(bias, 4) : b0, b2 = group > 2 ? v128.load32_splat(bias, 8) : b0;
+  let c00 = b0, c01 = b0, c02 = b0, c10 = b1, c11 = b1, c12 = b1, c20 = b2, c21 = b2, c22 = b2;
+  const w1 = filterBytes, w2 = filterBytes << 1;
   let wp = wf;
   for (let c = 0; c < channels; c++) {
     for (let ky = 0; ky < fh; ky++) {
       const row = src + <usize>c * plane + <usize>ky * rowBytes;
       for (let kx = 0; kx < fw; kx++) {
-        const s = f32x4.splat(load<f32>(wp));
-        wp += 4;
         const at = row + (<usize>kx << 2);
-        c0 = madd(s, v128.load(at), c0);
-        if (vectors > 1) c1 = madd(s, v128.load(at, 16), c1);
-        if (vectors > 2) c2 = madd(s, v128.load(at, 32), c2);
-        if (vectors > 3) c3 = madd(s, v128.load(at, 48), c3);
-        if (vectors > 4) c4 = madd(s, v128.load(at, 64), c4);
-        if (vectors > 5) c5 = madd(s, v128.load(at, 80), c5);
-        if (vectors > 6) c6 = madd(s, v128.load(at, 96), c6);
+        const x0 = v128.load(at);
+        const x1 = vectors > 1 ? v128.load(at, 16) : x0, x2 = vectors > 2 ? v128.load(at, 32) : x0;
+        let s = v128.load32_splat(wp);
+        c00 = madd(s, x0, c00);
+        if (vectors > 1) c01 = madd(s, x1, c01);
+        if (vectors > 2) c02 = madd(s, x2, c02);
+        if (group > 1) {
+          s = v128.load32_splat(wp + w1);
+          c10 = madd(s, x0, c10);
+          if (vectors > 1) c11 = madd(s, x1, c11);
+          if (vectors > 2) c12 = madd(s, x2, c12);
+        }
+        if (group > 2) {
+          s = v128.load32_splat(wp + w2);
+          c20 = madd(s, x0, c20);
+          if (vectors > 1) c21 = madd(s, x1, c21);
+          if (vectors > 2) c22 = madd(s, x2, c22);
+        }
+        wp += 4;
       }
     }
   }
-  storeLanes(dst, c0, columns);
-  if (vectors > 1) storeLanes(dst + 16, c1, columns - 4);
-  if (vectors > 2) storeLanes(dst + 32, c2, columns - 8);
-  if (vectors > 3) storeLanes(dst + 48, c3, columns - 12);
-  if (vectors > 4) storeLanes(dst + 64, c4, columns - 16);
-  if (vectors > 5) storeLanes(dst + 80, c5, columns - 20);
-  if (vectors > 6) storeLanes(dst + 96, c6, columns - 24);
+  storeVectors(dst, c00, c01, c02, columns, vectors);
+  if (group > 1) storeVectors(dst + planeOut, c10, c11, c12, columns, vectors);
+  if (group > 2) storeVectors(dst + (planeOut << 1), c20, c21, c22, columns, vectors);
+}
+
+/** `columns` floats from up to three vectors, the last perhaps in part. */
+@inline function storeVectors(dst: usize, v0: v128, v1: v128, v2: v128, columns: i32, vectors: i32): void {
+  if (vectors == 1) storeLanes(dst, v0, columns);
+  if (vectors == 2) { v128.store(dst, v0); storeLanes(dst + 16, v1, columns - 4); }
+  if (vectors == 3) { v128.store(dst, v0); v128.store(dst, v1, 16); storeLanes(dst + 32, v2, columns - 8); }
 }
 
 /**

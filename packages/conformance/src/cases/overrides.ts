@@ -61,6 +61,8 @@ const CONVOLUTIONS: { images: number[]; filters: number[]; stride: number; pad: 
   { images: [1, 1, 5, 28], filters: [2, 1, 3, 3], stride: 1, pad: 0 },
   { images: [1, 2, 6, 42], filters: [2, 2, 3, 3], stride: 1, pad: 1 },
   { images: [2, 2, 9, 9], filters: [3, 2, 3, 3], stride: 2, pad: 1 },
+  // filters in groups of three with one left over, 14 columns (tiles of 12 or 8 and a tail)
+  { images: [2, 1, 6, 13], filters: [4, 1, 2, 2], stride: 1, pad: 1 },
 ];
 
 const convolutionLabel = ({ images, filters, stride, pad }: (typeof CONVOLUTIONS)[number]) =>
