@@ -682,10 +682,11 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     const work = d.batch * filters * d.outHeight * d.outWidth * taps;
     this.withConvolutionDims(d, filters, (dims, padded) => {
       const shares = this.shares(filters, work);
-      // a vector of partial sums for each tap and the bias, for each of a share's filters
+      // a vector of partial sums for each tap and the bias, for each of a share's filters,
+      // then each tap's offset in the image (an int32 each)
       const sums = shares.map(([, count]) => 4 * count * (taps + 1));
       this.withBlocks(
-        sums.map((floats) => padded + floats),
+        sums.map((floats) => padded + floats + taps),
         (scratch) =>
           this.parallel(
             shares.map(([first, count], s) => [
