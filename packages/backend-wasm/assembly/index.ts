@@ -1054,12 +1054,12 @@ function gradientImage1(image: usize, d: usize, fs: usize, rowBytes: usize, plan
   const at = offsets + (<usize>t << 2), full = ow >> 2, vectors = (ow + 3) >> 2;
   // lanes past a row's end are other values: the last vector's dout is masked to zero
   const last = v128.load(LAST_LANES + (<usize>(ow & 3) << 4));
-  const o1 = count > 1 ? <usize>load<u32>(at, 4) : 0, o2 = count > 2 ? <usize>load<u32>(at, 8) : 0;
+  const o0 = <usize>load<u32>(at), o1 = count > 1 ? <usize>load<u32>(at, 4) : 0, o2 = count > 2 ? <usize>load<u32>(at, 8) : 0;
   const o3 = count > 3 ? <usize>load<u32>(at, 12) : 0, o4 = count > 4 ? <usize>load<u32>(at, 16) : 0;
   const zero = f32x4.splat(0);
   let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero;
   let b0 = zero, b1 = zero, b2 = zero, b3 = zero, b4 = zero;
-  let src = image + <usize>load<u32>(at), row = d;
+  let src = image, row = d;
   for (let oy = 0; oy < oh; oy++) {
     for (let v = 0; v < vectors; v++) {
       const step = <usize>v << 4;
@@ -1069,7 +1069,7 @@ function gradientImage1(image: usize, d: usize, fs: usize, rowBytes: usize, plan
         if (filters > 1) d1 = v128.and(d1, last);
       }
       const x = src + step;
-      let xv = v128.load(x);
+      let xv = v128.load(x + o0);
       a0 = madd(d0, xv, a0); if (filters > 1) b0 = madd(d1, xv, b0);
       if (count > 1) { xv = v128.load(x + o1); a1 = madd(d0, xv, a1); if (filters > 1) b1 = madd(d1, xv, b1); }
       if (count > 2) { xv = v128.load(x + o2); a2 = madd(d0, xv, a2); if (filters > 1) b2 = madd(d1, xv, b2); }
