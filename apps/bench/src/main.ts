@@ -249,7 +249,7 @@ async function main(argv: string[]): Promise<number> {
       // one value computed from its last result (its first, gathered), so every backend is
       // timed to the kernels' completion with the read of one value inside the sample.
       // Reading the whole result timed the download: the convolution's 6.9 MB output took
-      // ~20 ms to read on wasm, and its row measured 4.4 ms a call against 1.9 without.
+      // ~25 ms to read on wasm, and its row measured 4.4 ms a call against 1.7 without.
       const time = async (s: Subject, reps: number) => {
         const backend = s.backend as NonNullable<Subject['backend']>;
         const call = calls.get(s)?.call as () => Tensor;

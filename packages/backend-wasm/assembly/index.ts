@@ -54,13 +54,10 @@ export function matmul(
       const bBlock = b + <usize>(j0 >> 3) * bPanelBytes + <usize>p0 * bRowBytes;
       const cBlock = c + (<usize>j0 << 2);
       let i = 0;
-      if (TILE_ROWS == 4) {
-        for (; i + 4 <= m; i += 4) {
-          tileRow4(aBlock + <usize>i * aRowBytes, aRowBytes, aColBytes, bBlock, bRowBytes, bPanelBytes, cBlock + <usize>i * cRowBytes, cRowBytes, depth, cols, add);
-        }
-      }
-      for (; i + 5 <= m; i += 5) {
-        tileRow5(aBlock + <usize>i * aRowBytes, aRowBytes, aColBytes, bBlock, bRowBytes, bPanelBytes, cBlock + <usize>i * cRowBytes, cRowBytes, depth, cols, add);
+      for (; i + TILE_ROWS <= m; i += TILE_ROWS) {
+        const ai = aBlock + <usize>i * aRowBytes, ci = cBlock + <usize>i * cRowBytes;
+        if (TILE_ROWS == 5) tileRow5(ai, aRowBytes, aColBytes, bBlock, bRowBytes, bPanelBytes, ci, cRowBytes, depth, cols, add);
+        else tileRow4(ai, aRowBytes, aColBytes, bBlock, bRowBytes, bPanelBytes, ci, cRowBytes, depth, cols, add);
       }
       const left = m - i, ai = aBlock + <usize>i * aRowBytes, ci = cBlock + <usize>i * cRowBytes;
       if (left == 4) tileRow4(ai, aRowBytes, aColBytes, bBlock, bRowBytes, bPanelBytes, ci, cRowBytes, depth, cols, add);
