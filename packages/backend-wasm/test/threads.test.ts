@@ -96,6 +96,31 @@ describe('the wasm backend on threads', () => {
     });
   }
 
+  for (const build of ['simd', 'relaxed'] as const) {
+    it(`sums xᵀ·dout of a big batch the same on 1, 2, 3 and 4 threads (${build})`, async () => {
+      // 600 MNIST images: past 512 rows the product is summed in two halves of the batch,
+      // which the threads take (two halves each split in two on four threads, both halves
+      // one after the other on one); the halves depend on the batch alone.
+      const rows = 600;
+      const x = mnist.train.images.subarray(0, rows * 784);
+      const dout = new Random(11).normalArray(rows * 30, 0.01);
+      const products: Float32Array[] = [];
+      for (const threads of [1, 2, 3, 4]) {
+        const backend = await WasmBackend.create({ build, threads, threadedFrom: 0 });
+        const product = backend.matmul(
+          backend.tensor(x, [rows, 784]),
+          backend.tensor(dout, [rows, 30]),
+          {
+            transposeA: true,
+          },
+        );
+        products.push((await backend.read(product)) as Float32Array);
+        backend.close();
+      }
+      for (const product of products.slice(1)) expect(product).toEqual(products[0]);
+    });
+  }
+
   it('measures its peak on every thread it has, for each build', async () => {
     for (const build of ['simd', 'relaxed'] as const) {
       for (const threads of [1, 2]) {
