@@ -112,7 +112,10 @@ async function main(argv: string[]): Promise<number> {
   const except = values.except?.split(',').map((s) => s.trim()) ?? [];
   const wanted = (id: string) =>
     (!only || only.some((o) => id.startsWith(o))) && !except.some((e) => id.startsWith(e));
-  const plan: Plan = mode === 'quick' ? { rounds: 3, blockMs: 20 } : { rounds: 7, blockMs: 250 };
+  const plan: Plan =
+    mode === 'quick'
+      ? { rounds: 3, blockMs: 20 }
+      : { rounds: 7, blockMs: 250, warmupMs: 1000, settleMs: 100 };
   const startedAt = new Date().toISOString();
   const outDir = userPath(
     values.out ?? join('bench-results', startedAt.replace(/[:.]/g, '-').slice(0, 19)),

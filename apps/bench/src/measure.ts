@@ -24,7 +24,22 @@ export interface Plan {
   rounds: number;
   /** Wall time one block should take; iterations per block are sized to it. */
   blockMs: number;
+  /**
+   * How long each subject's training step runs before its first timed block. V8 compiles
+   * hot wasm and JavaScript with its optimizing tier in the background and sizes its heap
+   * over the first second or so: with two warm-up iterations, wasm's MLP step under Node 20
+   * measured 0.55, 0.52, 0.63, 0.49, 0.42, 0.39, 0.38 ms in a run's seven rounds.
+   */
+  warmupMs?: number;
+  /**
+   * A pause before each timed block of a training step, so that the last subject's idle
+   * threads have gone to sleep: OpenBLAS's spin for ~2^28 cycles (~80 ms) before they
+   * sleep, and a block that began while they spun ran on one core of two.
+   */
+  settleMs?: number;
 }
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Runs `timed` for each item, `plan.rounds` times, interleaved; returns per-item samples. */
 export async function interleave<T>(
@@ -33,6 +48,7 @@ export async function interleave<T>(
   calibrate: (item: T) => Promise<number>,
   timed: (item: T, reps: number) => Promise<number>,
   progress: (message: string) => void,
+  settleMs = 0,
 ): Promise<Map<T, number[]>> {
   const reps = new Map<T, number>();
   for (const item of items) {
@@ -44,6 +60,7 @@ export async function interleave<T>(
     const order = items.map((_, i) => items[(i + round) % items.length]);
     for (const item of order) {
       const r = reps.get(item) as number;
+      if (settleMs > 0) await pause(settleMs);
       results.get(item)?.push((await timed(item, r)) / r);
     }
     progress(`round ${round + 1}/${plan.rounds}`);
@@ -67,11 +84,19 @@ export async function measureSteps(
       plan,
       async (subject) => {
         const runner = runners.get(subject) as StepRunner;
-        await runner.run(2); // warm-up: compile, allocate, fill caches
-        return (await runner.run(2)) / 2;
+        // warm-up: compile, allocate, fill caches, and run for plan.warmupMs
+        const start = performance.now();
+        let reps = 2;
+        let ms = await runner.run(reps);
+        while (performance.now() - start < (plan.warmupMs ?? 0)) {
+          reps = Math.min(5000, reps * 2);
+          ms = await runner.run(reps);
+        }
+        return ms / reps;
       },
       (subject, reps) => (runners.get(subject) as StepRunner).run(reps),
       progress,
+      plan.settleMs,
     );
     return new Map([...samples].map(([subject, values]) => [subject, summarize(values)]));
   } finally {

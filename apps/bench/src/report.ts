@@ -66,7 +66,7 @@ export interface Results {
   skipped: { id: string; reason: string }[];
   /** The subject the ratios are taken against. */
   reference: string | null;
-  method: { rounds: number; blockMs: number };
+  method: { rounds: number; blockMs: number; warmupMs?: number; settleMs?: number };
   /** Training iteration at the book's size (hidden 50, batch 100): ms per iteration. */
   step: StepResult[];
   /** The peak the kernels' useful GFLOP/s are set against, for backends that measure one. */
@@ -196,7 +196,7 @@ export function reportMarkdown(results: Results): string {
     `Command: \`${results.command}\` (mode ${results.mode}). Machine: ${results.machine.cpu}, ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB, ${results.machine.os}, Node ${results.machine.node}.`,
   );
   lines.push(
-    `Method: warm-up, then ${results.method.rounds} rounds; in each round every subject runs a block of about ${results.method.blockMs} ms, the order rotating; figures are medians with min–max. Ratios are to \`${results.reference}\` measured in the same run (> 1 is slower).`,
+    `Method: warm-up${results.method.warmupMs ? ` (each training step run for ${results.method.warmupMs} ms first)` : ''}, then ${results.method.rounds} rounds; in each round every subject runs a block of about ${results.method.blockMs} ms, the order rotating${results.method.settleMs ? ` (a step's block after a pause of ${results.method.settleMs} ms, so that the last subject's idle threads have stopped spinning)` : ''}; figures are medians with min–max. Ratios are to \`${results.reference}\` measured in the same run (> 1 is slower).`,
     '',
   );
   lines.push(
