@@ -34,7 +34,7 @@ export interface Plan {
   /**
    * A pause before each timed block of a training step, so that the last subject's idle
    * threads have gone to sleep: OpenBLAS's spin for ~2^28 cycles (~80 ms) before they
-   * sleep, and a block that began while they spun ran on one core of two.
+   * do, and a block that began while they spun would share a core with them.
    */
   settleMs?: number;
 }

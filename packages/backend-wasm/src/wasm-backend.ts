@@ -513,9 +513,9 @@ export class WasmKernels implements KernelBackend<WasmBlock> {
     this.heap.i32.set(indices, list / 4);
     // A batch is rows scattered over the dataset (MNIST's is 188 MB): the copy waits on
     // memory, not arithmetic, and a second thread doubles the misses in flight, so it is
-    // shared from a quarter of a product's threshold (batch 1000 of MNIST: ~0.6 → ~0.4 ms
-    // of the step on two threads; at batch 100 level either way). Each thread's rows are
-    // the ones its share of x·W1 reads next.
+    // shared from a quarter of a product's threshold, batch 335 of MNIST (batch 1000: ~0.6
+    // → ~0.4 ms of the step on two threads; shared at batch 100 too, it measured level).
+    // Each thread's rows are the ones its share of x·W1 reads next.
     this.parallel(
       this.shares(indices.length, 4 * indices.length * width).map(([i, rows]) => [
         Job.GatherRows,
